@@ -1,0 +1,40 @@
+"""pytest glue for the cocotb tests in tb/.
+
+`sim` fixture: every cocotb test runs once per simulator. On a user's machine a missing simulator is
+a skip with the reason; with INT8CNN_REQUIRE_SIMS=1 (set by CI) it is a failure, so CI cannot pass
+by skipping. SIM=icarus or SIM=verilator restricts the run to one simulator.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tb"))
+
+from int8cnn.sim import SIMULATORS, check_simulator  # noqa: E402
+
+
+def _sims():
+    only = os.environ.get("SIM")
+    return [only] if only else list(SIMULATORS)
+
+
+@pytest.fixture(params=_sims())
+def sim(request):
+    name = request.param
+    reason = check_simulator(name)
+    if reason:
+        if os.environ.get("INT8CNN_REQUIRE_SIMS") == "1":
+            pytest.fail(f"{name}: {reason} (INT8CNN_REQUIRE_SIMS=1)")
+        pytest.skip(reason)
+    return name
+
+
+def vstr(value) -> str:
+    """A Verilog string parameter value (both simulators want the quotes)."""
+    return f'"{value}"'
