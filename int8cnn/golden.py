@@ -78,3 +78,37 @@ def dense_acc(x, w, b) -> np.ndarray:
 def argmax(logits) -> np.ndarray:
     """Index of the first maximum along axis 1 (ties go to the lowest index)."""
     return np.argmax(_i64(logits), axis=1)
+
+
+def run_layer(layer, x: np.ndarray) -> np.ndarray:
+    """One quantized layer (int8cnn.qnet.QLayer) on a batch [N,C,H,W] -> [N,C',H',W']."""
+    if layer.type == "maxpool2d":
+        return maxpool2d(x, layer.kernel, layer.stride)
+    if layer.type == "conv2d":
+        acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding)
+    elif layer.type == "dense":
+        acc = dense_acc(x.reshape(x.shape[0], -1), layer.weight, layer.bias)[:, :, None, None]
+    else:
+        raise ValueError(f"layer {layer.name}: unsupported type {layer.type!r}")
+    if layer.mult is None:
+        return acc
+    return requant(acc, layer.mult, layer.shift, layer.clamp[0], layer.clamp[1],
+                   layer.zero_point_out)
+
+
+def run_network(qnet, images, chunk: int = 2000) -> tuple[dict, np.ndarray]:
+    """Run every layer on uint8 images [N,28,28] (or [N,1,28,28]).
+
+    Returns ({layer name: int64 output [N,C,H,W]}, predicted classes [N])."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[:, None]
+    outs: dict = {l.name: [] for l in qnet.layers}
+    for i in range(0, len(images), chunk):
+        x = images[i:i + chunk].astype(np.int64)
+        for layer in qnet.layers:
+            x = run_layer(layer, x)
+            outs[layer.name].append(x)
+    outs = {k: np.concatenate(v) for k, v in outs.items()}
+    logits = outs[qnet.layers[-1].name].reshape(len(images), -1)
+    return outs, argmax(logits)

