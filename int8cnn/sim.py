@@ -71,7 +71,7 @@ def rtl_sources(*names: str) -> list[Path]:
 def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: str,
                parameters: dict | None = None, defines: dict | None = None,
                includes=(), test_dir: Path | None = None, extra_env: dict | None = None,
-               waves: bool = False, testcase: str | None = None, seed: int | None = None,
+               waves: bool = False, testcase: str | None = None, test_filter: str | None = None, seed: int | None = None,
                results_xml: str | None = None) -> Path:
     """Build `toplevel` from `sources` with `sim` under sim_build/<build_name> and run the cocotb
     tests of `test_module`. Raises AssertionError when any cocotb test fails. Returns the results
@@ -88,8 +88,6 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
     build_args = []
     if sim == "verilator":
         build_args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
-        if waves:
-            build_args += ["--trace-fst", "--trace-structs"]
     runner.build(
         sources=[str(s) for s in sources],
         hdl_toplevel=toplevel,
@@ -113,6 +111,7 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
         extra_env=env,
         waves=waves,
         testcase=testcase,
+        test_filter=test_filter,
         seed=seed,
         results_xml=results_xml or str(build_dir / "results.xml"),
     )

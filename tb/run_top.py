@@ -1,0 +1,75 @@
+"""Build and run the top-level regression (used by `make SIM=...` and by tb/test_int8cnn_top.py).
+
+Options come from the command line (the Makefile passes IMAGES, DATASET, SEED, WAVES, NET).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from int8cnn.sim import SIM_BUILD, run_cocotb, rtl_sources  # noqa: E402
+
+TOP_SOURCES = ("axis_skid", "window2d", "conv2d", "requant", "maxpool2d", "dense", "argmax",
+               "int8cnn_top")
+FAULTS = {  # define -> the layer where the scoreboard must first see it
+    "INT8CNN_FAULT_CONV_ACC_BIT": "conv1",
+    "INT8CNN_FAULT_FC_BIAS": "fc1",
+}
+
+
+def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "golden",
+            seed: int = 1, waves: bool = False, tests: str | None = None, stall: str = "none",
+            fault: str | None = None, build_name: str | None = None, start: int = 0) -> Path:
+    name = build_name or f"top-{net}-{sim}" + (f"-{fault.lower()}" if fault else "")
+    wdir = ROOT / "weights" / net
+    c = {"weights": str(wdir), "golden": str(ROOT / "golden" / net), "dataset": dataset,
+         "images": images, "start": start, "seed": seed, "stall": stall,
+         "report": str(SIM_BUILD / name / "report.json")}
+    defines = {}
+    if fault:
+        defines[fault] = 1
+        c.update(fault=fault, fault_layer=FAULTS[fault])
+    if tests is None:
+        tests = "fault_detected" if fault else "^(?!.*fault_detected)"
+    return run_cocotb(sim, "int8cnn_top", rtl_sources(*TOP_SOURCES), "test_int8cnn_top", name,
+                      parameters={"WEIGHTS_DIR": f'"{wdir}"'}, defines=defines, includes=[wdir],
+                      test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
+                      waves=waves, test_filter=tests, seed=seed)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sim", default="icarus", choices=["icarus", "verilator"])
+    ap.add_argument("--net", default="default")
+    ap.add_argument("--images", type=int, default=0, help="0: the whole committed golden set")
+    ap.add_argument("--dataset", default="golden",
+                    help="golden (committed vectors), mnist, fashion, or a directory of IDX files")
+    ap.add_argument("--start", type=int, default=0, help="first dataset image")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stall", default="none")
+    ap.add_argument("--waves", action="store_true")
+    ap.add_argument("--tests", default=None, help="regex of cocotb tests (default: all but fault)")
+    a = ap.parse_args(argv)
+    try:
+        res = run_top(a.sim, a.net, a.images, a.dataset, a.seed, a.waves, a.tests, a.stall,
+                      start=a.start)
+    except AssertionError as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    print(f"results: {res}")
+    rep = res.parent / "report.json"
+    if rep.exists():
+        r = json.loads(rep.read_text())
+        print(r["summary"])
+        print(f"II {r['ii_cycles']:.1f} cycles/image, latency {r['latency_cycles']:.0f} cycles, "
+              f"{r['images_per_s']:.1f} simulated images/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,322 @@
+"""Top-level verification of int8cnn_top: MNIST pixels in, every layer tap checked bit for bit.
+
+Pieces (each small, each separate):
+  driver      cocotbext-axi AxiStreamSource on s_axis_pixel (with an idle pause generator)
+  monitors    cocotbext-axi AxiStreamMonitor on every tap_<layer> stream, AxiStreamSink on the
+              result (with a backpressure pause generator)
+  model       int8cnn.golden run on the same images (or the committed golden/<net>/ vectors)
+  checker     tb/scoreboard.py: value by value, then logits and class
+The cocotb tests below only make stimulus. Configuration comes from TB_TOP_CFG (JSON), written by
+the pytest function at the bottom or by tb/run_top.py (`make SIM=...`).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
+from cocotb.utils import get_sim_time
+from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamMonitor, AxiStreamSink, AxiStreamSource
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tb"))
+
+from scoreboard import Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
+
+CLK_NS = 10
+PIXELS = 28 * 28
+II_FORMULA = PIXELS            # one pixel per clock: the input bounds the initiation interval
+LATENCY_LIMIT = 900            # issue 3: first pixel in -> class out
+STALLS = ("none", "idle", "backpressure", "slow_consumer", "random")
+
+
+def cfg() -> dict:
+    c = {"weights": str(ROOT / "weights" / "default"), "golden": str(ROOT / "golden" / "default"),
+         "dataset": "golden", "images": 0, "start": 0, "seed": 1, "stall": "none"}
+    c.update(json.loads(os.environ.get("TB_TOP_CFG", "{}")))
+    return c
+
+
+# ----------------------------------------------------------------------------- stimulus + model
+
+def load_stimulus(c: dict, n: int | None = None):
+    """(qnet, images [N,28,28], labels, dataset indices, expected {layer: [N, H*W, C]})."""
+    from int8cnn.export import load_network
+    from int8cnn.golden import run_network
+    from int8cnn.memfile import read_words
+    from int8cnn.vectors import read_input_images, read_labels
+
+    qnet = load_network(Path(c["weights"]))
+    n = n or c["images"] or None
+    if c["dataset"] == "golden":
+        gdir = Path(c["golden"])
+        info = json.loads((gdir / "vectors.json").read_text())
+        images, labels = read_input_images(gdir), read_labels(gdir)
+        ids = np.array(info["indices"])
+        expected = {}
+        for l in qnet.layers:
+            ch, h, w = l.out_shape
+            words = read_words(gdir / f"{l.name}.mem", ch * l.lane_bits // 4, len(images) * h * w)
+            lanes = words_to_lanes(words, ch, l.lane_bits, l.out_signed or l.emits_logits)
+            expected[l.name] = lanes.reshape(len(images), h * w, ch)
+        if n:  # more images than the committed set: cycle through it
+            sel = np.arange(n) % len(images)
+            images, labels, ids = images[sel], labels[sel], ids[sel]
+            expected = {k: v[sel] for k, v in expected.items()}
+        return qnet, images, labels, ids, expected
+    from int8cnn.data import load_mnist
+    name = c["dataset"]
+    if name in ("mnist", "fashion"):
+        x, y = load_mnist("test", dataset=name)
+    else:
+        x, y = load_mnist("test", path=name)
+    start = c["start"]
+    stop = min(len(y), start + (n or 100))
+    images, labels, ids = x[start:stop], y[start:stop], np.arange(start, stop)
+    outs, _ = run_network(qnet, images)
+    return qnet, images, labels, ids, expected_lanes(outs, qnet)
+
+
+# ----------------------------------------------------------------------------- driver / monitors
+
+def pause_generators(stall: str, rng: random.Random):
+    """(input idle, result backpressure) pause generators; a 1 pauses that cycle."""
+    def rand(p):
+        while True:
+            yield int(rng.random() < p)
+
+    def bursts():  # random bursts of ready / not ready on the result
+        while True:
+            yield from [1] * rng.randint(0, 3000)
+            yield from [0] * rng.randint(1, 4)
+    return {
+        "none": (None, None),
+        "idle": (itertools.cycle([1, 1, 1, 0]), None),
+        "backpressure": (None, itertools.cycle([1, 1, 1, 0])),
+        "slow_consumer": (None, itertools.cycle([1] * 1500 + [0])),
+        "random": (rand(0.3), bursts()),
+    }[stall]
+
+
+class TopTB:
+    def __init__(self, dut, qnet):
+        self.dut, self.qnet = dut, qnet
+        Clock(dut.clk, CLK_NS, unit="ns").start()
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_pixel"), dut.clk, dut.rst)
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_result"), dut.clk, dut.rst,
+                                  byte_size=len(dut.m_axis_result_tdata))
+        self.taps = {}
+        for l in qnet.layers:
+            sig = getattr(dut, f"tap_{l.name}_tdata")
+            self.taps[l.name] = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, f"tap_{l.name}"),
+                                                 dut.clk, dut.rst, byte_size=len(sig))
+        for x in [self.sink, *self.taps.values()]:
+            x.log.setLevel("WARNING")
+        self.source.log.setLevel("ERROR")  # it warns with the whole frame when reset flushes it
+
+    def set_stall(self, stall: str, rng: random.Random):
+        idle, bp = pause_generators(stall, rng)
+        self.source.clear_pause_generator()
+        self.sink.clear_pause_generator()
+        if idle:
+            self.source.set_pause_generator(idle)
+        if bp:
+            self.sink.set_pause_generator(bp)
+
+    async def reset(self, cycles: int = 4):
+        self.dut.rst.value = 1
+        for _ in range(cycles):
+            await RisingEdge(self.dut.clk)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+
+    def flush(self):
+        self.source.clear()
+        while not self.sink.empty():
+            self.sink.recv_nowait()
+        for m in self.taps.values():
+            while not m.empty():
+                m.recv_nowait()
+
+    async def first_accept_time(self) -> float:
+        d = self.dut
+        while True:
+            await RisingEdge(d.clk)
+            if int(d.s_axis_pixel_tvalid.value) and int(d.s_axis_pixel_tready.value):
+                return round(get_sim_time("ns"))
+
+    async def run(self, images, sb: Scoreboard, first: int = 0) -> dict:
+        """Send images back to back, check every tap and the result; return timing figures."""
+        t_wall = time.perf_counter()
+        t_first = cocotb.start_soon(self.first_accept_time())
+        for img in images:
+            await self.source.send(AxiStreamFrame(bytes(np.asarray(img, dtype=np.uint8).reshape(-1))))
+        t_out = []
+        for i in range(len(images)):
+            rx = await with_timeout(self.sink.recv(), 3000 * PIXELS * CLK_NS, "ns")
+            assert len(rx.tdata) == 1, f"image {first + i}: result frame of {len(rx.tdata)} beats"
+            t_out.append(round(rx.sim_time_end / 1000))  # ps -> ns
+            sb.check_result(first + i, int(rx.tdata[0]), t_out[-1])
+        for name, mon in self.taps.items():
+            for i in range(len(images)):
+                assert not mon.empty(), f"tap {name}: no output stream for image {first + i}"
+                f = mon.recv_nowait()
+                sb.check_layer(name, first + i, list(f.tdata), f.sim_time_start / 1000,
+                               f.sim_time_end / 1000)
+            assert mon.empty(), f"tap {name}: more streams than images"
+        wall = time.perf_counter() - t_wall
+        t0 = await t_first
+        ii = (t_out[-1] - t_out[0]) / CLK_NS / (len(t_out) - 1) if len(t_out) > 1 else float("nan")
+        return {"images": len(images), "latency_cycles": (t_out[0] - t0) / CLK_NS, "ii_cycles": ii,
+                "result_cycles": [(t - t0) / CLK_NS for t in t_out], "wall_s": wall,
+                "images_per_s": len(images) / wall}
+
+
+def log_figures(dut, fig: dict, sb: Scoreboard, stall: str):
+    dut._log.info(f"[{stall}] cycles per image (II) {fig['ii_cycles']:.1f}, latency "
+                  f"{fig['latency_cycles']:.0f} cycles, {fig['images_per_s']:.1f} simulated images/s "
+                  f"({fig['wall_s']:.2f} s wall)")
+    dut._log.info(sb.summary())
+
+
+def assert_clean(sb: Scoreboard):
+    assert not sb.mismatches, "scoreboard:\n" + sb.report()
+
+
+def check_ii(fig: dict):
+    """Without stalls every image leaves exactly II_FORMULA cycles after the previous one."""
+    gaps = np.diff(fig["result_cycles"])
+    assert (gaps == II_FORMULA).all(), f"II not {II_FORMULA} cycles: gaps {sorted(set(gaps))}"
+    assert fig["latency_cycles"] <= LATENCY_LIMIT, f"latency {fig['latency_cycles']} > {LATENCY_LIMIT}"
+
+
+# ----------------------------------------------------------------------------- tests
+
+@cocotb.test()
+async def regression(dut):
+    """The configured image set (default: the committed golden set), every layer checked."""
+    c = cfg()
+    qnet, images, labels, ids, expected = load_stimulus(c)
+    tb = TopTB(dut, qnet)
+    tb.set_stall(c["stall"], random.Random(c["seed"]))
+    await tb.reset()
+    sb = Scoreboard(qnet, expected, labels, ids)
+    fig = await tb.run(images, sb)
+    log_figures(dut, fig, sb, c["stall"])
+    if c.get("report"):
+        Path(c["report"]).write_text(json.dumps(dict(fig, summary=sb.summary(),
+                                     mismatches=[str(m) for m in sb.mismatches[:100]],
+                                     predicted=sb.predicted, labels=[int(v) for v in labels],
+                                     indices=[int(v) for v in ids]), indent=1))
+    assert_clean(sb)
+    if c["stall"] == "none":
+        check_ii(fig)
+
+
+@cocotb.test()
+@cocotb.parametrize(stall=[s for s in STALLS if s != "none"])
+async def stress(dut, stall):
+    """Random idle input cycles and output backpressure patterns; nothing lost or duplicated."""
+    c = cfg()
+    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 6)
+    tb = TopTB(dut, qnet)
+    tb.set_stall(stall, random.Random(c["seed"] * 7 + STALLS.index(stall)))
+    await tb.reset()
+    sb = Scoreboard(qnet, expected, labels, ids)
+    fig = await tb.run(images, sb)
+    log_figures(dut, fig, sb, stall)
+    assert_clean(sb)
+
+
+@cocotb.test()
+async def back_to_back_50(dut):
+    """50 images with no gap and no reset: bit-exact, and exactly one image per 784 cycles."""
+    c = cfg()
+    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 50)
+    tb = TopTB(dut, qnet)
+    await tb.reset()
+    sb = Scoreboard(qnet, expected, labels, ids)
+    fig = await tb.run(images, sb)
+    log_figures(dut, fig, sb, "back_to_back")
+    assert_clean(sb)
+    check_ii(fig)
+
+
+@cocotb.test()
+@cocotb.parametrize(reset_at=[100, 500, PIXELS + 5])
+async def reset_mid_image(dut, reset_at):
+    """Reset while an image is in flight (line buffers filling, conv+pool busy, fc/argmax busy),
+    then the next images must come out correct."""
+    c = cfg()
+    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 4)
+    tb = TopTB(dut, qnet)
+    await tb.reset()
+    # an image and a half, then reset after `reset_at` accepted pixels of the second image
+    await tb.source.send(AxiStreamFrame(bytes(images[1].reshape(-1))))
+    await tb.source.send(AxiStreamFrame(bytes(images[2].reshape(-1)[:600])))
+    accepted = 0
+    target = PIXELS + reset_at if reset_at < PIXELS else reset_at
+    while accepted < target:
+        await RisingEdge(dut.clk)
+        if int(dut.s_axis_pixel_tvalid.value) and int(dut.s_axis_pixel_tready.value):
+            accepted += 1
+    await tb.reset(3)
+    tb.flush()
+    for _ in range(5):
+        await RisingEdge(dut.clk)
+    tb.flush()
+    sb = Scoreboard(qnet, expected, labels, ids)
+    fig = await tb.run(images, sb)
+    log_figures(dut, fig, sb, f"after reset at pixel {reset_at}")
+    assert_clean(sb)
+    check_ii(fig)
+
+
+@cocotb.test()
+async def no_x_after_reset(dut):
+    """After reset no output control signal is X or Z, and tdata is known whenever tvalid is."""
+    c = cfg()
+    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 2)
+    tb = TopTB(dut, qnet)
+    tb.set_stall("random", random.Random(c["seed"]))
+    await tb.reset()
+    buses = [("m_axis_result", True)] + [(f"tap_{l.name}", True) for l in qnet.layers]
+    for img in images:
+        await tb.source.send(AxiStreamFrame(bytes(img.reshape(-1))))
+    for cycle in range(3 * PIXELS):
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        assert dut.s_axis_pixel_tready.value.is_resolvable, f"s_axis_pixel_tready X at cycle {cycle}"
+        for prefix, _ in buses:
+            v = getattr(dut, f"{prefix}_tvalid").value
+            assert v.is_resolvable, f"{prefix}_tvalid is {v} at cycle {cycle}"
+            if int(v):
+                for s in ("tdata", "tlast"):
+                    sv = getattr(dut, f"{prefix}_{s}").value
+                    assert sv.is_resolvable, f"{prefix}_{s} is {sv} at cycle {cycle} while valid"
+
+
+@cocotb.test()
+async def fault_detected(dut):
+    """Run only on a build with an injected fault: the scoreboard must flag the right layer."""
+    c = cfg()
+    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 4)
+    tb = TopTB(dut, qnet)
+    await tb.reset()
+    sb = Scoreboard(qnet, expected, labels, ids)
+    await tb.run(images, sb)
+    dut._log.info("fault run:\n" + sb.report())
+    assert sb.mismatches, f"injected fault {c['fault']} was not detected"
+    assert sb.first_layer_failing() == c["fault_layer"], (
+        f"fault {c['fault']} expected at {c['fault_layer']}, first failing {sb.first_layer_failing()}")
+    for layer in [l.name for l in qnet.layers][:[l.name for l in qnet.layers].index(c["fault_layer"])]:
+        assert not any(m.layer == layer for m in sb.mismatches), f"{layer} should be clean"
