@@ -1,0 +1,196 @@
+// dense: streaming fully connected layer; OUT*C multiply-accumulates per input beat (= golden.dense_acc).
+//
+//   On input beat p (p = 0..N_BEATS-1): acc[o] += sum_c W[p][o][c] * x[c], for all o in parallel;
+//   acc[o] starts at bias[o]. After beat N_BEATS-1 one output beat carries acc[0..OUT-1].
+//
+// Parameters
+//   C            lanes per input beat (channels), >= 1
+//   N_BEATS      input beats per vector (pixels of the input map), >= 1
+//   OUT          outputs (neurons), >= 1
+//   IN_SIGNED    1: input lanes are int IN_W; 0: uint IN_W
+//   IN_W         input lane width
+//   W_W          weight width (signed)
+//   ACC_W        accumulator width (signed); IN_W+1+W_W <= ACC_W <= min(OUT_W, 32)
+//   OUT_W        output lane width; accumulators are sign-extended to it
+//   WEIGHT_FILE  $readmemh file, N_BEATS lines (line p = input beat p) of OUT*C weights,
+//                lane o*C+c = weight[o][c*N_BEATS + p] (first lane in the LSBs, 2*OUT*C hex digits)
+//   BIAS_FILE    $readmemh file, OUT lines of int32 (8 hex digits)
+//
+// Latency and throughput
+//   The output beat is valid 2 cycles after the last input beat of a vector is accepted
+//   (stage 0: input + weight-ROM row register, stage 1: multiply-accumulate into acc / output
+//   register). One input beat per clock when not stalled; vectors stream back to back: the next
+//   vector is accepted while the previous result waits in the output register. The input stalls
+//   only when a last beat must write the output register while it is still full.
+//
+// Stream order
+//   Input: N_BEATS beats per vector, lane c of beat p at [c*IN_W +: IN_W] is x_flat[c*N_BEATS + p]
+//   (channel-major flattening of a raster-order [C, H, W] map). Input tlast is ignored (the beat
+//   counter defines the vector). Output: one beat per vector, lane o at [o*OUT_W +: OUT_W], tlast=1.
+`default_nettype none
+
+module dense #(
+    // lanes (channels) per input beat
+    parameter integer C = 3,
+    // input beats per vector
+    parameter integer N_BEATS = 121,
+    // number of outputs
+    parameter integer OUT = 10,
+    // 1: signed input lanes, 0: unsigned input lanes
+    parameter integer IN_SIGNED = 0,
+    // input lane width
+    parameter integer IN_W = 8,
+    // weight width (signed)
+    parameter integer W_W = 8,
+    // accumulator width (signed)
+    parameter integer ACC_W = 24,
+    // output lane width (sign-extended accumulators)
+    parameter integer OUT_W = 32,
+    // weights, one line per input beat, OUT*C lanes
+    parameter WEIGHT_FILE = "weights/default/fc1_weight.mem",
+    // biases, one int32 per line
+    parameter BIAS_FILE = "weights/default/fc1_bias.mem"
+) (
+    input  wire                 clk,
+    input  wire                 rst,
+
+    // AXI-Stream input: one beat of C lanes per input position
+    input  wire [C*IN_W-1:0]    s_axis_tdata,
+    input  wire                 s_axis_tvalid,
+    output wire                 s_axis_tready,
+    input  wire                 s_axis_tlast,
+
+    // AXI-Stream output: one beat of OUT accumulators per vector
+    output wire [OUT*OUT_W-1:0] m_axis_tdata,
+    output wire                 m_axis_tvalid,
+    input  wire                 m_axis_tready,
+    output wire                 m_axis_tlast
+);
+
+// one weight-ROM row: every weight needed by one input beat
+localparam integer ROW_W  = OUT * C * W_W;
+// input lane extended by one bit so that both uint and int inputs are signed operands
+localparam integer XE_W   = IN_W + 1;
+localparam integer PROD_W = XE_W + W_W;
+localparam integer CNT_W  = (N_BEATS > 1) ? $clog2(N_BEATS) : 1;
+localparam integer LAST_BEAT = N_BEATS - 1;
+localparam [CNT_W-1:0] CNT_LAST = LAST_BEAT[CNT_W-1:0];
+
+reg [ROW_W-1:0] weight_rom [0:N_BEATS-1];
+reg [31:0]      bias_mem   [0:OUT-1];
+integer         chk;
+
+initial begin
+    if (C < 1) $error("dense: C must be >= 1, got %0d", C);
+    if (N_BEATS < 1) $error("dense: N_BEATS must be >= 1, got %0d", N_BEATS);
+    if (OUT < 1) $error("dense: OUT must be >= 1, got %0d", OUT);
+    if (IN_W < 2 || W_W < 2) $error("dense: IN_W (%0d) and W_W (%0d) must be >= 2", IN_W, W_W);
+    if (ACC_W < PROD_W) $error("dense: ACC_W=%0d must hold one product (IN_W+1+W_W=%0d)", ACC_W, PROD_W);
+    if (ACC_W > 32) $error("dense: ACC_W=%0d must be <= 32 (int32 bias and logits)", ACC_W);
+    if (ACC_W > OUT_W) $error("dense: ACC_W=%0d must be <= OUT_W=%0d", ACC_W, OUT_W);
+    $readmemh(WEIGHT_FILE, weight_rom);
+    $readmemh(BIAS_FILE, bias_mem);
+`ifndef SYNTHESIS
+    // each bias must fit the accumulator (the Python export sizes ACC_W from the worst case)
+    for (chk = 0; chk < OUT; chk = chk + 1) begin
+        if (($signed(bias_mem[chk]) >>> (ACC_W - 1)) != 0 && ($signed(bias_mem[chk]) >>> (ACC_W - 1)) != -1)
+            $error("dense: bias[%0d]=%0d does not fit ACC_W=%0d", chk, $signed(bias_mem[chk]), ACC_W);
+    end
+`endif
+end
+
+// input tlast is not needed: the beat counter defines the vector
+wire unused_s_tlast = s_axis_tlast;
+
+// stage 0: input beat and its weight row
+reg [CNT_W-1:0]      cnt_reg;
+reg [C*IN_W-1:0]     x_reg;
+reg [ROW_W-1:0]      w_row_reg;
+reg                  x_valid_reg;
+reg                  x_first_reg;
+reg                  x_last_reg;
+
+// stage 1: accumulators and output register
+reg [OUT*ACC_W-1:0]  acc_reg;
+reg [OUT*OUT_W-1:0]  m_data_reg;
+reg                  m_valid_reg;
+
+// the MAC stage runs whenever it holds a beat, except a last beat while the output is still full
+wire mac_en = x_valid_reg && (!x_last_reg || !m_valid_reg || m_axis_tready);
+wire x_en   = !x_valid_reg || mac_en;
+wire s_hs   = s_axis_tvalid && x_en;
+
+assign s_axis_tready = x_en;
+assign m_axis_tdata  = m_data_reg;
+assign m_axis_tvalid = m_valid_reg;
+assign m_axis_tlast  = 1'b1;
+
+// stage 0 data: synchronous ROM read with read enable (block-RAM friendly)
+always @(posedge clk) begin
+    if (s_hs) begin
+        x_reg       <= s_axis_tdata;
+        w_row_reg   <= weight_rom[cnt_reg];
+        x_first_reg <= (cnt_reg == {CNT_W{1'b0}});
+        x_last_reg  <= (cnt_reg == CNT_LAST);
+    end
+end
+
+// stage 1: OUT parallel dot products of C lanes, accumulated over the beats
+genvar go;
+generate
+    for (go = 0; go < OUT; go = go + 1) begin : g_out
+        wire signed [ACC_W-1:0] bias_c = bias_mem[go][ACC_W-1:0];
+        wire signed [ACC_W-1:0] acc_c  = acc_reg[go*ACC_W +: ACC_W];
+
+        integer                 c;
+        reg signed [XE_W-1:0]   xe;
+        reg signed [W_W-1:0]    w;
+        reg signed [PROD_W-1:0] prod;
+        reg signed [ACC_W-1:0]  acc_new;
+
+        always @* begin
+            acc_new = x_first_reg ? bias_c : acc_c;
+            for (c = 0; c < C; c = c + 1) begin
+                xe      = {(IN_SIGNED != 0) && x_reg[c*IN_W + IN_W - 1], x_reg[c*IN_W +: IN_W]};
+                w       = w_row_reg[(go*C + c)*W_W +: W_W];
+                prod    = xe * w;
+                acc_new = acc_new + {{(ACC_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};
+            end
+        end
+
+        always @(posedge clk) begin
+            if (mac_en) begin
+                acc_reg[go*ACC_W +: ACC_W] <= acc_new;
+                if (x_last_reg) begin
+                    m_data_reg[go*OUT_W +: OUT_W] <=
+                        {{(OUT_W-ACC_W+1){acc_new[ACC_W-1]}}, acc_new[ACC_W-2:0]};
+                end
+            end
+        end
+    end
+endgenerate
+
+// control registers
+always @(posedge clk) begin
+    if (rst) begin
+        cnt_reg     <= {CNT_W{1'b0}};
+        x_valid_reg <= 1'b0;
+        m_valid_reg <= 1'b0;
+    end else begin
+        if (s_hs) begin
+            cnt_reg <= (cnt_reg == CNT_LAST) ? {CNT_W{1'b0}} : cnt_reg + 1'b1;
+        end
+        if (x_en) begin
+            x_valid_reg <= s_axis_tvalid;
+        end
+        if (mac_en && x_last_reg) begin
+            m_valid_reg <= 1'b1;
+        end else if (m_axis_tready) begin
+            m_valid_reg <= 1'b0;
+        end
+    end
+end
+
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,192 @@
+// requant: per-channel requantization of signed accumulators to int8/uint8 (= golden.requant).
+//
+//   y[c] = clamp(((acc[c] * M[c] + R[c]) >>> S[c]) + ZP_OUT, LO, HI),  R[c] = 1 << (S[c]-1), 0 if S[c]==0
+//
+// Parameters
+//   C           channels per beat (lanes), >= 1
+//   ACC_W       accumulator width (signed lanes of s_axis_tdata), >= 2
+//   MULT_W      multiplier width; M[c] is stored positive, M[c] < 2^(MULT_W-1)
+//   SHIFT_W     shift width; S[c] <= 62
+//   OUT_W       output lane width (two's complement; LO >= 0 gives unsigned lanes)
+//   LO, HI      clamp bounds (LO < 0 -> signed output); must fit OUT_W
+//   ZP_OUT      output zero point added after the shift
+//   MULT_FILE   $readmemh file, C lines of MULT_W/4 hex digits (M[c], line c)
+//   SHIFT_FILE  $readmemh file, C lines of 2 hex digits (S[c], line c)
+//
+// Latency and throughput
+//   2 cycles (stage 1: multiply, stage 2: round, shift, add zero point, clamp; registered output);
+//   one beat per clock when not stalled. Stage-enable backpressure: the output stage advances when
+//   it is empty or m_axis_tready is high; stage 1 also advances when it holds no beat (bubbles are
+//   squeezed out). s_axis_tready depends combinationally on m_axis_tready.
+//
+// Stream order
+//   One beat in, one beat out, in order; lane c = channel c at [c*ACC_W +: ACC_W] in and
+//   [c*OUT_W +: OUT_W] out; tlast passes through with its beat.
+`default_nettype none
+
+module requant #(
+    // channels (lanes) per beat
+    parameter integer C = 3,
+    // signed accumulator width of an input lane
+    parameter integer ACC_W = 21,
+    // multiplier width (M stored positive, below 2^(MULT_W-1))
+    parameter integer MULT_W = 16,
+    // shift width (S <= 62)
+    parameter integer SHIFT_W = 6,
+    // output lane width
+    parameter integer OUT_W = 8,
+    // lower clamp bound (LO < 0: signed output)
+    parameter integer LO = 0,
+    // upper clamp bound
+    parameter integer HI = 255,
+    // output zero point
+    parameter integer ZP_OUT = 0,
+    // per-channel multipliers, one per line (MULT_W/4 hex digits)
+    parameter MULT_FILE = "weights/default/conv1_mult.mem",
+    // per-channel shifts, one per line (2 hex digits)
+    parameter SHIFT_FILE = "weights/default/conv1_shift.mem"
+) (
+    input  wire                 clk,
+    input  wire                 rst,
+
+    // AXI-Stream input: C signed accumulators
+    input  wire [C*ACC_W-1:0]   s_axis_tdata,
+    input  wire                 s_axis_tvalid,
+    output wire                 s_axis_tready,
+    input  wire                 s_axis_tlast,
+
+    // AXI-Stream output: C requantized values
+    output wire [C*OUT_W-1:0]   m_axis_tdata,
+    output wire                 m_axis_tvalid,
+    input  wire                 m_axis_tready,
+    output wire                 m_axis_tlast
+);
+
+// product acc * M: ACC_W x MULT_W signed (M is positive as a signed MULT_W value)
+localparam integer PROD_W = ACC_W + MULT_W;
+// |acc*M| < 2^(PROD_W-2), so any shift >= PROD_W-1 gives the same result (0) as PROD_W-1;
+// capping the shift keeps the rounding add inside PROD_W bits
+localparam integer S_CAP = PROD_W - 1;
+// width of the shifted value plus zero point, and of the clamp comparison (at least 33 bits so the
+// 32-bit integer parameters sign-extend into it)
+localparam integer Y_W = ((PROD_W > 32) ? PROD_W : 32) + 1;
+localparam signed [Y_W-1:0] LO_Y = {{(Y_W-31){LO[31]}}, LO[30:0]};
+localparam signed [Y_W-1:0] HI_Y = {{(Y_W-31){HI[31]}}, HI[30:0]};
+localparam signed [Y_W-1:0] ZP_Y = {{(Y_W-31){ZP_OUT[31]}}, ZP_OUT[30:0]};
+
+reg [MULT_W-1:0]  mult_mem  [0:C-1];
+reg [SHIFT_W-1:0] shift_mem [0:C-1];
+integer           chk;
+
+initial begin
+    if (C < 1) $error("requant: C must be >= 1, got %0d", C);
+    if (ACC_W < 2) $error("requant: ACC_W must be >= 2, got %0d", ACC_W);
+    if (MULT_W < 2) $error("requant: MULT_W must be >= 2, got %0d", MULT_W);
+    if (SHIFT_W < 1 || SHIFT_W > 30) $error("requant: SHIFT_W must be 1..30, got %0d", SHIFT_W);
+    if (OUT_W < 2 || OUT_W > 31) $error("requant: OUT_W must be 2..31, got %0d", OUT_W);
+    if (LO > HI) $error("requant: LO (%0d) > HI (%0d)", LO, HI);
+    if (LO < 0 && (LO < -(2 ** (OUT_W - 1)) || HI > 2 ** (OUT_W - 1) - 1))
+        $error("requant: signed clamp [%0d, %0d] does not fit OUT_W=%0d", LO, HI, OUT_W);
+    if (LO >= 0 && HI > 2 ** OUT_W - 1)
+        $error("requant: unsigned clamp [%0d, %0d] does not fit OUT_W=%0d", LO, HI, OUT_W);
+    $readmemh(MULT_FILE, mult_mem);
+    $readmemh(SHIFT_FILE, shift_mem);
+`ifndef SYNTHESIS
+    // the constants must match the assumptions of the datapath (mirrors the Python export)
+    for (chk = 0; chk < C; chk = chk + 1) begin
+        if (mult_mem[chk][MULT_W-1])
+            $error("requant: M[%0d]=%0d does not fit MULT_W=%0d as a positive value", chk, mult_mem[chk], MULT_W);
+        if (shift_mem[chk] > 62) $error("requant: S[%0d]=%0d > 62", chk, shift_mem[chk]);
+    end
+`endif
+end
+
+// stage 1: products
+reg [C*PROD_W-1:0] p_data_reg;
+reg                p_valid_reg;
+reg                p_last_reg;
+
+// stage 2: output register
+reg [C*OUT_W-1:0]  m_data_reg;
+reg                m_valid_reg;
+reg                m_last_reg;
+
+// pipeline control: the output stage advances when empty or drained; stage 1 also when empty
+wire out_en = !m_valid_reg || m_axis_tready;
+wire p_en   = out_en || !p_valid_reg;
+
+assign s_axis_tready = p_en;
+
+assign m_axis_tdata  = m_data_reg;
+assign m_axis_tvalid = m_valid_reg;
+assign m_axis_tlast  = m_last_reg;
+
+genvar gc;
+generate
+    for (gc = 0; gc < C; gc = gc + 1) begin : g_ch
+        wire signed [ACC_W-1:0]  acc  = s_axis_tdata[gc*ACC_W +: ACC_W];
+        wire signed [MULT_W-1:0] mult = mult_mem[gc];
+        wire [SHIFT_W-1:0]       shift_c = shift_mem[gc];
+        wire signed [PROD_W-1:0] prod = acc * mult;
+
+        always @(posedge clk) begin
+            if (p_en) begin
+                p_data_reg[gc*PROD_W +: PROD_W] <= prod;
+            end
+        end
+
+        // stage 2: round half up, arithmetic shift, zero point, clamp
+        integer                  shift;
+        reg signed [PROD_W-1:0]  rnd;
+        reg signed [PROD_W-1:0]  sum;
+        reg signed [PROD_W-1:0]  shifted;
+        reg signed [Y_W-1:0]     y;
+        reg [OUT_W-1:0]          y_out;
+
+        always @* begin
+            shift = {{(32-SHIFT_W){1'b0}}, shift_c};
+            if (shift > S_CAP) shift = S_CAP;
+            rnd = {PROD_W{1'b0}};
+            if (shift > 0) rnd[shift-1] = 1'b1;
+            sum       = $signed(p_data_reg[gc*PROD_W +: PROD_W]) + rnd;
+            shifted   = sum >>> shift;
+            y         = {{(Y_W-PROD_W+1){shifted[PROD_W-1]}}, shifted[PROD_W-2:0]} + ZP_Y;
+            y_out     = y[OUT_W-1:0];
+            if (y < LO_Y) y_out = LO_Y[OUT_W-1:0];
+            if (y > HI_Y) y_out = HI_Y[OUT_W-1:0];
+        end
+
+        always @(posedge clk) begin
+            if (out_en) begin
+                m_data_reg[gc*OUT_W +: OUT_W] <= y_out;
+            end
+        end
+    end
+endgenerate
+
+always @(posedge clk) begin
+    if (p_en) begin
+        p_last_reg <= s_axis_tlast;
+    end
+    if (out_en) begin
+        m_last_reg <= p_last_reg;
+    end
+end
+
+always @(posedge clk) begin
+    if (rst) begin
+        p_valid_reg <= 1'b0;
+        m_valid_reg <= 1'b0;
+    end else begin
+        if (p_en) begin
+            p_valid_reg <= s_axis_tvalid;
+        end
+        if (out_en) begin
+            m_valid_reg <= p_valid_reg;
+        end
+    end
+end
+
+endmodule
+
+`default_nettype wire
