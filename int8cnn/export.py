@@ -131,7 +131,12 @@ def export(qnet: QNet, outdir: Path, extra_meta: dict | None = None) -> Path:
             old = outdir.with_name(f".{outdir.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(outdir, old)
-        os.replace(tmp, outdir)
+        try:
+            os.replace(tmp, outdir)
+        except BaseException:
+            if old and not outdir.exists():
+                os.replace(old, outdir)  # put the previous export back
+            raise
         if old:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
@@ -162,10 +167,12 @@ def load_network(wdir: Path) -> QNet:
         raise ManifestError(f"{mpath}: cannot read ({e.strerror})") from e
     except json.JSONDecodeError as e:
         raise ManifestError(f"{mpath}:{e.lineno}: invalid JSON ({e.msg})") from e
+    _need(isinstance(m, dict), mpath, "top level", f"expected a JSON object, got {type(m).__name__}")
     for key in ("network", "input", "layers"):
         _need(key in m, mpath, "top level", f"missing field {key!r}")
     _need(isinstance(m["layers"], list) and m["layers"], mpath, "layers", "expected a non-empty list")
-    shape = list(m["input"].get("shape", []))
+    _need(isinstance(m["input"], dict), mpath, "input", "expected an object with a 'shape' field")
+    shape = m["input"].get("shape", [])
     _need(shape == [1, 28, 28], mpath, "input.shape", f"expected [1, 28, 28], got {shape}")
     layers = []
     for i, d in enumerate(m["layers"]):
@@ -173,6 +180,12 @@ def load_network(wdir: Path) -> QNet:
         _need(isinstance(d, dict), mpath, where, "expected an object")
         for key in _REQUIRED:
             _need(key in d, mpath, where, f"missing field {key!r}")
+        for key in ("kernel", "stride", "padding", "zero_point_in", "zero_point_out"):
+            _need(type(d[key]) is int, mpath, where, f"{key} must be an integer, got {d[key]!r}")
+        for key in ("in_shape", "out_shape"):
+            _need(isinstance(d[key], list) and len(d[key]) == 3
+                  and all(type(v) is int and v >= 1 for v in d[key]), mpath, where,
+                  f"{key} must be [C, H, W] positive integers, got {d[key]!r}")
         t = d["type"]
         _need(t in LAYER_TYPES, mpath, where, f"type {t!r} not one of {LAYER_TYPES}")
         _need(list(d["in_shape"]) == shape, mpath, where,
@@ -221,7 +234,7 @@ def load_network(wdir: Path) -> QNet:
                               f"{key} has {len(d[key])} entries, expected {oc} (one per channel)")
                 mb = d["mult_bits"]
                 layer.mult_bits = mb
-                layer.mult = read_values(wdir / files["mult"], 16, oc, False, 0, (1 << (mb - 1)) - 1)
+                layer.mult = read_values(wdir / files["mult"], 16, oc, False, 1, (1 << (mb - 1)) - 1)
                 layer.shift = read_values(wdir / files["shift"], 8, oc, False, 0, SHIFT_MAX)
                 _need(layer.mult.tolist() == list(d["mult"]), mpath, where,
                       f"mult {d['mult']} differs from {files['mult']}")

@@ -6,6 +6,7 @@ temporary file in the same directory and are renamed, so a file is never half-wr
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import numpy as np
 
 class MemFileError(ValueError):
     pass
+
+
+_HEX_WORD = re.compile(r"[0-9a-fA-F]+")
 
 
 def pack_lanes(values, bits: int) -> int:
@@ -77,10 +81,9 @@ def read_words(path: Path, hex_digits: int, lines: int | None = None) -> list[in
         s = row.strip()
         if len(s) != hex_digits:
             raise MemFileError(f"{path}:{n}: expected {hex_digits} hex digits, got {row!r}")
-        try:
-            words.append(int(s, 16))
-        except ValueError:
-            raise MemFileError(f"{path}:{n}: not hexadecimal: {row!r}") from None
+        if not _HEX_WORD.fullmatch(s):  # int(s, 16) alone would accept '+f', '-1', '0_ff'
+            raise MemFileError(f"{path}:{n}: not hexadecimal: {row!r}")
+        words.append(int(s, 16))
     if lines is not None and len(words) != lines:
         raise MemFileError(f"{path}: expected {lines} lines, found {len(words)}")
     return words

@@ -59,9 +59,19 @@ def write_vectors(qnet, images: np.ndarray, labels: np.ndarray, indices, outdir:
                 "accuracy": float((pred == labels).mean())}
         (tmp / "vectors.json").write_text(json.dumps(info, indent=1) + "\n")
         os.chmod(tmp, 0o755)
+        old = None
         if outdir.exists():
-            shutil.rmtree(outdir)
-        os.replace(tmp, outdir)
+            old = outdir.with_name(f".{outdir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(outdir, old)
+        try:
+            os.replace(tmp, outdir)
+        except BaseException:
+            if old and not outdir.exists():
+                os.replace(old, outdir)  # put the previous vectors back
+            raise
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,0 +1,26 @@
+"""Helpers shared by the Python-flow tests (tests/). A module of its own, not conftest.py: tb/ has a
+conftest.py too, and `from conftest import ...` would pick whichever was imported first."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS = ROOT / "weights"
+GOLDEN = ROOT / "golden"
+
+
+def mnist_unavailable(what: str):
+    """Skip (or fail when INT8CNN_REQUIRE_MNIST=1) because the MNIST test split is missing."""
+    msg = (f"{what} needs the MNIST test split: set MNIST_DIR to a directory holding "
+           "t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]")
+    if os.environ.get("INT8CNN_REQUIRE_MNIST") == "1":
+        pytest.fail(msg + " (INT8CNN_REQUIRE_MNIST=1 forbids skipping)", pytrace=False)
+    pytest.skip(msg)
+
+
+def dir_files(d: Path) -> dict:
+    """{relative path: bytes} of every file under d."""
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(Path(d).rglob("*")) if p.is_file()}

@@ -1,0 +1,63 @@
+"""Generated files must be reproducible: the committed weights/default/ and golden/default/ are what
+the flow regenerates today, byte for byte."""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from int8cnn.cli import quantized
+from int8cnn.export import export, load_network
+from int8cnn.vectors import read_input_images, read_labels, select_images, write_vectors
+
+from flowtools import GOLDEN, WEIGHTS, dir_files
+
+
+def test_weights_regenerate_byte_for_byte(tmp_path):
+    """Re-quantize the committed checkpoint exactly as `int8cnn export` does; every file matches."""
+    args = argparse.Namespace(net="default", weights=None, checkpoint=str(WEIGHTS / "default.pt"),
+                              requant="fixed", data=None, dataset="mnist")
+    _, q = quantized(args)
+    out = export(q, tmp_path / "default")
+    got, want = dir_files(out), dir_files(WEIGHTS / "default")
+    assert sorted(got) == sorted(want)
+    differ = [f for f in want if got[f] != want[f]]
+    assert not differ, f"regenerated files differ from weights/default/: {differ}"
+    # the manifest records no machine-specific path
+    meta = json.loads(want["manifest.json"])["meta"]
+    assert "/" not in meta["checkpoint"]
+
+
+def test_golden_vectors_regenerate_byte_for_byte(tmp_path):
+    gdir = GOLDEN / "default"
+    info = json.loads((gdir / "vectors.json").read_text())
+    images, labels = read_input_images(gdir), read_labels(gdir)
+    assert len(images) == info["images"] == len(info["indices"])
+    q = load_network(WEIGHTS / "default")
+    out = tmp_path / "default"
+    write_vectors(q, images, labels, info["indices"], out, source=info["source"])
+    got, want = dir_files(out), dir_files(gdir)
+    assert sorted(got) == sorted(want)
+    differ = [f for f in want if got[f] != want[f]]
+    assert not differ, f"regenerated vectors differ from golden/default/: {differ}"
+    # every layer of the network has a vector file with N*H*W lines
+    for l in q.layers:
+        lines = (gdir / f"{l.name}.mem").read_text().count("\n")
+        assert lines == info["images"] * l.out_shape[1] * l.out_shape[2], l.name
+
+
+def test_golden_inputs_are_the_dataset_images(mnist_test):
+    """input.mem holds the MNIST test images at vectors.json's indices, chosen by select_images."""
+    x, y = mnist_test
+    gdir = GOLDEN / "default"
+    info = json.loads((gdir / "vectors.json").read_text())
+    idx = np.array(info["indices"])
+    assert info["images"] % 10 == 0
+    per_class = info["images"] // 10
+    assert np.array_equal(select_images(y, per_class), idx)
+    assert np.array_equal(read_input_images(gdir), x[idx])
+    assert np.array_equal(read_labels(gdir), y[idx])
+    # and the rule means what it says: the first per_class images of every digit
+    for d in range(10):
+        assert idx[y[idx] == d].tolist() == np.flatnonzero(y == d)[:per_class].tolist()

