@@ -62,6 +62,16 @@ class Scoreboard:
         self.layers_checked: set = set()
         self.images_checked = 0
         self.predicted: list[int] = []
+        self.n_mismatches = 0               # all of them; the list keeps the first KEEP
+        self.by_layer: dict = {}
+
+    KEEP = 1000
+
+    def _add(self, m: Mismatch, count: int = 1):
+        self.n_mismatches += count
+        self.by_layer[m.layer] = self.by_layer.get(m.layer, 0) + count
+        if len(self.mismatches) < self.KEEP:
+            self.mismatches.append(m)
 
     def _label(self, i):
         return i if self.image_ids is None else f"{i} (dataset index {self.image_ids[i]})"
@@ -74,15 +84,18 @@ class Scoreboard:
         when = f"{t0}..{t1} ns" if t0 is not None else "?"
         self.layers_checked.add(layer_name)
         if got.shape != exp.shape:
-            self.mismatches.append(Mismatch(self._label(image), layer_name, -1, -1, -1,
-                                            f"{exp.shape[0]} beats", f"{got.shape[0]} beats", when))
+            self._add(Mismatch(self._label(image), layer_name, -1, -1, -1,
+                               f"{exp.shape[0]} beats", f"{got.shape[0]} beats", when))
             return 1
         self.values += exp.size
         bad = np.argwhere(got != exp)
-        for beat, ch in bad[:50]:
-            self.mismatches.append(Mismatch(self._label(image), layer_name, int(ch), int(beat // w),
-                                            int(beat % w), int(exp[beat, ch]), int(got[beat, ch]),
-                                            when))
+        for k, (beat, ch) in enumerate(bad):
+            if k == 20:  # count the rest of this image's stream without listing them
+                self.n_mismatches += len(bad) - k
+                self.by_layer[layer_name] += len(bad) - k
+                break
+            self._add(Mismatch(self._label(image), layer_name, int(ch), int(beat // w),
+                               int(beat % w), int(exp[beat, ch]), int(got[beat, ch]), when))
         return len(bad)
 
     def check_result(self, image: int, word: int, t=None) -> int:
@@ -96,12 +109,11 @@ class Scoreboard:
         errors = 0
         self.values += n + 1
         for o in np.flatnonzero(logits != exp_logits):
-            self.mismatches.append(Mismatch(self._label(image), "result.logits", int(o), 0, 0,
-                                            int(exp_logits[o]), int(logits[o]), f"{t} ns"))
+            self._add(Mismatch(self._label(image), "result.logits", int(o), 0, 0,
+                               int(exp_logits[o]), int(logits[o]), f"{t} ns"))
             errors += 1
         if cls != exp_cls:
-            self.mismatches.append(Mismatch(self._label(image), "result.class", 0, 0, 0,
-                                            exp_cls, cls, f"{t} ns"))
+            self._add(Mismatch(self._label(image), "result.class", 0, 0, 0, exp_cls, cls, f"{t} ns"))
             errors += 1
         self.predicted.append(cls)
         self.images_checked += 1
@@ -109,7 +121,7 @@ class Scoreboard:
 
     def first_layer_failing(self) -> str | None:
         order = [l.name for l in self.qnet.layers] + ["result.logits", "result.class"]
-        bad = {m.layer for m in self.mismatches}
+        bad = set(self.by_layer)
         return next((name for name in order if name in bad), None)
 
     def accuracy(self) -> float | None:
@@ -118,7 +130,8 @@ class Scoreboard:
         return float(np.mean(np.array(self.predicted) == np.asarray(self.labels)[:len(self.predicted)]))
 
     def report(self, limit: int = 10) -> str:
-        lines = [f"{len(self.mismatches)} mismatches; first failing layer: {self.first_layer_failing()}"]
+        lines = [f"{self.n_mismatches} mismatches (by layer: {self.by_layer}); first failing layer: "
+                 f"{self.first_layer_failing()}; the first {min(limit, len(self.mismatches))}:"]
         lines += [f"  {m}" for m in self.mismatches[:limit]]
         return "\n".join(lines)
 
@@ -126,5 +139,5 @@ class Scoreboard:
         acc = self.accuracy()
         acc_s = f"{100 * acc:.2f}%" if acc is not None else "n/a"
         return (f"SUMMARY images={self.images_checked} layers_checked={len(self.layers_checked)}+result "
-                f"values_compared={self.values} mismatches={len(self.mismatches)} "
+                f"values_compared={self.values} mismatches={self.n_mismatches} "
                 f"accuracy_vs_labels={acc_s}")
