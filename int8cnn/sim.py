@@ -71,7 +71,8 @@ def rtl_sources(*names: str) -> list[Path]:
 def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: str,
                parameters: dict | None = None, defines: dict | None = None,
                includes=(), test_dir: Path | None = None, extra_env: dict | None = None,
-               waves: bool = False, testcase: str | None = None, test_filter: str | None = None, seed: int | None = None,
+               waves: bool = False, testcase: str | None = None,
+               test_filter: str | None = None, seed: int | None = None,
                results_xml: str | None = None) -> Path:
     """Build `toplevel` from `sources` with `sim` under sim_build/<build_name> and run the cocotb
     tests of `test_module`. Raises AssertionError when any cocotb test fails. Returns the results
@@ -79,27 +80,38 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
     reason = check_simulator(sim)
     if reason:
         raise SimulatorMissing(reason)
-    from cocotb_tools.runner import get_runner
     from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
 
     build_dir = SIM_BUILD / build_name
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(sim)
     build_args = []
+    saved_makeflags = os.environ.get("MAKEFLAGS")
     if sim == "verilator":
         build_args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
-    runner.build(
-        sources=[str(s) for s in sources],
-        hdl_toplevel=toplevel,
-        build_dir=str(build_dir),
-        parameters=parameters or {},
-        defines=defines or {},
-        includes=[str(i) for i in includes],
-        build_args=build_args,
-        timescale=("1ns", "1ps"),
-        waves=waves,
-        always=False,
-    )
+        # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks every model
+        # big enough to be split into several C++ files ("Vtop__pch.h.fast: linker input file not
+        # found"); make reads variable overrides from MAKEFLAGS in cocotb's `make -f Vtop.mk`.
+        os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    try:
+        runner.build(
+            sources=[str(s) for s in sources],
+            hdl_toplevel=toplevel,
+            build_dir=str(build_dir),
+            parameters=parameters or {},
+            defines=defines or {},
+            includes=[str(i) for i in includes],
+            build_args=build_args,
+            timescale=("1ns", "1ps"),
+            waves=waves,
+            always=False,
+        )
+    finally:
+        if saved_makeflags is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved_makeflags
     env = dict(extra_env or {})
     env.setdefault("PYTHONPATH", os.pathsep.join(
         [str(test_dir or ROOT / "tb"), str(ROOT), os.environ.get("PYTHONPATH", "")]))

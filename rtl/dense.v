@@ -139,7 +139,12 @@ end
 genvar go;
 generate
     for (go = 0; go < OUT; go = go + 1) begin : g_out
+`ifdef INT8CNN_FAULT_FC_BIAS
+        // injected fault for the checker self-test (tb/run_top.py FAULTS): output 3 loses its bias
+        wire signed [ACC_W-1:0] bias_c = (go == 3) ? {ACC_W{1'b0}} : bias_mem[go][ACC_W-1:0];
+`else
         wire signed [ACC_W-1:0] bias_c = bias_mem[go][ACC_W-1:0];
+`endif
         wire signed [ACC_W-1:0] acc_c  = acc_reg[go*ACC_W +: ACC_W];
 
         integer                 c;

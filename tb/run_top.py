@@ -24,12 +24,13 @@ FAULTS = {  # define -> the layer where the scoreboard must first see it
 
 def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "golden",
             seed: int = 1, waves: bool = False, tests: str | None = None, stall: str = "none",
-            fault: str | None = None, build_name: str | None = None, start: int = 0) -> Path:
+            fault: str | None = None, build_name: str | None = None, start: int = 0,
+            progress: bool = False) -> Path:
     name = build_name or f"top-{net}-{sim}" + (f"-{fault.lower()}" if fault else "")
     wdir = ROOT / "weights" / net
     c = {"weights": str(wdir), "golden": str(ROOT / "golden" / net), "dataset": dataset,
          "images": images, "start": start, "seed": seed, "stall": stall,
-         "report": str(SIM_BUILD / name / "report.json")}
+         "report": str(SIM_BUILD / name / "report.json"), "progress": progress}
     defines = {}
     if fault:
         defines[fault] = 1
@@ -54,10 +55,21 @@ def main(argv=None):
     ap.add_argument("--stall", default="none")
     ap.add_argument("--waves", action="store_true")
     ap.add_argument("--tests", default=None, help="regex of cocotb tests (default: all but fault)")
+    ap.add_argument("--shard", default=None,
+                    help="i/N: run the i-th of N equal slices of [start, start+images)")
+    ap.add_argument("--progress", action="store_true", help="progress bar")
+    ap.add_argument("--build-name", default=None)
     a = ap.parse_args(argv)
+    start, images = a.start, a.images
+    if a.shard:
+        i, n = (int(v) for v in a.shard.split("/"))
+        if not 0 <= i < n:
+            ap.error(f"--shard {a.shard}: expected i/N with 0 <= i < N")
+        per = -(-images // n)
+        start, images = start + i * per, max(0, min(per, images - i * per))
     try:
-        res = run_top(a.sim, a.net, a.images, a.dataset, a.seed, a.waves, a.tests, a.stall,
-                      start=a.start)
+        res = run_top(a.sim, a.net, images, a.dataset, a.seed, a.waves, a.tests, a.stall,
+                      start=start, progress=a.progress, build_name=a.build_name)
     except AssertionError as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
+import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
 from cocotb.utils import get_sim_time
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tb"))
 
+from run_top import FAULTS, run_top  # noqa: E402
 from scoreboard import Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
 
 CLK_NS = 10
@@ -240,7 +242,7 @@ async def regression(dut):
 
 
 @cocotb.test()
-@cocotb.parametrize(stall=[s for s in STALLS if s != "none"])
+@cocotb.parametrize(stall=[(s, s) for s in STALLS if s != "none"])
 async def stress(dut, stall):
     """Random idle input cycles and output backpressure patterns; nothing lost or duplicated."""
     c = cfg()
@@ -269,7 +271,7 @@ async def back_to_back_50(dut):
 
 
 @cocotb.test()
-@cocotb.parametrize(reset_at=[100, 500, PIXELS + 5])
+@cocotb.parametrize(reset_at=[(str(n), n) for n in (100, 500, PIXELS + 5)])
 async def reset_mid_image(dut, reset_at):
     """Reset while an image is in flight (line buffers filling, conv+pool busy, fc/argmax busy),
     then the next images must come out correct."""
@@ -337,3 +339,16 @@ async def fault_detected(dut):
         f"fault {c['fault']} expected at {c['fault_layer']}, first failing {sb.first_layer_failing()}")
     for layer in [l.name for l in qnet.layers][:[l.name for l in qnet.layers].index(c["fault_layer"])]:
         assert layer not in sb.by_layer, f"{layer} should be clean: {sb.report()}"
+
+
+# ----------------------------------------------------------------------------- pytest side
+
+def test_top(sim):
+    """Every top-level cocotb test above except the fault run, on the committed golden set."""
+    run_top(sim)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_checker_catches_injected_fault(sim, fault):
+    """The RTL built with an injected fault must make the scoreboard fail at the right layer."""
+    run_top(sim, fault=fault)

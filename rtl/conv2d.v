@@ -1,0 +1,316 @@
+// conv2d: 2-D convolution accumulators (no padding), all C_OUT*C_IN*K*K products in parallel.
+//
+// Parameters: C_IN input channels, C_OUT output channels, K x K kernel, image IMG_W x IMG_H,
+// stride STRIDE, input values IN_W bits (uint8 when IN_SIGNED = 0, int8 when 1), weights W_W bits
+// signed, accumulators ACC_W bits signed; weights and biases from $readmemh files (see below).
+//
+// Function: m_axis lane oc = bias[oc] + sum_{ic,ky,kx} w[oc][ic][ky][kx] * x[ic][oy*S+ky][ox*S+kx],
+// exactly golden.conv2d_acc (the sum is exact when it fits in ACC_W bits signed, which
+// docs/quantization.md `acc_bits` guarantees; wider internal sums are reduced modulo 2^ACC_W).
+//
+// Stream order: s_axis = [C_IN,IMG_H,IMG_W] raster order, one pixel per beat, channel ic at
+// s_axis_tdata[ic*IN_W +: IN_W]. m_axis = [C_OUT,OH,OW] raster order, OH = (IMG_H-K)/STRIDE+1,
+// OW = (IMG_W-K)/STRIDE+1, one beat per output pixel, channel oc at
+// m_axis_tdata[oc*ACC_W +: ACC_W]; m_axis_tlast on the last beat of an image. Images stream back
+// to back; s_axis_tlast is ignored.
+//
+// Latency: 4 cycles (window2d 1, products 1, row sums 1, final sum + bias 1): the output pixel
+// whose window completes with input pixel (y, x) is valid 4 cycles after that pixel is accepted.
+// Throughput: one pixel per clock in and out when not stalled. The pipeline advances as one
+// (stage enable = !m_axis_tvalid || m_axis_tready, a valid bit per stage), so s_axis_tready is a
+// combinational function of m_axis_tready.
+//
+// Files: WEIGHT_FILE one int8 per line (2 hex digits, two's complement), order [oc][ic][ky][kx]
+// (C_OUT*C_IN*K*K lines); BIAS_FILE one int32 per line (8 hex digits), C_OUT lines. An empty file
+// name leaves the values zero.
+
+`default_nettype none
+
+module conv2d #
+(
+    // input channels, >= 1
+    parameter C_IN = 1,
+    // output channels, >= 1
+    parameter C_OUT = 3,
+    // kernel size (K x K), 1 <= K <= min(IMG_W, IMG_H)
+    parameter K = 7,
+    // input image width in pixels
+    parameter IMG_W = 28,
+    // input image height in pixels
+    parameter IMG_H = 28,
+    // stride in x and y, >= 1
+    parameter STRIDE = 1,
+    // input lanes: 0 = unsigned (uint8), 1 = signed two's complement (int8)
+    parameter IN_SIGNED = 0,
+    // bits per input value
+    parameter IN_W = 8,
+    // bits per weight (signed)
+    parameter W_W = 8,
+    // bits per output accumulator (signed), >= 2; the manifest's acc_bits
+    parameter ACC_W = 22,
+    // $readmemh file of the weights, [oc][ic][ky][kx], one W_W-bit word per line ("" = zeros)
+    parameter WEIGHT_FILE = "",
+    // $readmemh file of the biases, one 32-bit word per line ("" = zeros)
+    parameter BIAS_FILE = ""
+)
+(
+    input  wire                     clk,
+    input  wire                     rst,
+
+    /*
+     * Pixel input (raster order, C_IN lanes of IN_W bits)
+     */
+    input  wire [C_IN*IN_W-1:0]     s_axis_tdata,
+    input  wire                     s_axis_tvalid,
+    output wire                     s_axis_tready,
+    input  wire                     s_axis_tlast,  // ignored: position counters define the image
+
+    /*
+     * Accumulator output (raster order, C_OUT lanes of ACC_W bits, signed)
+     */
+    output wire [C_OUT*ACC_W-1:0]   m_axis_tdata,
+    output wire                     m_axis_tvalid,
+    input  wire                     m_axis_tready,
+    output wire                     m_axis_tlast
+);
+
+// number of weights / products
+localparam N_W = C_OUT*C_IN*K*K;
+// window bus width
+localparam WIN_W = K*K*C_IN*IN_W;
+// product width: (IN_W+1)-bit signed x W_W-bit signed for unsigned input, IN_W x W_W for signed
+localparam XS_W = IN_SIGNED ? IN_W : IN_W + 1;
+localparam PROD_W = XS_W + W_W;
+// width of the internal sums (>= ACC_W and >= PROD_W; reduced modulo 2^ACC_W at the output)
+localparam SUM_W = (ACC_W > PROD_W) ? ACC_W : PROD_W;
+// bias word width in BIAS_FILE
+localparam B_W = 32;
+
+initial begin
+    if (C_IN < 1 || C_OUT < 1) begin
+        $error("Error: conv2d C_IN (%0d) and C_OUT (%0d) must be >= 1 (instance %m)", C_IN, C_OUT);
+        $finish;
+    end
+    if (K < 1 || K > IMG_W || K > IMG_H) begin
+        $error("Error: conv2d K (%0d) must be in 1..min(IMG_W %0d, IMG_H %0d) (instance %m)",
+               K, IMG_W, IMG_H);
+        $finish;
+    end
+    if (STRIDE < 1) begin
+        $error("Error: conv2d STRIDE (%0d) must be >= 1 (instance %m)", STRIDE);
+        $finish;
+    end
+    if (IN_SIGNED != 0 && IN_SIGNED != 1) begin
+        $error("Error: conv2d IN_SIGNED (%0d) must be 0 or 1 (instance %m)", IN_SIGNED);
+        $finish;
+    end
+    if (IN_W < 2 || W_W < 2 || ACC_W < 2) begin
+        $error("Error: conv2d IN_W (%0d), W_W (%0d), ACC_W (%0d) must be >= 2 (instance %m)",
+               IN_W, W_W, ACC_W);
+        $finish;
+    end
+end
+
+/*
+ * Weight and bias ROMs
+ */
+reg [W_W-1:0] weight_rom [0:N_W-1];
+reg [B_W-1:0] bias_rom [0:C_OUT-1];
+
+integer i;
+
+initial begin
+    if (WEIGHT_FILE != "") begin
+        $readmemh(WEIGHT_FILE, weight_rom);
+    end else begin
+        for (i = 0; i < N_W; i = i + 1) begin
+            weight_rom[i] = {W_W{1'b0}};
+        end
+    end
+    if (BIAS_FILE != "") begin
+        $readmemh(BIAS_FILE, bias_rom);
+    end else begin
+        for (i = 0; i < C_OUT; i = i + 1) begin
+            bias_rom[i] = {B_W{1'b0}};
+        end
+    end
+end
+
+/*
+ * Sliding window
+ */
+wire [WIN_W-1:0] win_tdata;
+wire             win_tvalid;
+wire             win_tlast;
+
+// pipeline stage enable: the whole pipeline moves when the output register is free or taken
+wire adv = !m_axis_tvalid || m_axis_tready;
+
+window2d #(
+    .C(C_IN),
+    .DATA_W(IN_W),
+    .IMG_W(IMG_W),
+    .IMG_H(IMG_H),
+    .K(K),
+    .STRIDE(STRIDE)
+)
+window_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(s_axis_tdata),
+    .s_axis_tvalid(s_axis_tvalid),
+    .s_axis_tready(s_axis_tready),
+    .s_axis_tlast(s_axis_tlast),
+    .m_axis_tdata(win_tdata),
+    .m_axis_tvalid(win_tvalid),
+    .m_axis_tready(adv),
+    .m_axis_tlast(win_tlast)
+);
+
+/*
+ * Per output channel oc (block g_oc[oc]):
+ *   stage 1: products w[oc][ic][ky][kx] * x[ic][ky][kx], registered in prod_reg of block
+ *            g_oc[oc].g_ic[ic].g_ky[ky] (slot kx);
+ *   stage 2: row sums over kx, registered in rows_reg (slot ic*K+ky);
+ *   stage 3: bias + sum of the row sums -> out_next lane oc (registered in out_reg).
+ * Small per-block vectors and one always @* loop per sum (rather than one wide bus and chains
+ * of continuous assigns, which cascade events) keep event-driven simulation (Icarus) fast.
+ */
+wire [C_OUT*ACC_W-1:0] out_next;
+
+genvar oc, ic, ky, kx;
+generate
+    for (oc = 0; oc < C_OUT; oc = oc + 1) begin : g_oc
+        // stage 2 registers: row sum (ic, ky) at [(ic*K+ky)*SUM_W +: SUM_W]
+        wire [C_IN*K*SUM_W-1:0] rows_next;
+        reg  [C_IN*K*SUM_W-1:0] rows_reg;
+
+        for (ic = 0; ic < C_IN; ic = ic + 1) begin : g_ic
+            for (ky = 0; ky < K; ky = ky + 1) begin : g_ky
+                // stage 1 registers: product kx at [kx*SUM_W +: SUM_W]
+                wire [K*SUM_W-1:0] prod_next;
+                reg  [K*SUM_W-1:0] prod_reg;
+                reg  [SUM_W-1:0]   row_sum;
+                integer            j;
+
+                for (kx = 0; kx < K; kx = kx + 1) begin : g_kx
+                    // weight index (file order) and window lane
+                    localparam P = ((oc*C_IN + ic)*K + ky)*K + kx;
+                    localparam L = (ky*K + kx)*C_IN + ic;
+
+                    wire [IN_W-1:0]          x = win_tdata[L*IN_W +: IN_W];
+                    wire signed [XS_W-1:0]   x_s;
+                    wire signed [W_W-1:0]    w_s = weight_rom[P];
+                    wire signed [PROD_W-1:0] prod = x_s * w_s;
+
+                    if (IN_SIGNED) begin : g_sx
+                        assign x_s = x;
+                    end else begin : g_zx
+                        assign x_s = {1'b0, x};
+                    end
+
+                    // sign-extend the product to SUM_W bits
+                    assign prod_next[kx*SUM_W +: SUM_W] =
+                        {{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};
+                end
+
+                // stage 2 input: sum over kx
+                always @* begin
+                    row_sum = {SUM_W{1'b0}};
+                    for (j = 0; j < K; j = j + 1) begin
+                        row_sum = row_sum + prod_reg[j*SUM_W +: SUM_W];
+                    end
+                end
+
+                assign rows_next[(ic*K + ky)*SUM_W +: SUM_W] = row_sum;
+
+                always @(posedge clk) begin
+                    if (adv) begin
+                        prod_reg <= prod_next;
+                    end
+                end
+            end
+        end
+
+        always @(posedge clk) begin
+            if (adv) begin
+                rows_reg <= rows_next;
+            end
+        end
+
+        // stage 3: bias extended or reduced to SUM_W bits (only the low SUM_W bits matter)
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [B_W-1:0]   bias_word = bias_rom[oc];
+        /* verilator lint_on UNUSEDSIGNAL */
+        wire [SUM_W-1:0] bias_ext;
+
+        if (SUM_W > B_W) begin : g_ext
+            assign bias_ext = {{(SUM_W-B_W){bias_word[B_W-1]}}, bias_word};
+        end else begin : g_cut
+            assign bias_ext = bias_word[SUM_W-1:0];
+        end
+
+        // sum over (ic, ky) starting from the bias; bits above ACC_W are dropped
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [SUM_W-1:0] out_sum;
+        /* verilator lint_on UNUSEDSIGNAL */
+        integer         t;
+
+        always @* begin
+            out_sum = bias_ext;
+            for (t = 0; t < C_IN*K; t = t + 1) begin
+                out_sum = out_sum + rows_reg[t*SUM_W +: SUM_W];
+            end
+        end
+
+        assign out_next[oc*ACC_W +: ACC_W] = out_sum[ACC_W-1:0];
+    end
+endgenerate
+
+reg [C_OUT*ACC_W-1:0] out_reg;
+
+always @(posedge clk) begin
+    if (adv) begin
+        out_reg <= out_next;
+    end
+end
+
+/*
+ * Pipeline control: a valid (and last) bit per stage
+ */
+reg prod_valid_reg, prod_last_reg;
+reg row_valid_reg, row_last_reg;
+reg out_valid_reg, out_last_reg;
+
+always @(posedge clk) begin
+    if (adv) begin
+        prod_valid_reg <= win_tvalid;
+        prod_last_reg <= win_tlast;
+        row_valid_reg <= prod_valid_reg;
+        row_last_reg <= prod_last_reg;
+        out_valid_reg <= row_valid_reg;
+        out_last_reg <= row_last_reg;
+    end
+
+    if (rst) begin
+        prod_valid_reg <= 1'b0;
+        prod_last_reg <= 1'b0;
+        row_valid_reg <= 1'b0;
+        row_last_reg <= 1'b0;
+        out_valid_reg <= 1'b0;
+        out_last_reg <= 1'b0;
+    end
+end
+
+`ifdef INT8CNN_FAULT_CONV_ACC_BIT
+// injected fault for the checker self-test (tb/run_top.py FAULTS): bit ACC_W-4 of channel 0 flips
+assign m_axis_tdata = out_reg ^ ({{(C_OUT*ACC_W-1){1'b0}}, 1'b1} << (ACC_W - 4));
+`else
+assign m_axis_tdata = out_reg;
+`endif
+assign m_axis_tvalid = out_valid_reg;
+assign m_axis_tlast = out_last_reg;
+
+endmodule
+
+`default_nettype wire
