@@ -53,6 +53,9 @@ def build(paths, out: Path, net: str = "default", dataset: str = "mnist", data=N
     from .golden import run_network
 
     r = _load(paths)
+    r["coverage"] = [(Path(p).parent / "coverage.txt").read_text()
+                     for p in paths if (Path(p).parent / "coverage.txt").exists()]
+    r["coverage"] += [c for p in paths for c in json.loads(Path(p).read_text()).get("coverage", [])]
     idx = np.array(r["indices"])
     labels, pred = np.array(r["labels"]), np.array(r["predicted"])
     x, y = load_mnist("test", data, dataset=dataset)
@@ -127,6 +130,9 @@ def markdown(r: dict) -> str:
         f"| shards | {r['shards']} |", "",
         "![confusion](confusion.png)", "", "![misclassified](misclassified.png)", "",
     ]
+    for k, text in enumerate(r.get("coverage", [])):
+        lines += [f"## Functional coverage (cocotb-coverage), shard {k}", "", "```", text.strip(),
+                  "```", ""]
     if r["mismatches"]:
         lines += ["## First mismatches", ""] + [f"- {m}" for m in r["mismatches"][:10]] + [""]
     return "\n".join(lines)

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tb"))
 
 from run_top import FAULTS, run_top  # noqa: E402
+import coverage as cov  # noqa: E402  (tb/coverage.py: functional coverage)
 from scoreboard import Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
 
 CLK_NS = 10
@@ -204,6 +205,17 @@ def log_figures(dut, fig: dict, sb: Scoreboard, stall: str):
     dut._log.info(sb.summary())
 
 
+def record_coverage(dut, c: dict, qnet, images, sb: Scoreboard, stall: str | None):
+    """Sample the functional coverage of one run and save the run's database so far."""
+    if sb.labels is not None:
+        cov.sample_results(sb.labels[:len(sb.predicted)], sb.predicted)
+    cov.sample_saturation(qnet, images)
+    if stall:
+        cov.sample_stall(stall)
+    out = Path(c["report"]).parent if c.get("report") else Path.cwd()
+    cov.save(out, dut._log)
+
+
 def assert_clean(sb: Scoreboard):
     assert sb.n_mismatches == 0, "scoreboard:\n" + sb.report()
 
@@ -228,6 +240,7 @@ async def regression(dut):
     sb = Scoreboard(qnet, expected, labels, ids)
     fig = await tb.run(images, sb, progress=c.get("progress", False))
     log_figures(dut, fig, sb, c["stall"])
+    record_coverage(dut, c, qnet, images, sb, c["stall"])
     if c.get("report"):
         Path(c["report"]).write_text(json.dumps(dict(fig, summary=sb.summary(),
                                      n_mismatches=sb.n_mismatches, values=sb.values,
@@ -242,7 +255,7 @@ async def regression(dut):
 
 
 @cocotb.test()
-@cocotb.parametrize(stall=[(s, s) for s in STALLS if s != "none"])
+@cocotb.parametrize(stall=[cocotb.Param(value=s, name=s) for s in STALLS if s != "none"])
 async def stress(dut, stall):
     """Random idle input cycles and output backpressure patterns; nothing lost or duplicated."""
     c = cfg()
@@ -253,6 +266,7 @@ async def stress(dut, stall):
     sb = Scoreboard(qnet, expected, labels, ids)
     fig = await tb.run(images, sb)
     log_figures(dut, fig, sb, stall)
+    record_coverage(dut, c, qnet, images, sb, stall)
     assert_clean(sb)
 
 
@@ -266,12 +280,13 @@ async def back_to_back_50(dut):
     sb = Scoreboard(qnet, expected, labels, ids)
     fig = await tb.run(images, sb)
     log_figures(dut, fig, sb, "back_to_back")
+    record_coverage(dut, c, qnet, images, sb, "none")
     assert_clean(sb)
     check_ii(fig)
 
 
 @cocotb.test()
-@cocotb.parametrize(reset_at=[(str(n), n) for n in (100, 500, PIXELS + 5)])
+@cocotb.parametrize(reset_at=[100, 500, PIXELS + 5])
 async def reset_mid_image(dut, reset_at):
     """Reset while an image is in flight (line buffers filling, conv+pool busy, fc/argmax busy),
     then the next images must come out correct."""
@@ -289,6 +304,10 @@ async def reset_mid_image(dut, reset_at):
         if int(dut.s_axis_pixel_tvalid.value) and int(dut.s_axis_pixel_tready.value):
             accepted += 1
     await tb.reset(3)
+    conv = qnet.layers[0]
+    fill = (conv.kernel - 1) * conv.in_shape[2]  # pixels before the first window is complete
+    cov.sample_reset_phase("line_buffer_fill" if reset_at < fill else
+                           "conv_pool_busy" if reset_at < PIXELS else "fc_argmax_busy")
     tb.flush()
     for _ in range(5):
         await RisingEdge(dut.clk)
@@ -296,6 +315,7 @@ async def reset_mid_image(dut, reset_at):
     sb = Scoreboard(qnet, expected, labels, ids)
     fig = await tb.run(images, sb)
     log_figures(dut, fig, sb, f"after reset at pixel {reset_at}")
+    record_coverage(dut, c, qnet, images, sb, None)
     assert_clean(sb)
     check_ii(fig)
 

@@ -1,0 +1,101 @@
+"""Functional coverage of the top-level regression (cocotb-coverage).
+
+Cover points (all under "top."):
+  result.label x result.correct  every class predicted correctly and mispredicted at least once
+  <layer>.saturation             each requantization saturates low and high, per channel
+  stall                          each stall pattern ran
+  reset_phase                    reset asserted while the line buffers fill, while conv/pool are
+                                 busy, and while fc/argmax finish an image
+The database is global to the simulator run; `save` writes YAML and a text report after each test,
+so the files hold everything the run covered.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
+
+from int8cnn.golden import conv2d_acc, dense_acc
+
+STALL_BINS = ("none", "idle", "backpressure", "slow_consumer", "random")
+RESET_PHASES = ("line_buffer_fill", "conv_pool_busy", "fc_argmax_busy")
+
+
+@CoverPoint("top.result.label", xf=lambda label, correct: label, bins=list(range(10)))
+@CoverPoint("top.result.correct", xf=lambda label, correct: correct, bins=[True, False])
+@CoverCross("top.result.label_x_correct", items=["top.result.label", "top.result.correct"])
+def _sample_result(label, correct):
+    pass
+
+
+@CoverPoint("top.stall", xf=lambda s: s, bins=list(STALL_BINS))
+def sample_stall(stall):
+    pass
+
+
+@CoverPoint("top.reset_phase", xf=lambda p: p, bins=list(RESET_PHASES))
+def sample_reset_phase(phase):
+    pass
+
+
+_sat_samplers: dict = {}
+
+
+def _saturation_sampler(layer):
+    if layer.name not in _sat_samplers:
+        bins = [(c, k) for c in range(layer.out_shape[0]) for k in ("low", "high")]
+
+        @CoverPoint(f"top.{layer.name}.saturation", xf=lambda ch, kind: (ch, kind), bins=bins)
+        def f(ch, kind):
+            pass
+        _sat_samplers[layer.name] = f
+    return _sat_samplers[layer.name]
+
+
+def sample_results(labels, predicted):
+    for lab, p in zip(labels, predicted):
+        _sample_result(int(lab), bool(int(lab) == int(p)))
+
+
+def sample_saturation(qnet, images):
+    """For each requantizing layer: which channels' pre-clamp values fell below lo / above hi."""
+    x = np.asarray(images, dtype=np.int64)[:, None]
+    from int8cnn.golden import run_layer
+    for layer in qnet.layers:
+        if layer.mult is not None:
+            if layer.type == "conv2d":
+                acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding)
+            else:
+                acc = dense_acc(x.reshape(len(x), -1), layer.weight, layer.bias)[:, :, None, None]
+            m = layer.mult.reshape(1, -1, 1, 1)
+            s = layer.shift.reshape(1, -1, 1, 1)
+            r = np.where(s > 0, np.left_shift(1, np.maximum(s - 1, 0)), 0)
+            y = ((acc * m + r) >> s) + layer.zero_point_out
+            f = _saturation_sampler(layer)
+            for c in range(y.shape[1]):
+                if (y[:, c] < layer.clamp[0]).any():
+                    f(c, "low")
+                if (y[:, c] > layer.clamp[1]).any():
+                    f(c, "high")
+        x = run_layer(layer, x)
+
+
+def save(directory: Path, log=None) -> float:
+    """Write coverage.yml and coverage.txt into `directory`; return the total coverage in %."""
+    directory.mkdir(parents=True, exist_ok=True)
+    coverage_db.export_to_yaml(str(directory / "coverage.yml"))
+    lines = []
+    for name in sorted(coverage_db.keys()):
+        item = coverage_db[name]
+        detail = getattr(item, "detailed_coverage", None)
+        missing = []
+        if isinstance(detail, dict):
+            missing = [b for b, hits in detail.items() if isinstance(hits, int) and hits < 1]
+        lines.append(f"{name}: {item.cover_percentage:.1f}% ({item.coverage}/{item.size})"
+                     + (f" missing {missing[:12]}" if missing else ""))
+    text = "\n".join(lines)
+    (directory / "coverage.txt").write_text(text + "\n")
+    if log:
+        log.info("functional coverage:\n" + text)
+    return float(coverage_db["top"].cover_percentage) if "top" in coverage_db else 0.0
