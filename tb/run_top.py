@@ -14,8 +14,17 @@ sys.path.insert(0, str(ROOT))
 
 from int8cnn.sim import SIM_BUILD, run_cocotb, rtl_sources  # noqa: E402
 
-TOP_SOURCES = ("axis_skid", "window2d", "conv2d", "requant", "maxpool2d", "dense", "argmax",
-               "int8cnn_top")
+LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "conv2d", "requant", "maxpool2d", "dense", "argmax")
+
+
+def top_sources(net: str) -> list:
+    """The layer library plus the generated top of `net` (rtl/generated/cnn_<net>.v)."""
+    from int8cnn.generate import GEN_DIR, top_name
+    top = GEN_DIR / f"{top_name(net)}.v"
+    if not top.exists():
+        raise FileNotFoundError(f"{top}: no generated top for network {net!r}; run "
+                                f"`int8cnn generate --net {net}`")
+    return rtl_sources(*LIBRARY) + [top]
 FAULTS = {  # define -> the layer where the scoreboard must first see it
     "INT8CNN_FAULT_CONV_ACC_BIT": "conv1",
     "INT8CNN_FAULT_FC_BIAS": "fc1",
@@ -44,7 +53,8 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         c.update(fault=fault, fault_layer=FAULTS[fault])
     if tests is None:
         tests = "fault_detected" if fault else "^(?!.*fault_detected)"
-    return run_cocotb(sim, "int8cnn_top", rtl_sources(*TOP_SOURCES), "test_int8cnn_top", name,
+    from int8cnn.generate import top_name
+    return run_cocotb(sim, top_name(net), top_sources(net), "test_int8cnn_top", name,
                       parameters={"WEIGHTS_DIR": f'"{wdir}"'}, defines=defines, includes=[wdir],
                       test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
                       waves=waves, test_filter=tests, seed=seed)

@@ -1,0 +1,210 @@
+"""Network generator: a quantized network's manifest -> the top-level Verilog of its stream graph.
+
+The top chains one parameterized RTL module per layer (conv2d [+ requant], maxpool2d,
+dense [+ requant]), exposes every layer's output stream on a tap port, and ends with argmax and a
+register slice. Every number comes from weights/<net>/network.vh (generated from manifest.json by
+`int8cnn export`); the generated file only wires. Output is deterministic: the same manifest gives
+the same bytes (tests/test_generate.py checks the committed tops for drift).
+
+    int8cnn generate --net default      # -> rtl/generated/cnn_default.v
+
+Supported layers and how they map:
+    conv2d    -> conv2d (PAD, STRIDE) + requant; a padded conv after the first layer gets an
+                 axis_fifo in front (see fifo_depth)
+    maxpool2d -> maxpool2d
+    dense     -> dense + requant (hidden) | dense (the last layer: int32 logits)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .memfile import atomic_write_text
+from .qnet import QNet
+
+ROOT = Path(__file__).resolve().parent.parent
+GEN_DIR = ROOT / "rtl" / "generated"
+
+
+class UnsupportedLayer(ValueError):
+    pass
+
+
+def top_name(net: str) -> str:
+    return f"cnn_{net}"
+
+
+def check_supported(qnet: QNet) -> None:
+    """Raise UnsupportedLayer naming the first layer the RTL library cannot build, and why."""
+    if qnet.input_shape != [1, 28, 28]:
+        raise UnsupportedLayer(f"network {qnet.name}: input {qnet.input_shape} is not [1, 28, 28]")
+    for i, l in enumerate(qnet.layers):
+        last = i == len(qnet.layers) - 1
+        where = f"layer {l.name} ({l.type})"
+        if l.type not in ("conv2d", "maxpool2d", "dense"):
+            raise UnsupportedLayer(f"{where}: no RTL module for layer type {l.type!r}")
+        if l.type == "maxpool2d" and l.padding:
+            raise UnsupportedLayer(f"{where}: padded max-pooling is not supported")
+        if l.type != "maxpool2d" and l.mult is None and not last:
+            raise UnsupportedLayer(f"{where}: only the last layer may emit raw accumulators")
+        if last and not (l.type == "dense" and l.mult is None):
+            raise UnsupportedLayer(f"{where}: the last layer must be a dense layer emitting logits")
+        if l.type != "maxpool2d" and l.acc_bits > 32:
+            raise UnsupportedLayer(f"{where}: accumulator of {l.acc_bits} bits exceeds 32")
+        if l.zero_point_in != 0:
+            raise UnsupportedLayer(f"{where}: input zero point {l.zero_point_in} != 0 unsupported")
+
+
+def fifo_depth(layer) -> int:
+    """Power-of-two depth >= the beats a padded conv's pad2d holds its input back between images."""
+    p, w = layer.padding, layer.in_shape[2]
+    need = 2 * p * (w + 2 * p + 1)
+    depth = 4
+    while depth < need:
+        depth *= 2
+    return depth
+
+
+def _inst(module: str, params: list, name: str, src: str, dst: str) -> list[str]:
+    lines = [f"    {module} #("]
+    lines += [f"        .{k}({v})" + ("," if i < len(params) - 1 else "") for i, (k, v) in enumerate(params)]
+    lines += [f"    ) {name} (",
+              "        .clk(clk), .rst(rst),",
+              f"        .s_axis_tdata({src}_tdata), .s_axis_tvalid({src}_tvalid),",
+              f"        .s_axis_tready({src}_tready), .s_axis_tlast({src}_tlast),",
+              f"        .m_axis_tdata({dst}_tdata), .m_axis_tvalid({dst}_tvalid),",
+              f"        .m_axis_tready({dst}_tready), .m_axis_tlast({dst}_tlast)",
+              "    );", ""]
+    return lines
+
+
+def _wires(name: str, width: str) -> list[str]:
+    return [f"    wire [{width}-1:0] {name}_tdata;",
+            f"    wire {name}_tvalid, {name}_tready, {name}_tlast;", ""]
+
+
+def generate_top(qnet: QNet) -> str:
+    check_supported(qnet)
+    top = top_name(qnet.name)
+    last = qnet.layers[-1]
+    P = lambda l, k: f"{l.name.upper()}_{k}"  # noqa: E731  network.vh localparam name
+    n_out = P(last, "C_OUT")
+    ports, body, taps = [], [], []
+    for l in qnet.layers:
+        lane = "32" if l.emits_logits else "8"
+        ports += [f"    output wire [{P(l, 'C_OUT')}*{lane}-1:0] tap_{l.name}_tdata,",
+                  f"    output wire tap_{l.name}_tvalid,",
+                  f"    output wire tap_{l.name}_tready,",
+                  f"    output wire tap_{l.name}_tlast,"]
+    ports[-1] = ports[-1].rstrip(",")
+
+    body += ["    // ------------------------------------------------------------ input register slice"]
+    body += _wires("in", "8")
+    body += _inst("axis_skid", [("DATA_W", "8")], "u_in_skid", "s_axis_pixel", "in")
+    src = "in"
+    for l in qnet.layers:
+        f = lambda kind: f'{{WEIGHTS_DIR, "/{l.name}_{kind}.mem"}}'  # noqa: E731
+        body.append(f"    // ------------------------------------------------------------ {l.name}: "
+                    f"{l.type} {l.in_shape} -> {l.out_shape}")
+        if l.type == "maxpool2d":
+            body += _wires(l.name, f"{P(l, 'C_OUT')}*8")
+            body += _inst("maxpool2d", [("C", P(l, "C_IN")), ("DATA_W", "8"),
+                                        ("IN_SIGNED", P(l, "IN_SIGNED")), ("IMG_W", P(l, "IMG_W")),
+                                        ("IMG_H", P(l, "IMG_H")), ("K", P(l, "K")),
+                                        ("STRIDE", P(l, "STRIDE"))], f"u_{l.name}", src, l.name)
+        else:
+            acc = f"{l.name}_acc"
+            acc_lane = "32" if l.emits_logits else P(l, "ACC_W")
+            body += _wires(l.name if l.emits_logits else acc, f"{P(l, 'C_OUT')}*{acc_lane}")
+            if l.type == "conv2d" and l.padding and src != "in":
+                # pad2d stalls its input for the bottom and top padding rows of consecutive images
+                # (2*PAD*(W+2*PAD+1) beats); a FIFO absorbs what the previous layer produces
+                # meanwhile, so the layers upstream never stall and the II stays at its formula.
+                depth = fifo_depth(l)
+                body += _wires(f"{l.name}_in", f"{P(l, 'C_IN')}*8")
+                body += _inst("axis_fifo", [("DATA_W", f"{P(l, 'C_IN')}*8"), ("DEPTH", str(depth))],
+                              f"u_{l.name}_fifo", src, f"{l.name}_in")
+                src = f"{l.name}_in"
+            if l.type == "conv2d":
+                params = [("C_IN", P(l, "C_IN")), ("C_OUT", P(l, "C_OUT")), ("K", P(l, "K")),
+                          ("IMG_W", P(l, "IMG_W")), ("IMG_H", P(l, "IMG_H")),
+                          ("STRIDE", P(l, "STRIDE")), ("PAD", P(l, "PAD")),
+                          ("IN_SIGNED", P(l, "IN_SIGNED")), ("IN_W", "8"), ("W_W", "8"),
+                          ("ACC_W", P(l, "ACC_W")), ("WEIGHT_FILE", f("weight")),
+                          ("BIAS_FILE", f("bias"))]
+            else:
+                params = [("C", P(l, "C_IN")), ("N_BEATS", P(l, "N_BEATS")), ("OUT", P(l, "C_OUT")),
+                          ("IN_SIGNED", P(l, "IN_SIGNED")), ("IN_W", "8"), ("W_W", "8"),
+                          ("ACC_W", P(l, "ACC_W")), ("OUT_W", acc_lane),
+                          ("WEIGHT_FILE", f("weight")), ("BIAS_FILE", f("bias"))]
+            body += _inst(l.type, params, f"u_{l.name}", src, l.name if l.emits_logits else acc)
+            if not l.emits_logits:
+                body += _wires(l.name, f"{P(l, 'C_OUT')}*8")
+                body += _inst("requant", [("C", P(l, "C_OUT")), ("ACC_W", P(l, "ACC_W")),
+                                          ("MULT_W", P(l, "MULT_W")), ("SHIFT_W", P(l, "SHIFT_W")),
+                                          ("OUT_W", "8"), ("LO", P(l, "LO")), ("HI", P(l, "HI")),
+                                          ("ZP_OUT", P(l, "ZP_OUT")), ("MULT_FILE", f("mult")),
+                                          ("SHIFT_FILE", f("shift"))],
+                              f"u_{l.name}_rq", acc, l.name)
+        taps += [f"    assign tap_{l.name}_tdata  = {l.name}_tdata;",
+                 f"    assign tap_{l.name}_tvalid = {l.name}_tvalid;",
+                 f"    assign tap_{l.name}_tready = {l.name}_tready;",
+                 f"    assign tap_{l.name}_tlast  = {l.name}_tlast;"]
+        src = l.name
+    body.append("    // ------------------------------------------------------------ argmax + output slice")
+    body += _wires("am", f"({n_out}+1)*32")
+    body += _inst("argmax", [("N", n_out), ("DATA_W", "32")], "u_argmax", src, "am")
+    body += _inst("axis_skid", [("DATA_W", f"({n_out}+1)*32")], "u_out_skid", "am", "m_axis_result")
+
+    chain = " -> ".join(["pixels"] + [f"{l.name}({l.type})" for l in qnet.layers] + ["argmax"])
+    pad = next((l.padding for l in qnet.layers if l.type == "conv2d"), 0)
+    first = qnet.layers[0]
+    ii = (first.in_shape[1] + 2 * first.padding) * (first.in_shape[2] + 2 * first.padding)
+    text = [
+        f"// {top}: network '{qnet.name}' as one streaming pipeline. GENERATED by `int8cnn generate`",
+        "// from weights/<net>/manifest.json: do not edit (tests/test_generate.py checks for drift).",
+        "//",
+        f"//   {chain}",
+        "//",
+        "// Parameters",
+        "//   WEIGHTS_DIR  directory of the exported network (*.mem); network.vh from the same",
+        "//                directory must be on the include path (-I weights/<net>).",
+        "// Streams (docs/quantization.md)",
+        "//   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.",
+        "//   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.",
+        "//   tap_<layer>_*  each layer's output stream (after requantization), raster order, all",
+        "//                  channels of a pixel in one beat; observe only.",
+        f"// Throughput: one input-side beat per clock: II = {ii} cycles per image"
+        + (f" (first conv padded by {pad})." if first.padding else "."),
+        "`default_nettype none", "",
+        f"module {top} #(",
+        "    // directory of the exported network's .mem files (no trailing slash)",
+        f'    parameter WEIGHTS_DIR = "weights/{qnet.name}"',
+        ") (",
+        "    input  wire clk,",
+        "    input  wire rst,", "",
+        "    input  wire [7:0] s_axis_pixel_tdata,",
+        "    input  wire s_axis_pixel_tvalid,",
+        "    output wire s_axis_pixel_tready,",
+        "    input  wire s_axis_pixel_tlast,", "",
+        f"    output wire [({n_out}+1)*32-1:0] m_axis_result_tdata,",
+        "    output wire m_axis_result_tvalid,",
+        "    input  wire m_axis_result_tready,",
+        "    output wire m_axis_result_tlast,", "",
+        *ports,
+        ");", "",
+        "    /* verilator lint_off UNUSEDPARAM */  // network.vh lists every manifest number; a top uses a subset",
+        '`include "network.vh"',
+        "    /* verilator lint_on UNUSEDPARAM */", "",
+        *body,
+        "    // ------------------------------------------------------------ taps",
+        *taps, "",
+        "endmodule", "",
+        "`default_nettype wire", "",
+    ]
+    return "\n".join(text)
+
+
+def write_top(qnet: QNet, out_dir: Path = GEN_DIR) -> Path:
+    path = Path(out_dir) / f"{top_name(qnet.name)}.v"
+    atomic_write_text(path, generate_top(qnet))
+    return path
