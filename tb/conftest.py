@@ -33,8 +33,3 @@ def sim(request):
             pytest.fail(f"{name}: {reason} (INT8CNN_REQUIRE_SIMS=1)")
         pytest.skip(reason)
     return name
-
-
-def vstr(value) -> str:
-    """A Verilog string parameter value (both simulators want the quotes)."""
-    return f'"{value}"'

@@ -1,4 +1,5 @@
-"""Write random or given integer tensors as $readmemh files for unit tests (two's complement)."""
+"""$readmemh files and lane packing for the unit tests (two's complement): write_mem / read_mem,
+pack_words, lanes_to_int / int_to_lanes."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,3 +36,11 @@ def int_to_lanes(word: int, n: int, bits: int, signed: bool) -> list[int]:
             v -= 1 << bits
         out.append(v)
     return out
+
+
+def read_mem(path: Path, bits: int | None = None) -> list[int]:
+    """Words of a $readmemh file (one per line); with `bits`, decoded as two's complement."""
+    words = [int(tok, 16) for tok in Path(path).read_text().split()]
+    if bits is None:
+        return words
+    return [w - (1 << bits) if w >> (bits - 1) else w for w in words]

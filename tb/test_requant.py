@@ -2,110 +2,22 @@
 
 The pytest function writes random MULT_FILE / SHIFT_FILE under sim_build/<build>/ and runs the cocotb
 tests below in one simulator build; each cocotb test is one stall configuration. The model is
-golden.requant, fed with the beats the source sent; every output beat and tlast is compared exactly.
+golden.requant, fed with the beats the source sent; every output beat and tlast is compared exactly
+(harness: axis_tb.py).
 """
 from __future__ import annotations
 
-import itertools
-import json
-import os
-import random
-
-import cocotb
 import numpy as np
 import pytest
-from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge, with_timeout
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
+from axis_tb import build_dir, run_case, stall_test, start, stream_beats, vstr
 from int8cnn import golden
-from memgen import int_to_lanes, lanes_to_int, write_mem
+from memgen import int_to_lanes, lanes_to_int, read_mem, write_mem
 
 LATENCY = 2  # cycles from an accepted input beat to its output beat (documented in rtl/requant.v)
-STALLS = ["none", "idle", "bp", "burst", "random"]
 
 
 # ----------------------------------------------------------------------------- cocotb side
-
-def pause_generators(stall: str, rng: random.Random):
-    """(source idle, sink backpressure) pause generators for one stall configuration; 1 = pause."""
-    def rand(p):
-        while True:
-            yield int(rng.random() < p)
-    return {
-        "none": (None, None),
-        "idle": (itertools.cycle([1, 1, 1, 0]), None),
-        "bp": (None, itertools.cycle([1, 1, 1, 0])),
-        "burst": (None, itertools.cycle([1] * 24 + [0] * 8)),
-        "random": (rand(0.3), rand(0.5)),
-    }[stall]
-
-
-class TB:
-    """Clock, reset, AXI-Stream source/sink and a handshake monitor around the DUT."""
-
-    def __init__(self, dut):
-        self.dut = dut
-        Clock(dut.clk, 10, unit="ns").start()
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst,
-                                      byte_size=len(dut.s_axis_tdata))
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst,
-                                  byte_size=len(dut.m_axis_tdata))
-        self.in_cycles: list[int] = []
-        self.out_cycles: list[int] = []
-
-    def set_stall(self, stall: str, rng: random.Random):
-        idle, bp = pause_generators(stall, rng)
-        if idle:
-            self.source.set_pause_generator(idle)
-        if bp:
-            self.sink.set_pause_generator(bp)
-
-    async def reset(self):
-        self.dut.rst.value = 1
-        for _ in range(3):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
-        cocotb.start_soon(self._monitor())
-
-    async def _monitor(self):
-        """Record handshake cycles; m_axis_tvalid must never be X/Z after reset."""
-        dut, cycle = self.dut, 0
-        while True:
-            await RisingEdge(dut.clk)
-            cycle += 1
-            mv = dut.m_axis_tvalid.value
-            assert mv.is_resolvable, f"m_axis_tvalid is {mv} at cycle {cycle} after reset"
-            if int(dut.s_axis_tvalid.value) and int(dut.s_axis_tready.value):
-                self.in_cycles.append(cycle)
-            if int(mv) and int(dut.m_axis_tready.value):
-                self.out_cycles.append(cycle)
-
-    async def run(self, frames_in, frames_expected, decode, timeout_us):
-        for f in frames_in:
-            await self.source.send(AxiStreamFrame(f))
-        for i, exp in enumerate(frames_expected):
-            rx = await with_timeout(self.sink.recv(), timeout_us, "us")
-            got = list(rx.tdata)
-            assert len(got) == len(exp), (f"frame {i}: tlast after {len(got)} beats, "
-                                          f"expected {len(exp)}")
-            for j, (g, e) in enumerate(zip(got, exp)):
-                assert g == e, f"frame {i} beat {j}: got {decode(g)} expected {decode(e)}"
-        assert self.sink.empty()
-
-    def check_full_throughput(self, n_in, n_out, latency):
-        """Without stalls: one beat per clock in and out, and the documented latency."""
-        ic, oc = self.in_cycles, self.out_cycles
-        assert len(ic) == n_in and len(oc) == n_out
-        assert ic[-1] - ic[0] == n_in - 1, "input stalled without backpressure"
-        assert oc[-1] - oc[0] == n_out - 1, "output has bubbles without stalls"
-        assert oc[0] - ic[0] == latency, f"latency {oc[0] - ic[0]}, expected {latency}"
-
-
-def read_mem(path) -> list[int]:
-    return [int(line, 16) for line in open(path).read().split()]
-
 
 def make_accs(rng: np.random.Generator, n: int, cfg: dict, mult, shift) -> np.ndarray:
     """[n, C] accumulators: full range, values around the output range, extremes, rounding ties."""
@@ -140,12 +52,9 @@ def make_accs(rng: np.random.Generator, n: int, cfg: dict, mult, shift) -> np.nd
     return out
 
 
-@cocotb.test()
-@cocotb.parametrize(stall=STALLS)
+@stall_test
 async def run_stream(dut, stall):
-    cfg = json.loads(os.environ["TB_CFG"])
-    seed = cfg["seed"] + STALLS.index(stall)
-    rng, prng = np.random.default_rng(seed), random.Random(seed)
+    cfg, rng, tb = await start(dut, stall)
     C, ACC_W, OUT_W = cfg["C"], cfg["ACC_W"], cfg["OUT_W"]
     mult, shift = read_mem(cfg["MULT_FILE"]), read_mem(cfg["SHIFT_FILE"])
     assert len(mult) == C and len(shift) == C
@@ -153,25 +62,9 @@ async def run_stream(dut, stall):
     n = cfg["beats"]
     acc = make_accs(rng, n, cfg, mult, shift)
     y = golden.requant(acc, mult, shift, cfg["LO"], cfg["HI"], cfg["ZP_OUT"], axis=1)
-    words_in = [lanes_to_int(row, ACC_W) for row in acc]
-    words_out = [lanes_to_int(row, OUT_W) for row in y]
-    # random frame lengths so that tlast is checked on every beat
-    frames_in, frames_out, i = [], [], 0
-    while i < n:
-        k = min(n - i, int(rng.integers(1, 9)))
-        frames_in.append(words_in[i:i + k])
-        frames_out.append(words_out[i:i + k])
-        i += k
-
-    tb = TB(dut)
-    tb.set_stall(stall, prng)
-    await tb.reset()
-
-    def decode(w):
-        return int_to_lanes(w, C, OUT_W, signed=cfg["LO"] < 0)
-    await tb.run(frames_in, frames_out, decode, timeout_us=20 * n)
-    if stall == "none":
-        tb.check_full_throughput(n, n, LATENCY)
+    await stream_beats(tb, stall, rng, [lanes_to_int(row, ACC_W) for row in acc],
+                       [lanes_to_int(row, OUT_W) for row in y], LATENCY,
+                       decode=lambda w: int_to_lanes(w, C, OUT_W, signed=cfg["LO"] < 0))
 
 
 # ----------------------------------------------------------------------------- pytest side
@@ -205,19 +98,13 @@ def make_constants(case: dict, rng: np.random.Generator):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_requant(sim, case):
-    from int8cnn.sim import SIM_BUILD, rtl_sources, run_cocotb
     p = CASES[case]
-    build_name = f"requant-{sim}-{case}"
-    build_dir = SIM_BUILD / build_name
     seed = 1000 + list(CASES).index(case)
     mult, shift = make_constants(p, np.random.default_rng(seed))
-    mult_file = write_mem(build_dir / "mult.mem", mult, 4)
-    shift_file = write_mem(build_dir / "shift.mem", shift, 2)
+    mult_file = write_mem(build_dir("requant", sim, case) / "mult.mem", mult, 4)
+    shift_file = write_mem(build_dir("requant", sim, case) / "shift.mem", shift, 2)
     params = dict(C=p["C"], ACC_W=p["ACC_W"], MULT_W=16, SHIFT_W=6, OUT_W=8, LO=p["LO"], HI=p["HI"],
                   ZP_OUT=p["ZP_OUT"])
     cfg = dict(params, MULT_FILE=str(mult_file), SHIFT_FILE=str(shift_file), seed=seed, beats=1000)
-    from conftest import vstr
-    run_cocotb(sim, "requant", rtl_sources("requant"), test_module="test_requant",
-               build_name=build_name,
-               parameters=dict(params, MULT_FILE=vstr(mult_file), SHIFT_FILE=vstr(shift_file)),
-               extra_env={"TB_CFG": json.dumps(cfg)})
+    run_case(sim, "requant", case,
+             dict(params, MULT_FILE=vstr(mult_file), SHIFT_FILE=vstr(shift_file)), cfg)

@@ -1,0 +1,345 @@
+"""Shared cocotb harness for the per-module AXI-Stream tests in tb/test_<module>.py.
+
+Every per-module test file keeps only its own model, stimulus and parameters; the pieces here are
+the same for all of them:
+
+- stalls:   STALLS, the stall configurations every cocotb stream test is crossed with
+            (@stall_test), and their cocotbext-axi pause generators (source idle, sink
+            backpressure).
+- driver:   TB, clock + reset + AxiStreamSource/AxiStreamSink (byte_size = tdata width).
+- monitor:  HandshakeMonitor, the cycle of every accepted input and output beat, input stall cycles,
+            and m_axis_tvalid never X/Z after reset.
+- checker:  TB.expect (every beat and every tlast position, exactly), TB.drain (no extra beats,
+            tvalid low, every sent beat accepted), TB.check_* (one beat per clock and latency when
+            nothing stalls).
+- streams shared by several modules: one beat out per beat in in random-length frames (requant,
+            argmax, axis_skid, axis_fifo), pass-through buffers (axis_skid, axis_fifo), image
+            streams (window2d, conv2d, maxpool2d).
+- pytest side: tb_cfg / run_case (the per-case config travels as JSON in $TB_CFG), vstr.
+
+Integer packing and $readmemh files are in memgen.py.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+
+from int8cnn.sim import SIM_BUILD, rtl_sources, run_cocotb
+from memgen import lanes_to_int
+
+# stall configurations crossed with every cocotb stream test; "none" first (seed offset 0)
+STALLS = ["none", "idle", "bp", "burst", "random"]
+
+
+# ----------------------------------------------------------------------------- stalls
+
+def pause_generators(stall: str, rng: random.Random):
+    """(source idle, sink backpressure) pause generators for one stall configuration; 1 = pause."""
+    def rand(p):
+        while True:
+            yield int(rng.random() < p)
+    return {
+        "none": (None, None),
+        "idle": (itertools.cycle([1, 1, 1, 0]), None),
+        "bp": (None, itertools.cycle([1, 1, 1, 0])),
+        "burst": (None, itertools.cycle([1] * 24 + [0] * 8)),
+        "random": (rand(0.3), rand(0.5)),
+    }[stall]
+
+
+# ----------------------------------------------------------------------------- monitor
+
+class HandshakeMonitor:
+    """Cycle numbers of accepted input / output beats and input stall cycles (valid, not ready);
+    m_axis_tvalid must be 0 or 1 on every clock after reset."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.in_cycles: list[int] = []
+        self.out_cycles: list[int] = []
+        self.input_stalls = 0
+
+    def start(self):
+        cocotb.start_soon(self._run())
+
+    async def _run(self):
+        dut, cycle = self.dut, 0
+        while True:
+            await RisingEdge(dut.clk)
+            cycle += 1
+            mv = dut.m_axis_tvalid.value
+            assert mv.is_resolvable, f"m_axis_tvalid is {mv} at cycle {cycle} after reset"
+            if int(dut.s_axis_tvalid.value):
+                if int(dut.s_axis_tready.value):
+                    self.in_cycles.append(cycle)
+                else:
+                    self.input_stalls += 1
+            if int(mv) and int(dut.m_axis_tready.value):
+                self.out_cycles.append(cycle)
+
+
+# ----------------------------------------------------------------------------- driver + checker
+
+class TB:
+    """Clock, reset, AXI-Stream source/sink with the pause generators of `stall`, and a monitor."""
+
+    def __init__(self, dut, stall: str = "none", rng: random.Random | None = None):
+        self.dut = dut
+        Clock(dut.clk, 10, unit="ns").start()
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst,
+                                      byte_size=len(dut.s_axis_tdata))
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst,
+                                  byte_size=len(dut.m_axis_tdata))
+        self.monitor = HandshakeMonitor(dut)
+        self.sent_beats = 0
+        idle, bp = pause_generators(stall, rng or random.Random(0))
+        if idle:
+            self.source.set_pause_generator(idle)
+        if bp:
+            self.sink.set_pause_generator(bp)
+
+    @property
+    def in_cycles(self) -> list[int]:
+        return self.monitor.in_cycles
+
+    @property
+    def out_cycles(self) -> list[int]:
+        return self.monitor.out_cycles
+
+    async def reset(self):
+        """Synchronous reset for 4 clocks; m_axis_tvalid must be exactly 0 afterwards."""
+        dut = self.dut
+        dut.rst.value = 1
+        await ClockCycles(dut.clk, 4)
+        dut.rst.value = 0
+        await RisingEdge(dut.clk)
+        mv = dut.m_axis_tvalid.value
+        assert str(mv) == "0", f"m_axis_tvalid is {mv} after reset (expected 0, no X/Z)"
+        self.monitor.start()
+
+    async def send(self, frames):
+        """Queue `frames` (lists of tdata words; tlast on the last word of each) on the source."""
+        for f in frames:
+            await self.source.send(AxiStreamFrame(list(f)))
+            self.sent_beats += len(f)
+
+    async def expect(self, frames, decode=hex, timeout_ns: int = 1_000_000):
+        """Receive one frame per entry of `frames` (each within timeout_ns) and compare every beat
+        and the tlast position exactly; `decode` only formats the failure message."""
+        for i, exp in enumerate(frames):
+            rx = await with_timeout(self.sink.recv(), timeout_ns, "ns")
+            got = [int(v) for v in rx.tdata]
+            assert len(got) == len(exp), (f"frame {i}: tlast after {len(got)} beats, "
+                                          f"expected {len(exp)}")
+            for j, (g, e) in enumerate(zip(got, exp)):
+                assert g == e, f"frame {i} beat {j}: got {decode(g)} expected {decode(e)}"
+
+    async def drain(self, latency: int):
+        """After the expected frames: no extra output beat, m_axis_tvalid low, every sent beat
+        accepted by the DUT."""
+        dut = self.dut
+        await self.source.wait()
+        await ClockCycles(dut.clk, latency + 4)
+        assert self.sink.empty(), "extra output beats after the last expected frame"
+        assert str(dut.m_axis_tvalid.value) == "0", "m_axis_tvalid still high after the last frame"
+        assert len(self.in_cycles) == self.sent_beats, (
+            f"DUT accepted {len(self.in_cycles)} of {self.sent_beats} input beats")
+        dut._log.info("%d input beats, %d output beats, %d input stall cycles",
+                      len(self.in_cycles), len(self.out_cycles), self.monitor.input_stalls)
+
+    async def run(self, frames_in, frames_expected, latency: int, decode=hex,
+                  timeout_ns: int = 1_000_000):
+        """send + expect + drain."""
+        await self.send(frames_in)
+        await self.expect(frames_expected, decode, timeout_ns)
+        await self.drain(latency)
+
+    # checks for the "none" stall configuration (and a free output)
+
+    def check_input_unstalled(self, n_in: int, why: str = "without backpressure"):
+        """All n_in input beats accepted on consecutive clocks, never valid without ready."""
+        ic = self.in_cycles
+        assert len(ic) == n_in, f"{len(ic)} input beats accepted, expected {n_in}"
+        assert ic[-1] - ic[0] == n_in - 1, f"input stalled {why}"
+        assert self.monitor.input_stalls == 0, (
+            f"input stalled {self.monitor.input_stalls} cycles {why}")
+
+    def check_full_throughput(self, n_in: int, n_out: int, latency: int):
+        """One beat per clock in and out, and the documented latency."""
+        self.check_input_unstalled(n_in)
+        ic, oc = self.in_cycles, self.out_cycles
+        assert len(oc) == n_out, f"{len(oc)} output beats, expected {n_out}"
+        assert oc[-1] - oc[0] == n_out - 1, "output has bubbles without stalls"
+        assert oc[0] - ic[0] == latency, f"latency {oc[0] - ic[0]}, expected {latency}"
+
+    def check_latency(self, triggers: list[int], beats_in: int, n_frames: int, latency: int):
+        """Output beat i of frame n appears `latency` clocks after input beat triggers[i] of frame n
+        (beats_in input beats per frame)."""
+        ic, oc = self.in_cycles, self.out_cycles
+        assert len(oc) == n_frames * len(triggers), (len(oc), n_frames * len(triggers))
+        for n in range(n_frames):
+            for i, t in enumerate(triggers):
+                got = oc[n * len(triggers) + i] - ic[n * beats_in + t]
+                assert got == latency, f"frame {n} beat {i}: latency {got}, expected {latency}"
+
+
+# ----------------------------------------------------------------------------- cocotb test setup
+
+def stall_test(func):
+    """`@cocotb.test()` crossed with every stall configuration: func(dut, stall) runs once per entry
+    of STALLS (cocotb test names <func>/stall=<name>)."""
+    return cocotb.test()(cocotb.parametrize(stall=STALLS)(func))
+
+
+def tb_cfg() -> dict:
+    """The per-case config the pytest side passed in $TB_CFG (HDL parameters, seed, sizes)."""
+    return json.loads(os.environ["TB_CFG"])
+
+
+async def start(dut, stall: str):
+    """(cfg, numpy rng for the stimulus, reset TB) for one stall configuration; the seed is
+    cfg["seed"] + the stall's index, for both the stimulus and the pause generators."""
+    cfg = tb_cfg()
+    seed = cfg["seed"] + STALLS.index(stall)
+    tb = TB(dut, stall, random.Random(seed))
+    await tb.reset()
+    return cfg, np.random.default_rng(seed), tb
+
+
+def frame_lengths(rng: np.random.Generator, n: int, longest: int = 8) -> list[int]:
+    """Random frame lengths 1..longest summing to n, so that tlast is checked on every beat."""
+    out = []
+    while n > 0:
+        out.append(min(n, int(rng.integers(1, longest + 1))))
+        n -= out[-1]
+    return out
+
+
+def split(words: list, lengths: list[int]) -> list[list]:
+    """`words` cut into consecutive frames of the given lengths."""
+    starts = itertools.accumulate([0] + lengths[:-1])
+    return [list(words[s:s + k]) for s, k in zip(starts, lengths)]
+
+
+async def stream_beats(tb: TB, stall: str, rng: np.random.Generator, words_in: list[int],
+                       words_out: list[int], latency: int, decode=hex):
+    """One output beat per input beat (requant, argmax, pass-through buffers): the words go in
+    random-length frames, so tlast is checked on every position; without stalls one beat per clock
+    in and out, `latency` clocks apart."""
+    n = len(words_in)
+    lengths = frame_lengths(rng, n)
+    await tb.run(split(words_in, lengths), split(words_out, lengths), latency, decode,
+                 timeout_ns=20_000 * n)
+    if stall == "none":
+        tb.check_full_throughput(n, len(words_out), latency)
+
+
+# ----------------------------------------------------------------------------- pass-through buffers
+
+def passthrough_words(rng: np.random.Generator, n: int, data_w: int) -> list[int]:
+    """n random DATA_W-bit words, the first four 0, all ones, 1, MSB only."""
+    words = [int(v) for v in rng.integers(0, 1 << min(data_w, 62), size=n)]
+    if data_w > 62:
+        words = [w | (int(rng.integers(0, 1 << (data_w - 62))) << 62) for w in words]
+    words[:4] = [0, (1 << data_w) - 1, 1, 1 << (data_w - 1)][:len(words)]
+    return words
+
+
+async def passthrough_stream(dut, stall: str, latency: int):
+    """Random words in random-length frames come out unchanged."""
+    cfg, rng, tb = await start(dut, stall)
+    words = passthrough_words(rng, cfg["beats"], cfg["DATA_W"])
+    await stream_beats(tb, stall, rng, words, words, latency)
+
+
+async def passthrough_capacity(dut, cap: int, latency: int):
+    """Sink stopped: exactly `cap` beats are accepted, then all drain in order."""
+    cfg = tb_cfg()
+    rng = np.random.default_rng(cfg["seed"])
+    frames = split(passthrough_words(rng, cap + 5, cfg["DATA_W"]), frame_lengths(rng, cap + 5))
+    tb = TB(dut)
+    tb.sink.pause = True
+    await tb.reset()
+    await tb.send(frames)
+    await ClockCycles(dut.clk, cap + 20)
+    assert len(tb.in_cycles) == cap, f"accepted {len(tb.in_cycles)} beats, capacity is {cap}"
+    assert int(dut.s_axis_tready.value) == 0
+    tb.sink.pause = False
+    await tb.expect(frames, timeout_ns=10_000)
+    await tb.drain(latency)
+
+
+# ----------------------------------------------------------------------------- image streams
+
+def make_images(rng: np.random.Generator, n: int, shape, lo: int, hi: int) -> list[np.ndarray]:
+    """n images [C,H,W]: random, all hi, random extremes {lo, hi}, all lo, then random."""
+    out = []
+    for i in range(n):
+        kind = i if i < 4 else 0
+        if kind == 0:
+            img = rng.integers(lo, hi + 1, size=shape)
+        elif kind == 1:
+            img = np.full(shape, hi)
+        elif kind == 2:
+            img = rng.choice([lo, hi], size=shape)
+        else:
+            img = np.full(shape, lo)
+        out.append(img.astype(np.int64))
+    return out
+
+
+def pixel_beats(img: np.ndarray, bits: int) -> list[int]:
+    """[C,H,W] image or feature map -> raster beats, channel c in lane c."""
+    c, h, w = img.shape
+    return [lanes_to_int(img[:, y, x], bits) for y in range(h) for x in range(w)]
+
+
+def window_triggers(img_h: int, img_w: int, k: int, stride: int) -> list[int]:
+    """Per output position (raster), the input pixel index that completes its window."""
+    oh, ow = (img_h - k) // stride + 1, (img_w - k) // stride + 1
+    return [(oy * stride + k - 1) * img_w + ox * stride + k - 1
+            for oy in range(oh) for ox in range(ow)]
+
+
+async def stream_images(tb: TB, stall: str, images, in_bits: int, expected, cfg: dict,
+                        latency: int):
+    """Stream `images` ([C,H,W], one frame each) back to back and compare with `expected` (output
+    beats per image). Without stalls: the input never stalls, and each output beat appears
+    `latency` clocks after the pixel that completes its window (cfg IMG_H, IMG_W, K, STRIDE)."""
+    frames_in = [pixel_beats(img, in_bits) for img in images]
+    n_in = sum(len(f) for f in frames_in)
+    await tb.run(frames_in, expected, latency, timeout_ns=200 * (n_in + 100))
+    if stall == "none":
+        tb.check_input_unstalled(n_in)
+        triggers = window_triggers(cfg["IMG_H"], cfg["IMG_W"], cfg["K"], cfg["STRIDE"])
+        tb.check_latency(triggers, len(frames_in[0]), len(expected), latency)
+
+
+# ----------------------------------------------------------------------------- pytest side
+
+def vstr(value) -> str:
+    """A Verilog string parameter value (both simulators want the quotes)."""
+    return f'"{value}"'
+
+
+def build_dir(toplevel: str, sim: str, case: str) -> Path:
+    """sim_build/<toplevel>-<sim>-<case>: the build of one case, and where its .mem files go."""
+    return SIM_BUILD / f"{toplevel}-{sim}-{case}"
+
+
+def run_case(sim: str, toplevel: str, case: str, parameters: dict, cfg: dict, sources=None):
+    """Build `toplevel` (from rtl/<sources>.v, default rtl/<toplevel>.v) with `parameters` in
+    build_dir(toplevel, sim, case) and run the cocotb tests of tb/test_<toplevel>.py with
+    $TB_CFG = json(cfg)."""
+    run_cocotb(sim, toplevel, rtl_sources(*(sources or [toplevel])),
+               test_module=f"test_{toplevel}", build_name=build_dir(toplevel, sim, case).name,
+               parameters=parameters, extra_env={"TB_CFG": json.dumps(cfg)})

@@ -1,0 +1,74 @@
+"""conv2d: cocotb tests and the pytest function that builds each parametrization.
+
+The pytest side writes random weights / biases (with one all +127 and one all -128 output channel,
+so the all-max / all-min test images reach the accumulator bound) as .mem files under
+sim_build/<build>/ and sizes ACC_W from the worst-case bound like docs/quantization.md `acc_bits`.
+The cocotb side reads the same files back, streams several images back to back under every stall
+configuration and compares every beat with golden.conv2d_acc exactly (see axis_tb.stream_images).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from axis_tb import (build_dir, make_images, pixel_beats, run_case, stall_test, start,
+                     stream_images, vstr)
+from int8cnn import golden
+from memgen import pack_words, read_mem, write_mem
+
+LATENCY = 4  # cycles from the pixel that completes a window to its output beat (rtl/conv2d.v)
+
+
+# ----------------------------------------------------------------------------- cocotb side
+
+@stall_test
+async def run_conv2d(dut, stall):
+    cfg, rng, tb = await start(dut, stall)
+    c_in, c_out, k = cfg["C_IN"], cfg["C_OUT"], cfg["K"]
+    w = np.array(read_mem(cfg["weight_file"], 8), dtype=np.int64).reshape(c_out, c_in, k, k)
+    b = np.array(read_mem(cfg["bias_file"], 32), dtype=np.int64)
+    lo, hi = (-128, 127) if cfg["IN_SIGNED"] else (0, 255)
+    images = make_images(rng, cfg["n_images"], (c_in, cfg["IMG_H"], cfg["IMG_W"]), lo, hi)
+    acc = golden.conv2d_acc(np.stack(images), w, b, stride=cfg["STRIDE"])  # [N,OC,OH,OW]
+    lim = 1 << (cfg["ACC_W"] - 1)
+    assert -lim <= acc.min() and acc.max() < lim, "test data overflow ACC_W"
+    await stream_images(tb, stall, images, 8, [pixel_beats(a, cfg["ACC_W"]) for a in acc], cfg,
+                        LATENCY)
+
+
+# ----------------------------------------------------------------------------- pytest side
+
+CASES = {
+    # id: HDL parameters (IN_W = W_W = 8) and the number of images streamed per stall configuration
+    "default-net": (dict(C_IN=1, C_OUT=3, K=7, IMG_W=28, IMG_H=28, STRIDE=1, IN_SIGNED=0), 3),
+    "ci2-co3-k3-7x5-signed": (dict(C_IN=2, C_OUT=3, K=3, IMG_W=7, IMG_H=5, STRIDE=1,
+                                   IN_SIGNED=1), 4),
+    "ci3-co2-k3-10x7-s2": (dict(C_IN=3, C_OUT=2, K=3, IMG_W=10, IMG_H=7, STRIDE=2,
+                                IN_SIGNED=0), 4),
+}
+
+
+def acc_bits(w: np.ndarray, b: np.ndarray, max_abs_x: int) -> int:
+    """Smallest two's-complement width holding +-max_c(|b[c]| + sum|w[c]| * max|x|)."""
+    bound = int(max(abs(int(b[c])) + int(np.abs(w[c]).sum()) * max_abs_x
+                    for c in range(w.shape[0])))
+    return bound.bit_length() + 1
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_conv2d(sim, case):
+    params, n_images = CASES[case]
+    rng = np.random.default_rng(sum(map(ord, case)))
+    c_in, c_out, k = params["C_IN"], params["C_OUT"], params["K"]
+    w = rng.integers(-128, 128, size=(c_out, c_in, k, k))
+    w[0] = 127
+    if c_out > 1:
+        w[1] = -128
+    b = rng.integers(-100000, 100001, size=c_out)
+    acc_w = acc_bits(w, b, 128 if params["IN_SIGNED"] else 255)
+    weight_file = write_mem(build_dir("conv2d", sim, case) / "weight.mem", pack_words(w, 8), 2)
+    bias_file = write_mem(build_dir("conv2d", sim, case) / "bias.mem", pack_words(b, 32), 8)
+    hdl = dict(params, ACC_W=acc_w, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file))
+    cfg = dict(params, ACC_W=acc_w, weight_file=str(weight_file), bias_file=str(bias_file),
+               seed=4321, n_images=n_images)
+    run_case(sim, "conv2d", case, hdl, cfg, sources=["window2d", "conv2d"])
