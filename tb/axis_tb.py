@@ -314,11 +314,21 @@ async def stream_images(tb: TB, stall: str, images, in_bits: int, expected, cfg:
                         latency: int):
     """Stream `images` ([C,H,W], one frame each) back to back and compare with `expected` (output
     beats per image). Without stalls: the input never stalls, and each output beat appears
-    `latency` clocks after the pixel that completes its window (cfg IMG_H, IMG_W, K, STRIDE)."""
+    `latency` clocks after the pixel that completes its window (cfg IMG_H, IMG_W, K, STRIDE);
+    with cfg PAD > 0 the input stalls exactly once per padding beat instead."""
     frames_in = [pixel_beats(img, in_bits) for img in images]
     n_in = sum(len(f) for f in frames_in)
     await tb.run(frames_in, expected, latency, timeout_ns=200 * (n_in + 100))
-    if stall == "none":
+    pad = cfg.get("PAD", 0)
+    if stall == "none" and pad:
+        # the input stalls exactly once per padding beat emitted while a pixel waits: every
+        # padding beat of every image but the last image's right and bottom border
+        pw, ph = cfg["IMG_W"] + 2 * pad, cfg["IMG_H"] + 2 * pad
+        per_image = pw * ph - cfg["IMG_W"] * cfg["IMG_H"]
+        want = len(images) * per_image - (pad * pw + pad)
+        assert tb.monitor.input_stalls == want, (
+            f"input stalled {tb.monitor.input_stalls} cycles, padding formula says {want}")
+    elif stall == "none":
         tb.check_input_unstalled(n_in)
         triggers = window_triggers(cfg["IMG_H"], cfg["IMG_W"], cfg["K"], cfg["STRIDE"])
         tb.check_latency(triggers, len(frames_in[0]), len(expected), latency)

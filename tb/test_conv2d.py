@@ -16,7 +16,8 @@ from axis_tb import (build_dir, make_images, pixel_beats, run_case, stall_test, 
 from int8cnn import golden
 from memgen import pack_words, read_mem, write_mem
 
-LATENCY = 4  # cycles from the pixel that completes a window to its output beat (rtl/conv2d.v)
+LATENCY = 4  # cycles from the pixel that completes a window to its output beat (rtl/conv2d.v);
+#             pad2d adds one when PAD > 0
 
 
 # ----------------------------------------------------------------------------- cocotb side
@@ -29,11 +30,12 @@ async def run_conv2d(dut, stall):
     b = np.array(read_mem(cfg["bias_file"], 32), dtype=np.int64)
     lo, hi = (-128, 127) if cfg["IN_SIGNED"] else (0, 255)
     images = make_images(rng, cfg["n_images"], (c_in, cfg["IMG_H"], cfg["IMG_W"]), lo, hi)
-    acc = golden.conv2d_acc(np.stack(images), w, b, stride=cfg["STRIDE"])  # [N,OC,OH,OW]
+    acc = golden.conv2d_acc(np.stack(images), w, b, stride=cfg["STRIDE"],
+                            padding=cfg.get("PAD", 0))  # [N,OC,OH,OW]
     lim = 1 << (cfg["ACC_W"] - 1)
     assert -lim <= acc.min() and acc.max() < lim, "test data overflow ACC_W"
     await stream_images(tb, stall, images, 8, [pixel_beats(a, cfg["ACC_W"]) for a in acc], cfg,
-                        LATENCY)
+                        LATENCY + (1 if cfg.get("PAD", 0) else 0))
 
 
 # ----------------------------------------------------------------------------- pytest side
@@ -45,6 +47,11 @@ CASES = {
                                    IN_SIGNED=1), 4),
     "ci3-co2-k3-10x7-s2": (dict(C_IN=3, C_OUT=2, K=3, IMG_W=10, IMG_H=7, STRIDE=2,
                                 IN_SIGNED=0), 4),
+    # zero padding (pad2d in front of the window), as in the small16 network, and pad 2 stride 2
+    "ci2-co4-k3-9x6-pad1-signed": (dict(C_IN=2, C_OUT=4, K=3, IMG_W=9, IMG_H=6, STRIDE=1, PAD=1,
+                                        IN_SIGNED=1), 4),
+    "ci1-co2-k5-8x7-pad2-s2": (dict(C_IN=1, C_OUT=2, K=5, IMG_W=8, IMG_H=7, STRIDE=2, PAD=2,
+                                    IN_SIGNED=0), 3),
 }
 
 
@@ -71,4 +78,4 @@ def test_conv2d(sim, case):
     hdl = dict(params, ACC_W=acc_w, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file))
     cfg = dict(params, ACC_W=acc_w, weight_file=str(weight_file), bias_file=str(bias_file),
                seed=4321, n_images=n_images)
-    run_case(sim, "conv2d", case, hdl, cfg, sources=["window2d", "conv2d"])
+    run_case(sim, "conv2d", case, hdl, cfg, sources=["pad2d", "window2d", "conv2d"])
