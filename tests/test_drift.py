@@ -1,11 +1,12 @@
-"""Generated files must be reproducible: the committed weights/default/ and golden/default/ are what
-the flow regenerates today, byte for byte."""
+"""Generated files must be reproducible: every committed weights/<net>/ and golden/<net>/ is what the
+flow regenerates today, byte for byte."""
 from __future__ import annotations
 
 import argparse
 import json
 
 import numpy as np
+import pytest
 
 from int8cnn.cli import quantized
 from int8cnn.export import export, load_network
@@ -13,44 +14,54 @@ from int8cnn.vectors import read_input_images, read_labels, select_images, write
 
 from flowtools import GOLDEN, WEIGHTS, dir_files
 
+NETS = sorted(p.name for p in WEIGHTS.iterdir() if (p / "manifest.json").exists())
 
-def test_weights_regenerate_byte_for_byte(tmp_path):
+
+def test_every_network_has_golden_vectors():
+    assert "default" in NETS
+    assert NETS == sorted(p.name for p in GOLDEN.iterdir() if (p / "vectors.json").exists())
+
+
+@pytest.mark.parametrize("net", NETS)
+def test_weights_regenerate_byte_for_byte(tmp_path, net):
     """Re-quantize the committed checkpoint exactly as `int8cnn export` does; every file matches."""
-    args = argparse.Namespace(net="default", weights=None, checkpoint=str(WEIGHTS / "default.pt"),
+    args = argparse.Namespace(net=net, weights=None, checkpoint=str(WEIGHTS / f"{net}.pt"),
                               requant="fixed", data=None, dataset="mnist")
     _, q = quantized(args)
-    out = export(q, tmp_path / "default")
-    got, want = dir_files(out), dir_files(WEIGHTS / "default")
+    out = export(q, tmp_path / net)
+    got, want = dir_files(out), dir_files(WEIGHTS / net)
     assert sorted(got) == sorted(want)
     differ = [f for f in want if got[f] != want[f]]
-    assert not differ, f"regenerated files differ from weights/default/: {differ}"
+    assert not differ, f"regenerated files differ from weights/{net}/: {differ}"
     # the manifest records no machine-specific path
     meta = json.loads(want["manifest.json"])["meta"]
     assert "/" not in meta["checkpoint"]
 
 
-def test_golden_vectors_regenerate_byte_for_byte(tmp_path):
-    gdir = GOLDEN / "default"
+@pytest.mark.parametrize("net", NETS)
+def test_golden_vectors_regenerate_byte_for_byte(tmp_path, net):
+    gdir = GOLDEN / net
     info = json.loads((gdir / "vectors.json").read_text())
     images, labels = read_input_images(gdir), read_labels(gdir)
     assert len(images) == info["images"] == len(info["indices"])
-    q = load_network(WEIGHTS / "default")
-    out = tmp_path / "default"
+    q = load_network(WEIGHTS / net)
+    out = tmp_path / net
     write_vectors(q, images, labels, info["indices"], out, source=info["source"])
     got, want = dir_files(out), dir_files(gdir)
     assert sorted(got) == sorted(want)
     differ = [f for f in want if got[f] != want[f]]
-    assert not differ, f"regenerated vectors differ from golden/default/: {differ}"
+    assert not differ, f"regenerated vectors differ from golden/{net}/: {differ}"
     # every layer of the network has a vector file with N*H*W lines
     for l in q.layers:
         lines = (gdir / f"{l.name}.mem").read_text().count("\n")
         assert lines == info["images"] * l.out_shape[1] * l.out_shape[2], l.name
 
 
-def test_golden_inputs_are_the_dataset_images(mnist_test):
+@pytest.mark.parametrize("net", NETS)
+def test_golden_inputs_are_the_dataset_images(mnist_test, net):
     """input.mem holds the MNIST test images at vectors.json's indices, chosen by select_images."""
     x, y = mnist_test
-    gdir = GOLDEN / "default"
+    gdir = GOLDEN / net
     info = json.loads((gdir / "vectors.json").read_text())
     idx = np.array(info["indices"])
     assert info["images"] % 10 == 0
