@@ -376,6 +376,18 @@ def test_top(sim):
     run_top(sim)
 
 
+def _other_networks():
+    from int8cnn.generate import GEN_DIR, top_name
+    nets = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
+    return [n for n in nets if n != "default" and (GEN_DIR / f"{top_name(n)}.v").exists()]
+
+
+@pytest.mark.parametrize("net", _other_networks())
+def test_generated_network(sim, net):
+    """Every other committed network: its generated top on its committed golden set, every layer."""
+    run_top(sim, net=net, tests="regression")
+
+
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_checker_catches_injected_fault(sim, fault):
     """The RTL built with an injected fault must make the scoreboard fail at the right layer."""
