@@ -7,15 +7,13 @@ validates everything and raises one ManifestError / MemFileError naming the file
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .memfile import MemFileError, atomic_write_text, pack_lanes, read_values, read_words, write_mem
-from .qnet import LAYER_TYPES, MULT_BITS, SHIFT_MAX, QLayer, QNet
+from .memfile import (MemFileError, atomic_dir, pack_lanes, read_values,
+                      read_words, write_mem)
+from .qnet import LAYER_TYPES, SHIFT_MAX, QLayer, QNet
 
 MANIFEST_VERSION = 1
 HEX = {"weight": 2, "bias": 8, "mult": 4, "shift": 2}
@@ -99,9 +97,7 @@ def network_vh(qnet: QNet) -> str:
 def export(qnet: QNet, outdir: Path, extra_meta: dict | None = None) -> Path:
     """Write weights/<net>/ atomically. Returns the directory."""
     outdir = Path(outdir)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=outdir.parent, prefix=f".{outdir.name}."))
-    try:
+    with atomic_dir(outdir) as tmp:
         for l in qnet.layers:
             f = layer_files(l)
             if not f:
@@ -125,23 +121,6 @@ def export(qnet: QNet, outdir: Path, extra_meta: dict | None = None) -> Path:
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         (tmp / "network.vh").write_text(network_vh(qnet))
-        os.chmod(tmp, 0o755)
-        old = None
-        if outdir.exists():
-            old = outdir.with_name(f".{outdir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(outdir, old)
-        try:
-            os.replace(tmp, outdir)
-        except BaseException:
-            if old and not outdir.exists():
-                os.replace(old, outdir)  # put the previous export back
-            raise
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return outdir
 
 

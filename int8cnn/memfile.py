@@ -6,8 +6,10 @@ temporary file in the same directory and are renamed, so a file is never half-wr
 from __future__ import annotations
 
 import os
+import shutil
 import re
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,35 @@ def atomic_write_text(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_dir(outdir: Path):
+    """Yield a temporary directory beside `outdir`; when the block succeeds, it replaces `outdir`
+    (the previous contents are restored if the final rename fails). On any error nothing changes
+    and no temporary directory is left."""
+    outdir = Path(outdir)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=outdir.parent, prefix=f".{outdir.name}."))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        old = None
+        if outdir.exists():
+            old = outdir.with_name(f".{outdir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(outdir, old)
+        try:
+            os.replace(tmp, outdir)
+        except BaseException:
+            if old and not outdir.exists():
+                os.replace(old, outdir)  # put the previous contents back
+            raise
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

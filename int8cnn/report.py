@@ -116,7 +116,7 @@ def markdown(r: dict) -> str:
     pct = lambda v: "n/a" if v is None else f"{100 * v:.2f}%"  # noqa: E731
     lines = [
         "# RTL regression report", "",
-        f"| figure | value |", "|---|---|",
+        "| figure | value |", "|---|---|",
         f"| images | {r['images']} (dataset indices {min(r['indices'])}..{max(r['indices'])}) |",
         f"| RTL accuracy | {pct(r['rtl_accuracy'])} |",
         f"| golden (int8) accuracy | {pct(r['golden_accuracy'])} |",

@@ -6,15 +6,12 @@ per line, exactly as the RTL puts it on that layer's output stream.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .golden import run_network
-from .memfile import MemFileError, format_words, pack_lanes, read_words
+from .memfile import MemFileError, atomic_dir, format_words, pack_lanes, read_words
 
 
 def select_images(labels: np.ndarray, per_class: int = 2) -> np.ndarray:
@@ -44,9 +41,7 @@ def write_vectors(qnet, images: np.ndarray, labels: np.ndarray, indices, outdir:
     """Write golden/<net>/ atomically for `images` (uint8 [N,28,28])."""
     outs, pred = run_network(qnet, images)
     outdir = Path(outdir)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=outdir.parent, prefix=f".{outdir.name}."))
-    try:
+    with atomic_dir(outdir) as tmp:
         (tmp / "input.mem").write_text(format_words(np.asarray(images).reshape(-1).tolist(), 2))
         for l in qnet.layers:
             bits = l.lane_bits
@@ -58,23 +53,6 @@ def write_vectors(qnet, images: np.ndarray, labels: np.ndarray, indices, outdir:
                 "indices": [int(i) for i in indices], "layers": [l.name for l in qnet.layers],
                 "accuracy": float((pred == labels).mean())}
         (tmp / "vectors.json").write_text(json.dumps(info, indent=1) + "\n")
-        os.chmod(tmp, 0o755)
-        old = None
-        if outdir.exists():
-            old = outdir.with_name(f".{outdir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(outdir, old)
-        try:
-            os.replace(tmp, outdir)
-        except BaseException:
-            if old and not outdir.exists():
-                os.replace(old, outdir)  # put the previous vectors back
-            raise
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return info
 
 

@@ -296,7 +296,7 @@ def test_export_failing_at_final_rename_keeps_old_directory(default_weights_copy
             raise OSError("rename failed (injected)")
         return real(src, dst)
 
-    monkeypatch.setattr(export_mod.os, "replace", flaky)
+    monkeypatch.setattr(os, "replace", flaky)
     with pytest.raises(OSError, match="injected"):
         export(synthetic_qnet(), w)
     monkeypatch.undo()
@@ -348,7 +348,7 @@ def test_write_vectors_failing_keeps_old_directory(tmp_path, monkeypatch):
             raise OSError("rename failed (injected)")
         return real(src, dst)
 
-    monkeypatch.setattr(vectors_mod.os, "replace", flaky_replace)
+    monkeypatch.setattr(os, "replace", flaky_replace)
     with pytest.raises(OSError, match="injected"):
         vectors_mod.write_vectors(q, x[:2], y[:2], [0, 1], out, source="synthetic")
     monkeypatch.undo()

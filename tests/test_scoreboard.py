@@ -13,7 +13,7 @@ from scoreboard import Scoreboard, expected_lanes  # noqa: E402
 
 from int8cnn.export import load_network  # noqa: E402
 from int8cnn.golden import run_network  # noqa: E402
-from int8cnn.vectors import read_input_images, read_labels, stream_words  # noqa: E402
+from int8cnn.vectors import read_input_images, stream_words  # noqa: E402
 
 GOLDEN = ROOT / "golden" / "default"
 
