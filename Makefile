@@ -118,17 +118,24 @@ synth:
 
 # ---------------------------------------------------------------------------------------------------
 # fpga: iCE40 flow (Debian yosys + nextpnr-ice40 + icepack) for $(FPGA_TOP) on FPGA_DEV=up5k
-# (--up5k --package sg48, synth_ice40 -dsp, 12 MHz) or FPGA_DEV=hx8k (--hx8k --package ct256,
-# 50 MHz). Prints yosys's cell counts after synth_ice40 (SB_LUT4, SB_CARRY, flip-flops, SB_RAM40_4K,
-# SB_MAC16), nextpnr's utilisation (ICESTORM_LC, ICESTORM_RAM, ICESTORM_DSP, SB_IO) and Fmax, and
-# the time each tool took. A design that does not fit the device (nextpnr's "not enough resources" /
-# "too many" / placement failure) is reported and the target succeeds unless FPGA_STRICT=1; any other
-# tool error fails. Output: sim_build/fpga/$(FPGA_NAME).{json,stat,yosys.log,nextpnr.log,report.json,
-# asc,bin}. FPGA_TOP, FPGA_SRCS, FPGA_PARAMS (chparam args), FPGA_FREQ, FPGA_PACKAGE overridable:
+# (--up5k --package sg48, 12 MHz) or FPGA_DEV=hx8k (--hx8k --package ct256, 50 MHz). Prints yosys's
+# cell counts after synth_ice40 (SB_LUT4, SB_CARRY, flip-flops, SB_RAM40_4K, SB_MAC16), nextpnr's
+# utilisation (ICESTORM_LC, ICESTORM_RAM, SB_IO, ICESTORM_DSP) and Fmax, and the time each tool
+# took. A design that does not fit the device (nextpnr cannot place a cell / too many cells) is
+# reported and the target succeeds unless FPGA_STRICT=1; any other tool error fails.
+# FPGA_DSP=1 maps multipliers to SB_MAC16 (synth_ice40 -dsp, UP5K only). It is off by default:
+# with Debian's yosys 0.23, ice40_dsp absorbs conv2d's product registers into SB_MAC16 but leaves
+# their replicated sign-extension bits undriven ('x; cf. the ice40_dsp sign-handling bugs, yosys
+# issues #2648 and #5059), after which opt removes the whole conv1 datapath: the netlist is wrong
+# (make fpga-check FPGA_DSP=1: 18/20 class errors). Without -dsp the netlist is bit-exact.
+# Output: sim_build/fpga/$(FPGA_NAME).{json,stat,yosys.log,nextpnr.log,report.json,asc,bin}.
+# FPGA_TOP, FPGA_SRCS, FPGA_PARAMS (chparam args), FPGA_FREQ, FPGA_PACKAGE are overridable:
 #   make fpga                          the whole default network on the UP5K
 #   make fpga FPGA_DEV=hx8k
-#   make fpga FPGA_TOP=requant FPGA_SRCS=rtl/requant.v
-#   make fpga FPGA_TOP=dense FPGA_SRCS=rtl/dense.v FPGA_DEV=hx8k
+#   make fpga FPGA_TOP=requant FPGA_SRCS=rtl/requant.v FPGA_DEV=hx8k
+# fpga-check: gate-level simulation of the synthesised int8cnn_top netlist ($(FPGA_NAME).json, with
+# yosys's ice40 cell models) under Verilator with benchmarks/hdl/tb_stream.v: the 20 golden images,
+# class compared with golden/$(NET)/predicted.mem. Run `make fpga` (same FPGA_DEV/FPGA_DSP) first.
 NEXTPNR_ICE40 ?= nextpnr-ice40
 ICEPACK ?= icepack
 FPGA_DEV ?= up5k
@@ -136,24 +143,25 @@ FPGA_TOP ?= int8cnn_top
 FPGA_SRCS ?= $(RTL_SRCS)
 FPGA_PARAMS ?= $(if $(filter int8cnn_top,$(FPGA_TOP)),-set WEIGHTS_DIR "weights/$(NET)")
 FPGA_STRICT ?= 0
+FPGA_DSP ?= 0
 FPGA_PACKAGE ?= $(if $(filter hx8k,$(FPGA_DEV)),ct256,sg48)
 FPGA_FREQ ?= $(if $(filter hx8k,$(FPGA_DEV)),50,12)
-FPGA_NAME ?= $(if $(filter int8cnn_top,$(FPGA_TOP)),$(FPGA_DEV),$(FPGA_TOP)-$(FPGA_DEV))
+FPGA_NAME ?= $(if $(filter int8cnn_top,$(FPGA_TOP)),,$(FPGA_TOP)-)$(FPGA_DEV)$(if $(filter 1,$(FPGA_DSP)),-dsp)
 FPGA_DIR := sim_build/fpga
 FPGA_OUT = $(FPGA_DIR)/$(FPGA_NAME)
 FPGA_SCRIPT = read_verilog -defer -Irtl -Iweights/$(NET) $(FPGA_SRCS); \
   $(if $(strip $(FPGA_PARAMS)),chparam $(FPGA_PARAMS) $(FPGA_TOP);) \
-  synth_ice40 -top $(FPGA_TOP) $(if $(filter up5k,$(FPGA_DEV)),-dsp) -json $(FPGA_OUT).json; \
+  synth_ice40 -top $(FPGA_TOP) $(if $(filter up5k-1,$(FPGA_DEV)-$(FPGA_DSP)),-dsp) -json $(FPGA_OUT).json; \
   tee -q -o $(FPGA_OUT).stat stat
 
 .PHONY: fpga
-## fpga: iCE40 synth + place and route (FPGA_DEV=up5k|hx8k, FPGA_TOP, FPGA_SRCS, FPGA_STRICT=1)
+## fpga: iCE40 synth + place and route (FPGA_DEV=up5k|hx8k, FPGA_TOP, FPGA_SRCS, FPGA_DSP=1, FPGA_STRICT=1)
 fpga:
 	@case "$(FPGA_DEV)" in up5k|hx8k) ;; *) echo "fpga: FPGA_DEV must be up5k or hx8k"; exit 2;; esac
 	@command -v $(NEXTPNR_ICE40) >/dev/null && command -v $(YOSYS) >/dev/null \
 	  || { echo "fpga: needs $(YOSYS) and $(NEXTPNR_ICE40) (apt-get install yosys nextpnr-ice40 fpga-icestorm)"; exit 2; }
 	@mkdir -p $(FPGA_DIR); rm -f $(FPGA_OUT).{json,stat,asc,bin,report.json}
-	@echo "fpga: $(FPGA_TOP) -> iCE40 $(FPGA_DEV) ($(FPGA_PACKAGE)), target $(FPGA_FREQ) MHz"; \
+	@echo "fpga: $(FPGA_TOP) -> iCE40 $(FPGA_DEV) ($(FPGA_PACKAGE)), target $(FPGA_FREQ) MHz$(if $(filter up5k-1,$(FPGA_DEV)-$(FPGA_DSP)), with SB_MAC16 (-dsp; yosys 0.23 bug: check with make fpga-check))"; \
 	  t0=$$(date +%s.%N); \
 	  $(YOSYS) -q -l $(FPGA_OUT).yosys.log -p '$(FPGA_SCRIPT)' \
 	  || { echo "fpga: yosys FAILED, see $(FPGA_OUT).yosys.log"; \
@@ -169,17 +177,41 @@ fpga:
 	    > $(FPGA_OUT).nextpnr.log 2>&1; rc=$$?; \
 	  t2=$$(date +%s.%N); \
 	  printf 'fpga: nextpnr-ice40 %.0f s (exit %d), log %s\n' "$$(echo "$$t2 - $$t1" | bc)" $$rc $(FPGA_OUT).nextpnr.log; \
-	  sed -n '/Device utilisation:/,/^Info: *$$/p' $(FPGA_OUT).nextpnr.log | grep -E 'ICESTORM_LC|ICESTORM_RAM|ICESTORM_DSP|SB_IO|SB_GB' \
-	    | sed 's/^Info: */  /' | head -8; \
-	  grep -E 'Max frequency for clock' $(FPGA_OUT).nextpnr.log | tail -1 | sed 's/^Info: */  Fmax: /'; \
+	  sed -n '/Device utilisation:/,/^Info: *$$/p' $(FPGA_OUT).nextpnr.log | grep -E '^Info:[[:space:]]+(ICESTORM_LC|ICESTORM_RAM|ICESTORM_DSP|SB_IO|SB_GB):' \
+	    | sed 's/^Info:[[:space:]]*/  /'; \
+	  grep -E 'Max frequency for clock' $(FPGA_OUT).nextpnr.log | tail -1 | sed 's/^Info: */  Fmax: /' \
+	    | grep . || echo "  Fmax: n/a (not placed and routed)"; \
 	  if [ $$rc -ne 0 ]; then \
 	    if grep -qiE 'not enough|too many|only has|unable to place|placement location|failed to place|does not fit|exceed' \
 	         $(FPGA_OUT).nextpnr.log; then \
 	      echo "fpga: $(FPGA_TOP) does NOT FIT the iCE40 $(FPGA_DEV):"; \
-	      grep -iE 'ERROR' $(FPGA_OUT).nextpnr.log | head -3 | sed 's/^/  /'; \
+	      grep -E '^ERROR' $(FPGA_OUT).nextpnr.log | head -3 | sed 's/^/  /'; \
 	      test "$(FPGA_STRICT)" != 1 || exit 1; exit 0; \
 	    fi; \
 	    echo "fpga: nextpnr-ice40 FAILED:"; grep -E 'ERROR' $(FPGA_OUT).nextpnr.log | head -5; exit 1; \
 	  fi; \
 	  $(ICEPACK) $(FPGA_OUT).asc $(FPGA_OUT).bin || { echo "fpga: icepack FAILED"; exit 1; }; \
 	  echo "fpga: $(FPGA_TOP) fits the iCE40 $(FPGA_DEV): bitstream $(FPGA_OUT).bin"
+
+FPGA_CHECK_DIR = $(FPGA_DIR)/check-$(FPGA_NAME)
+YOSYS_DATDIR ?= $(abspath $(dir $(shell command -v $(YOSYS)))../share/yosys)
+.PHONY: fpga-check
+## fpga-check: gate-level Verilator simulation of the `make fpga` netlist of int8cnn_top (20 golden images)
+fpga-check:
+	@test -f $(FPGA_OUT).json || { echo "fpga-check: no $(FPGA_OUT).json: run make fpga first"; exit 2; }
+	@mkdir -p $(FPGA_CHECK_DIR)
+	@$(YOSYS) -q -p 'read_json $(FPGA_OUT).json; write_verilog -noattr $(FPGA_CHECK_DIR)/netlist.v'
+	@sed 's/int8cnn_top #(.WEIGHTS_DIR(WEIGHTS_DIR)) dut/int8cnn_top dut/' benchmarks/hdl/tb_stream.v \
+	  > $(FPGA_CHECK_DIR)/tb_stream_gl.v
+	@echo "fpga-check: verilating $(FPGA_OUT).json (a few minutes for the no-DSP netlist)"; \
+	  $(VERILATOR) --binary -j $(JOBS) -Wno-fatal -Wno-lint -Wno-style -DNO_ICE40_DEFAULT_ASSIGNMENTS \
+	    --top-module tb_stream -GN_IMAGES=20 -GREPEAT=1 -GINPUT_MEM='"golden/$(NET)/input.mem"' \
+	    -GPRED_MEM='"golden/$(NET)/predicted.mem"' -Mdir $(FPGA_CHECK_DIR)/obj -o tb_gl \
+	    -MAKEFLAGS CFG_CXXFLAGS_PCH_I=-include -CFLAGS -fcoroutines \
+	    $(FPGA_CHECK_DIR)/tb_stream_gl.v $(FPGA_CHECK_DIR)/netlist.v $(YOSYS_DATDIR)/ice40/cells_sim.v \
+	    > $(FPGA_CHECK_DIR)/verilator.log 2>&1 \
+	  || { echo "fpga-check: verilator FAILED, see $(FPGA_CHECK_DIR)/verilator.log"; exit 1; }
+	@$(FPGA_CHECK_DIR)/obj/tb_gl | tee $(FPGA_CHECK_DIR)/run.log | grep '^tb_stream:'; \
+	  grep -q '^tb_stream: .* 0 class errors' $(FPGA_CHECK_DIR)/run.log \
+	  && echo "fpga-check: $(FPGA_OUT).json netlist PASS" \
+	  || { echo "fpga-check: $(FPGA_OUT).json netlist FAIL (class errors)"; exit 1; }

