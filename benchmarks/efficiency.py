@@ -6,7 +6,7 @@ MACs per image come from weights/<net>/manifest.json: conv2d OC*IC*K*K*OH*OW, de
 requantization multiplies (one per conv output value) are counted separately. Multipliers are those
 of the fully parallel RTL (rtl/conv2d.v: one per weight, OC*IC*K*K; rtl/dense.v: OUT*C per input
 beat; rtl/requant.v: one per channel), cross-checked against the $mul cells yosys finds in the top
-(sim_build/synth/int8cnn_top.coarse.stat from `make synth`; --synth runs it; default network only).
+(sim_build/synth/cnn_default.coarse.stat from `make synth`; --synth runs it; default network only).
 II (cycles per image) is read from the newest sim_build/{regress,top}-<net>-*/report.json (a
 cocotb top-level run); --measure (or no report) runs a short Verilator regression on the committed
 golden images first:  tb/run_top.py --sim verilator --net <net> --tests regression
@@ -106,8 +106,8 @@ def main(argv=None) -> int:
     ii, lat = r["ii_cycles"], r["latency_cycles"]
     rep_when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rep.stat().st_mtime))
 
-    # yosys cross-check (default network: the top is rtl/int8cnn_top.v)
-    stat = ROOT / "sim_build" / "synth" / "int8cnn_top.coarse.stat"
+    # yosys cross-check (default network: the top is rtl/generated/cnn_default.v)
+    stat = ROOT / "sim_build" / "synth" / "cnn_default.coarse.stat"
     ys = None
     if a.net == "default":
         if a.synth:
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
         if not ok:
             return 1
     elif a.net == "default":
-        print("yosys cross-check skipped: no sim_build/synth/int8cnn_top.coarse.stat (run `make synth` "
+        print("yosys cross-check skipped: no sim_build/synth/cnn_default.coarse.stat (run `make synth` "
               "or pass --synth)")
     return 0
 

