@@ -5,6 +5,7 @@
     int8cnn export   --net default                  # weights/default/ (.mem, manifest.json, network.vh)
     int8cnn golden   --net default                  # golden/default/ vectors for the fixed image set
     int8cnn generate --net default                  # rtl/generated/cnn_default.v (the RTL top)
+    int8cnn generate --net default --mults 8        # rtl/generated/cnn_default_m8.v (folded top)
     int8cnn evaluate --net default                  # float and int8 accuracy on the MNIST test split
 """
 from __future__ import annotations
@@ -94,7 +95,7 @@ def cmd_generate(args):
     from .export import load_network
     from .generate import write_top
     wdir, _ = _paths(args)
-    path = write_top(load_network(wdir))
+    path = write_top(load_network(wdir), mults=args.mults)
     print(f"wrote {path}")
 
 
@@ -148,6 +149,9 @@ def main(argv=None) -> int:
     p.set_defaults(fn=cmd_golden)
     p = common(sub.add_parser("generate", help="write the RTL top rtl/generated/cnn_<net>.v "
                                                "from weights/<net>/manifest.json"))
+    p.add_argument("--mults", type=int, default=None,
+                   help="fold every conv2d / dense layer to at most this many multipliers "
+                        "(module cnn_<net>_m<mults>, rtl/generated/cnn_<net>_m<mults>.v)")
     p.set_defaults(fn=cmd_generate)
     p = common(sub.add_parser("evaluate", help="float and int8 accuracy on a dataset split"))
     p.add_argument("--split", default="test", choices=["train", "val", "test"])

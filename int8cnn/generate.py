@@ -6,13 +6,19 @@ register slice. Every number comes from weights/<net>/network.vh (generated from
 `int8cnn export`); the generated file only wires. Output is deterministic: the same manifest gives
 the same bytes (tests/test_generate.py checks the committed tops for drift).
 
-    int8cnn generate --net default      # -> rtl/generated/cnn_default.v
+    int8cnn generate --net default              # -> rtl/generated/cnn_default.v
+    int8cnn generate --net default --mults 8    # -> rtl/generated/cnn_default_m8.v (folded)
 
 Supported layers and how they map:
     conv2d    -> conv2d (PAD, STRIDE) + requant; a padded conv after the first layer gets an
                  axis_fifo in front (see fifo_depth)
     maxpool2d -> maxpool2d
     dense     -> dense + requant (hidden) | dense (the last layer: int32 logits)
+
+Folding (`mults`): every conv2d and dense instance gets MULTS = min(mults, its products per
+window / input beat) (layer_mults), so no layer uses more than `mults` multipliers; the top is
+then module cnn_<net>_m<mults>. This module owns the cycle numbers: fold_cycles (per conv window
+or dense input beat), layer_cycles (per image, per layer) and expected_ii (per image, the network).
 """
 from __future__ import annotations
 
@@ -29,8 +35,62 @@ class UnsupportedLayer(ValueError):
     pass
 
 
-def top_name(net: str) -> str:
-    return f"cnn_{net}"
+def top_name(net: str, mults: int | None = None) -> str:
+    """Module (and file) name of the generated top: cnn_<net>, folded cnn_<net>_m<mults>."""
+    return f"cnn_{net}" if mults is None else f"cnn_{net}_m{mults}"
+
+
+# ----------------------------------------------------------------------------- folding and cycles
+
+def layer_products(layer) -> int:
+    """Multiplications per conv2d window (C_OUT*C_IN*K*K) or per dense input beat (OUT*C)."""
+    if layer.type == "conv2d":
+        return layer.out_shape[0] * layer.in_shape[0] * layer.kernel * layer.kernel
+    if layer.type == "dense":
+        return layer.out_shape[0] * layer.in_shape[0]
+    raise ValueError(f"layer {layer.name} ({layer.type}) has no multipliers")
+
+
+def layer_mults(layer, mults: int | None) -> int:
+    """The MULTS parameter of a conv2d / dense instance: 0 (fully parallel) when not folding,
+    else min(mults, layer_products) (equal to the products means fully parallel too)."""
+    if mults is None:
+        return 0
+    if mults < 1:
+        raise ValueError(f"mults must be >= 1, got {mults}")
+    return min(mults, layer_products(layer))
+
+
+def fold_cycles(products: int, mults: int | None) -> int:
+    """Cycles per conv2d window / dense input beat with MULTS = mults: ceil(products / mults),
+    1 when fully parallel (mults 0 / None or >= products); rtl/conv2d.v and rtl/dense.v."""
+    if not mults or mults >= products:
+        return 1
+    return -(-products // mults)
+
+
+def layer_cycles(layer, mults: int | None = None) -> int:
+    """Cycles one image keeps `layer` busy when its input never starves (rtl/<module>.v headers):
+    conv2d  OH*OW*(T-1) + (H+2P)*(W+2P): one (padded) input pixel per clock, plus T-1 more per
+            window for its T = fold_cycles chunks (the window waits in window2d meanwhile);
+    dense   N_BEATS*T: T cycles per input beat;
+    maxpool2d one input beat per clock."""
+    _, h, w = layer.in_shape
+    if layer.type == "conv2d":
+        t = fold_cycles(layer_products(layer), layer_mults(layer, mults))
+        p = layer.padding
+        return layer.out_shape[1] * layer.out_shape[2] * (t - 1) + (h + 2 * p) * (w + 2 * p)
+    if layer.type == "dense":
+        return h * w * fold_cycles(layer_products(layer), layer_mults(layer, mults))
+    return h * w
+
+
+def expected_ii(qnet: QNet, mults: int | None = None) -> int:
+    """Cycles per image of the generated top (cnn_<net>, or cnn_<net>_m<mults>) streaming images
+    back to back without stalls: every stage moves at most one beat per clock, so the busiest of
+    the input stream and the layers (layer_cycles) sets the pace."""
+    _, h, w = qnet.input_shape
+    return max(h * w, *(layer_cycles(l, mults) for l in qnet.layers))
 
 
 def check_supported(qnet: QNet) -> None:
@@ -82,9 +142,13 @@ def _wires(name: str, width: str) -> list[str]:
             f"    wire {name}_tvalid, {name}_tready, {name}_tlast;", ""]
 
 
-def generate_top(qnet: QNet) -> str:
+def generate_top(qnet: QNet, mults: int | None = None) -> str:
+    """The top of `qnet` as Verilog text; with `mults`, every conv2d / dense instance is folded
+    to MULTS = layer_mults(layer, mults) multipliers and the module is cnn_<net>_m<mults>."""
     check_supported(qnet)
-    top = top_name(qnet.name)
+    if mults is not None and (not isinstance(mults, int) or mults < 1):
+        raise ValueError(f"mults must be a positive integer, got {mults!r}")
+    top = top_name(qnet.name, mults)
     last = qnet.layers[-1]
     P = lambda l, k: f"{l.name.upper()}_{k}"  # noqa: E731  network.vh localparam name
     n_out = P(last, "C_OUT")
@@ -136,6 +200,8 @@ def generate_top(qnet: QNet) -> str:
                           ("IN_SIGNED", P(l, "IN_SIGNED")), ("IN_W", "8"), ("W_W", "8"),
                           ("ACC_W", P(l, "ACC_W")), ("OUT_W", acc_lane),
                           ("WEIGHT_FILE", f("weight")), ("BIAS_FILE", f("bias"))]
+            if mults is not None:
+                params.append(("MULTS", str(layer_mults(l, mults))))
             body += _inst(l.type, params, f"u_{l.name}", src, l.name if l.emits_logits else acc)
             if not l.emits_logits:
                 body += _wires(l.name, f"{P(l, 'C_OUT')}*8")
@@ -159,8 +225,24 @@ def generate_top(qnet: QNet) -> str:
     pad = next((l.padding for l in qnet.layers if l.type == "conv2d"), 0)
     first = qnet.layers[0]
     ii = (first.in_shape[1] + 2 * first.padding) * (first.in_shape[2] + 2 * first.padding)
+    if mults is None:
+        title = [f"// {top}: network '{qnet.name}' as one streaming pipeline. GENERATED by `int8cnn generate`"]
+        throughput = [f"// Throughput: one input-side beat per clock: II = {ii} cycles per image"
+                      + (f" (first conv padded by {pad})." if first.padding else ".")]
+    else:
+        title = [f"// {top}: network '{qnet.name}' as one streaming pipeline, folded to at most {mults}",
+                 f"// multipliers per layer. GENERATED by `int8cnn generate --mults {mults}`"]
+        throughput = ["// Folding (MULTS per layer; int8cnn.generate.layer_cycles, rtl/conv2d.v, rtl/dense.v):"]
+        for l in qnet.layers:
+            if l.type in ("conv2d", "dense"):
+                m, n = layer_mults(l, mults), layer_products(l)
+                per = "window" if l.type == "conv2d" else "input beat"
+                throughput.append(f"//   {l.name}: MULTS {m} of {n} products, {fold_cycles(n, m)} cycles per "
+                                  f"{per}, {layer_cycles(l, mults)} cycles per image")
+        throughput.append(f"// Throughput: II = {expected_ii(qnet, mults)} cycles per image (the busiest layer; "
+                          "int8cnn.generate.expected_ii).")
     text = [
-        f"// {top}: network '{qnet.name}' as one streaming pipeline. GENERATED by `int8cnn generate`",
+        *title,
         "// from weights/<net>/manifest.json: do not edit (tests/test_generate.py checks for drift).",
         "//",
         f"//   {chain}",
@@ -173,8 +255,7 @@ def generate_top(qnet: QNet) -> str:
         "//   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.",
         "//   tap_<layer>_*  each layer's output stream (after requantization), raster order, all",
         "//                  channels of a pixel in one beat; observe only.",
-        f"// Throughput: one input-side beat per clock: II = {ii} cycles per image"
-        + (f" (first conv padded by {pad})." if first.padding else "."),
+        *throughput,
         "`default_nettype none", "",
         f"module {top} #(",
         "    // directory of the exported network's .mem files (no trailing slash)",
@@ -204,7 +285,8 @@ def generate_top(qnet: QNet) -> str:
     return "\n".join(text)
 
 
-def write_top(qnet: QNet, out_dir: Path = GEN_DIR) -> Path:
-    path = Path(out_dir) / f"{top_name(qnet.name)}.v"
-    atomic_write_text(path, generate_top(qnet))
+def write_top(qnet: QNet, out_dir: Path = GEN_DIR, mults: int | None = None) -> Path:
+    """Write rtl/generated/<top_name(net, mults)>.v."""
+    path = Path(out_dir) / f"{top_name(qnet.name, mults)}.v"
+    atomic_write_text(path, generate_top(qnet, mults))
     return path

@@ -1,8 +1,10 @@
-// conv2d: 2-D convolution accumulators (zero padding PAD), all C_OUT*C_IN*K*K products in parallel.
+// conv2d: 2-D convolution accumulators (zero padding PAD); all C_OUT*C_IN*K*K products of a window
+// in parallel (MULTS = 0), or folded onto MULTS multipliers over ceil(C_OUT*C_IN*K*K / MULTS) cycles.
 //
 // Parameters: C_IN input channels, C_OUT output channels, K x K kernel, image IMG_W x IMG_H,
 // zero padding PAD on every side (a pad2d stage in front of the window), stride STRIDE, input values IN_W bits (uint8 when IN_SIGNED = 0, int8 when 1), weights W_W bits
-// signed, accumulators ACC_W bits signed; weights and biases from $readmemh files (see below).
+// signed, accumulators ACC_W bits signed; weights and biases from $readmemh files (see below);
+// MULTS multipliers (0 = fully parallel, N = C_OUT*C_IN*K*K; 0 < MULTS < N = folded).
 //
 // Function: m_axis lane oc = bias[oc] + sum_{ic,ky,kx} w[oc][ic][ky][kx] * xp[ic][oy*S+ky][ox*S+kx],
 // xp = x padded with PAD zeros on every side,
@@ -15,6 +17,7 @@
 // m_axis_tdata[oc*ACC_W +: ACC_W]; m_axis_tlast on the last beat of an image. Images stream back
 // to back; s_axis_tlast is ignored.
 //
+// Fully parallel (MULTS = 0):
 // Latency: 4 cycles (window2d 1, products 1, row sums 1, final sum + bias 1), 5 with PAD > 0
 // (pad2d 1): the output pixel whose window completes with a (padded) input pixel is valid 4 (5)
 // cycles after that pixel enters the window. Throughput: one window pixel per clock when not
@@ -23,9 +26,34 @@
 // (stage enable = !m_axis_tvalid || m_axis_tready, a valid bit per stage), so s_axis_tready is a
 // combinational function of m_axis_tready.
 //
+// Folded (0 < MULTS < N): T = ceil(N / MULTS) cycles per window. Product n = L*C_OUT + oc
+// (L = window lane (ky*K+kx)*C_IN+ic, output channel innermost) is formed in chunk t = n / MULTS by
+// multiplier m = n % MULTS (chunk T-1 is padded with zero products); each multiplier's operands
+// are a T-way mux over the window lanes and a T-word constant table of weights, both indexed by
+// the chunk counter. Pipeline: chunk t's MULTS products are registered (stage 1), then added to
+// the C_OUT accumulators (stage 2: channel oc takes the products m = (oc - t*MULTS) mod C_OUT
+// + r*C_OUT, r = 0..ceil(MULTS/C_OUT)-1, a C_OUT-way mux per slot; the first chunk adds to the
+// bias). The accumulators are the output register. The window stays in window2d's output
+// register for its T chunks and is taken in the cycle of the last one (no second window register:
+// folding is for area), so window2d takes the next pixel in that cycle.
+// Throughput: one window per T cycles while consecutive windows complete on consecutive input
+// pixels; a window whose completing (padded) pixel comes g > 1 pixels after the previous window's
+// (g = STRIDE along a row; more at row and image ends) costs T + g - 1 cycles. Per image with
+// the input never starving: OH*OW*(T-1) + (IMG_H+2*PAD)*(IMG_W+2*PAD) cycles (the datapath is idle
+// while window2d takes the pixels that complete no window; int8cnn.generate.expected_ii).
+// Latency: T + 2 cycles (window2d 1, T chunks, accumulate 1) from window2d taking the (padded)
+// pixel that completes a window to its output beat; that pixel waits upstream (in pad2d's
+// register with PAD > 0, at least 1 cycle) while the previous window is processed. Backpressure:
+// the whole datapath advances with !m_axis_tvalid || m_axis_tready (as above); the chunk counter
+// advances only then.
+//
 // Files: WEIGHT_FILE one int8 per line (2 hex digits, two's complement), order [oc][ic][ky][kx]
 // (C_OUT*C_IN*K*K lines); BIAS_FILE one int32 per line (8 hex digits), C_OUT lines. An empty file
-// name leaves the values zero.
+// name leaves the values zero. Weights are read at constant addresses only (the folded tables are
+// built from the same ROM), so the file format does not depend on MULTS. (A chunk-ordered ROM read
+// once per chunk would suit a block RAM but needs a MULTS-dependent file; folded, each multiplier's
+// weights are a T-entry constant table indexed by the chunk, e.g. 19 x 8 bits for the default
+// conv1 at MULTS = 8, which maps to a few LUTs per bit.)
 
 `default_nettype none
 
@@ -56,7 +84,10 @@ module conv2d #
     // $readmemh file of the weights, [oc][ic][ky][kx], one W_W-bit word per line ("" = zeros)
     parameter WEIGHT_FILE = "",
     // $readmemh file of the biases, one 32-bit word per line ("" = zeros)
-    parameter BIAS_FILE = ""
+    parameter BIAS_FILE = "",
+    // multipliers: 0 = fully parallel (C_OUT*C_IN*K*K); 1 .. C_OUT*C_IN*K*K-1 = folded over
+    // ceil(C_OUT*C_IN*K*K / MULTS) cycles per window; C_OUT*C_IN*K*K = fully parallel
+    parameter MULTS = 0
 )
 (
     input  wire                     clk,
@@ -90,6 +121,13 @@ localparam PROD_W = XS_W + W_W;
 localparam SUM_W = (ACC_W > PROD_W) ? ACC_W : PROD_W;
 // bias word width in BIAS_FILE
 localparam B_W = 32;
+// folding: FOLD = 1 when 0 < MULTS < N_W; T_CH chunks (cycles) per window of NM products each
+localparam FOLD = (MULTS > 0 && MULTS < N_W) ? 1 : 0;
+localparam NM = (FOLD != 0) ? MULTS : 1;
+localparam T_CH = (N_W + NM - 1) / NM;
+localparam CH_W = (T_CH > 1) ? $clog2(T_CH) : 1;
+// product slots per output channel per chunk
+localparam N_SL = (NM + C_OUT - 1) / C_OUT;
 
 initial begin
     if (C_IN < 1 || C_OUT < 1) begin
@@ -112,6 +150,11 @@ initial begin
     if (IN_W < 2 || W_W < 2 || ACC_W < 2) begin
         $error("Error: conv2d IN_W (%0d), W_W (%0d), ACC_W (%0d) must be >= 2 (instance %m)",
                IN_W, W_W, ACC_W);
+        $finish;
+    end
+    if (MULTS < 0 || MULTS > N_W) begin
+        $error("Error: conv2d MULTS (%0d) must be in 0..C_OUT*C_IN*K*K (%0d) (instance %m)",
+               MULTS, N_W);
         $finish;
     end
 end
@@ -150,6 +193,12 @@ wire             win_tlast;
 
 // pipeline stage enable: the whole pipeline moves when the output register is free or taken
 wire adv = !m_axis_tvalid || m_axis_tready;
+// window taken from window2d: every cycle the pipeline moves (parallel), the last chunk (folded)
+wire win_tready;
+
+// datapath outputs
+wire [C_OUT*ACC_W-1:0] out_tdata;
+wire                   out_tvalid, out_tlast;
 
 // optional zero padding in front of the window
 wire [C_IN*IN_W-1:0] pad_tdata;
@@ -201,23 +250,26 @@ window_inst (
     .s_axis_tlast(pad_tlast),
     .m_axis_tdata(win_tdata),
     .m_axis_tvalid(win_tvalid),
-    .m_axis_tready(adv),
+    .m_axis_tready(win_tready),
     .m_axis_tlast(win_tlast)
 );
 
-/*
- * Per output channel oc (block g_oc[oc]):
- *   stage 1: products w[oc][ic][ky][kx] * x[ic][ky][kx], registered in prod_reg of block
- *            g_oc[oc].g_ic[ic].g_ky[ky] (slot kx);
- *   stage 2: row sums over kx, registered in rows_reg (slot ic*K+ky);
- *   stage 3: bias + sum of the row sums -> out_next lane oc (registered in out_reg).
- * Small per-block vectors and one always @* loop per sum (rather than one wide bus and chains
- * of continuous assigns, which cascade events) keep event-driven simulation (Icarus) fast.
- */
-wire [C_OUT*ACC_W-1:0] out_next;
-
-genvar oc, ic, ky, kx;
+genvar oc, ic, ky, kx, gm, gt, gr, gq, goc;
 generate
+if (FOLD == 0) begin : g_par
+    /*
+     * Fully parallel. Per output channel oc (block g_par.g_oc[oc]):
+     *   stage 1: products w[oc][ic][ky][kx] * x[ic][ky][kx], registered in prod_reg of block
+     *            g_oc[oc].g_ic[ic].g_ky[ky] (slot kx);
+     *   stage 2: row sums over kx, registered in rows_reg (slot ic*K+ky);
+     *   stage 3: bias + sum of the row sums -> out_next lane oc (registered in out_reg).
+     * Small per-block vectors and one always @* loop per sum (rather than one wide bus and chains
+     * of continuous assigns, which cascade events) keep event-driven simulation (Icarus) fast.
+     */
+    wire [C_OUT*ACC_W-1:0] out_next;
+
+    assign win_tready = adv;
+
     for (oc = 0; oc < C_OUT; oc = oc + 1) begin : g_oc
         // stage 2 registers: row sum (ic, ky) at [(ic*K+ky)*SUM_W +: SUM_W]
         wire [C_IN*K*SUM_W-1:0] rows_next;
@@ -303,51 +355,250 @@ generate
 
         assign out_next[oc*ACC_W +: ACC_W] = out_sum[ACC_W-1:0];
     end
+
+    reg [C_OUT*ACC_W-1:0] out_reg;
+
+    always @(posedge clk) begin
+        if (adv) begin
+            out_reg <= out_next;
+        end
+    end
+
+    /*
+     * Pipeline control: a valid (and last) bit per stage
+     */
+    reg prod_valid_reg, prod_last_reg;
+    reg row_valid_reg, row_last_reg;
+    reg out_valid_reg, out_last_reg;
+
+    always @(posedge clk) begin
+        if (adv) begin
+            prod_valid_reg <= win_tvalid;
+            prod_last_reg <= win_tlast;
+            row_valid_reg <= prod_valid_reg;
+            row_last_reg <= prod_last_reg;
+            out_valid_reg <= row_valid_reg;
+            out_last_reg <= row_last_reg;
+        end
+
+        if (rst) begin
+            prod_valid_reg <= 1'b0;
+            prod_last_reg <= 1'b0;
+            row_valid_reg <= 1'b0;
+            row_last_reg <= 1'b0;
+            out_valid_reg <= 1'b0;
+            out_last_reg <= 1'b0;
+        end
+    end
+
+    assign out_tdata = out_reg;
+    assign out_tvalid = out_valid_reg;
+    assign out_tlast = out_last_reg;
+end else begin : g_fold
+    /*
+     * Folded onto MULTS multipliers (block g_fold):
+     *   chunk counter chunk_reg = t: multiplier m forms product n = t*MULTS + m of the window held
+     *            in window2d (block g_mul[m]: T_CH-way one-hot AND-OR operand muxes);
+     *   stage 1: the chunk's products (ACC_W bits, modulo 2^ACC_W) in prod_reg, its rotation
+     *            (t*MULTS) mod C_OUT one-hot in rot_reg, first / last chunk and window tlast;
+     *   stage 2: acc_reg lane oc += the products of channel oc in the chunk (block g_acc[oc],
+     *            N_SL slots, each a C_OUT-way mux selected by rot_reg); the first chunk starts
+     *            from the bias. acc_reg is the output register: valid after the last chunk.
+     * (One-hot muxes rather than variable part-selects: no index arithmetic, so the only $mul
+     * cells are the MULTS multipliers.)
+     */
+    reg  [CH_W-1:0] chunk_reg;
+    wire            chunk_first = (chunk_reg == {CH_W{1'b0}});
+    wire            chunk_last;
+
+    // the window is taken with its last chunk
+    assign win_tready = adv && chunk_last;
+
+    // chunk_reg one-hot, and the rotation (t*MULTS) mod C_OUT of chunk t one-hot in rot_tab
+    wire [T_CH-1:0]       chunk_hot;
+    wire [T_CH*C_OUT-1:0] rot_tab;
+
+    for (gt = 0; gt < T_CH; gt = gt + 1) begin : g_chunk
+        // (gt < T_CH <= 2^CH_W)
+        /* verilator lint_off WIDTHTRUNC */
+        localparam [CH_W-1:0] TC = gt;
+        /* verilator lint_on WIDTHTRUNC */
+        assign chunk_hot[gt] = (chunk_reg == TC);
+        for (gq = 0; gq < C_OUT; gq = gq + 1) begin : g_rot
+            assign rot_tab[gt*C_OUT + gq] = (gq == (gt*MULTS) % C_OUT) ? 1'b1 : 1'b0;
+        end
+    end
+
+    assign chunk_last = chunk_hot[T_CH-1];
+
+    // the chunk's products, multiplier m at [m*ACC_W +: ACC_W]
+    wire [MULTS*ACC_W-1:0] prod_next;
+
+    for (gm = 0; gm < MULTS; gm = gm + 1) begin : g_mul
+        // operand tables: entry t = window lane and weight of product t*MULTS + m (zero past N_W)
+        wire [T_CH*IN_W-1:0] x_tab;
+        wire [T_CH*W_W-1:0]  w_tab;
+
+        for (gt = 0; gt < T_CH; gt = gt + 1) begin : g_t
+            localparam NP = gt*MULTS + gm;
+            if (NP < N_W) begin : g_used
+                // window lane L = (ky*K+kx)*C_IN + ic, output channel OC, weight index (file order)
+                localparam L = NP / C_OUT;
+                localparam OC = NP % C_OUT;
+                localparam P = ((OC*C_IN + L % C_IN)*K + (L / C_IN) / K)*K + (L / C_IN) % K;
+                assign x_tab[gt*IN_W +: IN_W] = win_tdata[L*IN_W +: IN_W];
+                assign w_tab[gt*W_W +: W_W] = weight_rom[P];
+            end else begin : g_zero
+                assign x_tab[gt*IN_W +: IN_W] = {IN_W{1'b0}};
+                assign w_tab[gt*W_W +: W_W] = {W_W{1'b0}};
+            end
+        end
+
+        // operands of the current chunk (one-hot AND-OR mux)
+        reg [IN_W-1:0] x;
+        reg [W_W-1:0]  w;
+        integer        j;
+
+        always @* begin
+            x = {IN_W{1'b0}};
+            w = {W_W{1'b0}};
+            for (j = 0; j < T_CH; j = j + 1) begin
+                x = x | (x_tab[j*IN_W +: IN_W] & {IN_W{chunk_hot[j]}});
+                w = w | (w_tab[j*W_W +: W_W] & {W_W{chunk_hot[j]}});
+            end
+        end
+
+        wire signed [XS_W-1:0]   x_s;
+        wire signed [W_W-1:0]    w_s = w;
+        wire signed [PROD_W-1:0] prod = x_s * w_s;
+
+        if (IN_SIGNED) begin : g_sx
+            assign x_s = x;
+        end else begin : g_zx
+            assign x_s = {1'b0, x};
+        end
+
+        // the product sign-extended to SUM_W bits; its low ACC_W bits are accumulated
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [SUM_W-1:0] prod_ext = {{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};
+        /* verilator lint_on UNUSEDSIGNAL */
+
+        assign prod_next[gm*ACC_W +: ACC_W] = prod_ext[ACC_W-1:0];
+    end
+
+    // rotation of the current chunk, one-hot
+    reg     [C_OUT-1:0] rot_next;
+    integer             jr;
+
+    always @* begin
+        rot_next = {C_OUT{1'b0}};
+        for (jr = 0; jr < T_CH; jr = jr + 1) begin
+            rot_next = rot_next | (rot_tab[jr*C_OUT +: C_OUT] & {C_OUT{chunk_hot[jr]}});
+        end
+    end
+
+    // stage 1
+    reg [MULTS*ACC_W-1:0] prod_reg;
+    reg [C_OUT-1:0]       rot_reg;
+    reg                   p_valid_reg, p_first_reg, p_last_reg, p_tlast_reg;
+
+    always @(posedge clk) begin
+        if (adv) begin
+            prod_reg <= prod_next;
+            rot_reg <= rot_next;
+            p_first_reg <= chunk_first;
+            p_last_reg <= chunk_last;
+            p_tlast_reg <= win_tlast;
+        end
+    end
+
+    // stage 2: accumulators = output register
+    reg [C_OUT*ACC_W-1:0] acc_reg;
+
+    for (goc = 0; goc < C_OUT; goc = goc + 1) begin : g_acc
+        // bias extended or reduced to ACC_W bits (the sums are exact modulo 2^ACC_W)
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [B_W-1:0]   bias_word = bias_rom[goc];
+        /* verilator lint_on UNUSEDSIGNAL */
+        wire [ACC_W-1:0] bias_acc;
+
+        if (ACC_W > B_W) begin : g_ext
+            assign bias_acc = {{(ACC_W-B_W){bias_word[B_W-1]}}, bias_word};
+        end else begin : g_cut
+            assign bias_acc = bias_word[ACC_W-1:0];
+        end
+
+        // slot r, candidate q: product m = (oc - q) mod C_OUT + r*C_OUT of the chunk, taken when
+        // the chunk's rotation is q (none when m >= MULTS)
+        wire [N_SL*C_OUT*ACC_W-1:0] cand;
+
+        for (gr = 0; gr < N_SL; gr = gr + 1) begin : g_slot
+            for (gq = 0; gq < C_OUT; gq = gq + 1) begin : g_q
+                localparam MI = (goc - gq + C_OUT) % C_OUT + gr*C_OUT;
+                if (MI < MULTS) begin : g_prod
+                    assign cand[(gr*C_OUT + gq)*ACC_W +: ACC_W] = prod_reg[MI*ACC_W +: ACC_W];
+                end else begin : g_none
+                    assign cand[(gr*C_OUT + gq)*ACC_W +: ACC_W] = {ACC_W{1'b0}};
+                end
+            end
+        end
+
+        reg [ACC_W-1:0] acc_sum, addend;
+        integer         s, q;
+
+        always @* begin
+            acc_sum = p_first_reg ? bias_acc : acc_reg[goc*ACC_W +: ACC_W];
+            for (s = 0; s < N_SL; s = s + 1) begin
+                addend = {ACC_W{1'b0}};
+                for (q = 0; q < C_OUT; q = q + 1) begin
+                    addend = addend | (cand[(s*C_OUT + q)*ACC_W +: ACC_W] & {ACC_W{rot_reg[q]}});
+                end
+                acc_sum = acc_sum + addend;
+            end
+        end
+
+        always @(posedge clk) begin
+            if (adv && p_valid_reg) begin
+                acc_reg[goc*ACC_W +: ACC_W] <= acc_sum;
+            end
+        end
+    end
+
+    // control: chunk counter and a valid (and last) bit per stage
+    reg out_valid_reg, out_last_reg;
+
+    always @(posedge clk) begin
+        if (adv && win_tvalid) begin
+            chunk_reg <= chunk_last ? {CH_W{1'b0}} : chunk_reg + 1'b1;
+        end
+        if (adv) begin
+            p_valid_reg <= win_tvalid;
+            out_valid_reg <= p_valid_reg && p_last_reg;
+            out_last_reg <= p_tlast_reg;
+        end
+
+        if (rst) begin
+            chunk_reg <= {CH_W{1'b0}};
+            p_valid_reg <= 1'b0;
+            out_valid_reg <= 1'b0;
+            out_last_reg <= 1'b0;
+        end
+    end
+
+    assign out_tdata = acc_reg;
+    assign out_tvalid = out_valid_reg;
+    assign out_tlast = out_last_reg;
+end
 endgenerate
-
-reg [C_OUT*ACC_W-1:0] out_reg;
-
-always @(posedge clk) begin
-    if (adv) begin
-        out_reg <= out_next;
-    end
-end
-
-/*
- * Pipeline control: a valid (and last) bit per stage
- */
-reg prod_valid_reg, prod_last_reg;
-reg row_valid_reg, row_last_reg;
-reg out_valid_reg, out_last_reg;
-
-always @(posedge clk) begin
-    if (adv) begin
-        prod_valid_reg <= win_tvalid;
-        prod_last_reg <= win_tlast;
-        row_valid_reg <= prod_valid_reg;
-        row_last_reg <= prod_last_reg;
-        out_valid_reg <= row_valid_reg;
-        out_last_reg <= row_last_reg;
-    end
-
-    if (rst) begin
-        prod_valid_reg <= 1'b0;
-        prod_last_reg <= 1'b0;
-        row_valid_reg <= 1'b0;
-        row_last_reg <= 1'b0;
-        out_valid_reg <= 1'b0;
-        out_last_reg <= 1'b0;
-    end
-end
 
 `ifdef INT8CNN_FAULT_CONV_ACC_BIT
 // injected fault for the checker self-test (tb/run_top.py FAULTS): bit ACC_W-4 of channel 0 flips
-assign m_axis_tdata = out_reg ^ ({{(C_OUT*ACC_W-1){1'b0}}, 1'b1} << (ACC_W - 4));
+assign m_axis_tdata = out_tdata ^ ({{(C_OUT*ACC_W-1){1'b0}}, 1'b1} << (ACC_W - 4));
 `else
-assign m_axis_tdata = out_reg;
+assign m_axis_tdata = out_tdata;
 `endif
-assign m_axis_tvalid = out_valid_reg;
-assign m_axis_tlast = out_last_reg;
+assign m_axis_tvalid = out_tvalid;
+assign m_axis_tlast = out_tlast;
 
 endmodule
 

@@ -173,6 +173,16 @@ class TB:
         assert self.monitor.input_stalls == 0, (
             f"input stalled {self.monitor.input_stalls} cycles {why}")
 
+    def check_input_period(self, n_in: int, period: int, why: str = "without backpressure"):
+        """All n_in input beats accepted exactly `period` clocks apart (a folded datapath takes
+        `period` cycles per beat); period 1 is check_input_unstalled."""
+        if period == 1:
+            return self.check_input_unstalled(n_in, why)
+        ic = self.in_cycles
+        assert len(ic) == n_in, f"{len(ic)} input beats accepted, expected {n_in}"
+        gaps = sorted(set(np.diff(ic).tolist()))
+        assert gaps == [period], f"input beats {gaps} cycles apart {why}, expected {period}"
+
     def check_full_throughput(self, n_in: int, n_out: int, latency: int):
         """One beat per clock in and out, and the documented latency."""
         self.check_input_unstalled(n_in)
@@ -310,17 +320,41 @@ def window_triggers(img_h: int, img_w: int, k: int, stride: int) -> list[int]:
             for oy in range(oh) for ox in range(ow)]
 
 
+def folded_window_gaps(cfg: dict, window_cycles: int, n_images: int) -> list[int]:
+    """Cycles between consecutive output beats of a folded window datapath (rtl/conv2d.v, MULTS >
+    0) streaming n_images back to back without stalls: T + g - 1 per window, T = window_cycles,
+    g = (padded) input pixels from the pixel completing the previous window to the one completing
+    this window (across the image boundary for an image's first window)."""
+    pad = cfg.get("PAD", 0)
+    ph, pw = cfg["IMG_H"] + 2 * pad, cfg["IMG_W"] + 2 * pad
+    trig = window_triggers(ph, pw, cfg["K"], cfg["STRIDE"])
+    pos = [n * ph * pw + t for n in range(n_images) for t in trig]
+    return [window_cycles + g - 1 for g in np.diff(pos).tolist()]
+
+
 async def stream_images(tb: TB, stall: str, images, in_bits: int, expected, cfg: dict,
-                        latency: int):
+                        latency: int, window_cycles: int = 1):
     """Stream `images` ([C,H,W], one frame each) back to back and compare with `expected` (output
     beats per image). Without stalls: the input never stalls, and each output beat appears
     `latency` clocks after the pixel that completes its window (cfg IMG_H, IMG_W, K, STRIDE);
-    with cfg PAD > 0 the input stalls exactly once per padding beat instead."""
+    with cfg PAD > 0 the input stalls exactly once per padding beat instead. A folded datapath
+    (window_cycles = T > 1 cycles per window) stalls its input by design; without stalls its
+    output beats are exactly folded_window_gaps apart, and (PAD = 0) `latency` clocks after the
+    pixel that completes their window."""
     frames_in = [pixel_beats(img, in_bits) for img in images]
     n_in = sum(len(f) for f in frames_in)
-    await tb.run(frames_in, expected, latency, timeout_ns=200 * (n_in + 100))
+    await tb.run(frames_in, expected, latency, timeout_ns=200 * (n_in + 100) * window_cycles)
     pad = cfg.get("PAD", 0)
-    if stall == "none" and pad:
+    if stall == "none" and window_cycles > 1:
+        want = folded_window_gaps(cfg, window_cycles, len(images))
+        got = np.diff(tb.out_cycles).tolist()
+        bad = [(i + 1, g, w) for i, (g, w) in enumerate(zip(got, want)) if g != w]
+        assert len(got) == len(want) and not bad, (
+            f"folded output spacing: (beat, cycles, formula) {bad[:5]}, {len(got) + 1} beats")
+        if not pad:
+            triggers = window_triggers(cfg["IMG_H"], cfg["IMG_W"], cfg["K"], cfg["STRIDE"])
+            tb.check_latency(triggers, len(frames_in[0]), len(expected), latency)
+    elif stall == "none" and pad:
         # the input stalls exactly once per padding beat emitted while a pixel waits: every
         # padding beat of every image but the last image's right and bottom border
         pw, ph = cfg["IMG_W"] + 2 * pad, cfg["IMG_H"] + 2 * pad

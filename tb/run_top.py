@@ -1,6 +1,7 @@
 """Build and run the top-level regression (used by `make SIM=...` and by tb/test_int8cnn_top.py).
 
 Options come from the command line (the Makefile passes IMAGES, DATASET, SEED, WAVES, NET).
+`--mults M` runs the folded top cnn_<net>_m<M> (`int8cnn generate --net <net> --mults M`).
 """
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from int8cnn.sim import SIM_BUILD, run_cocotb, rtl_sources  # noqa: E402
 LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "conv2d", "requant", "maxpool2d", "dense", "argmax")
 
 
-def top_sources(net: str) -> list:
-    """The layer library plus the generated top of `net` (rtl/generated/cnn_<net>.v)."""
+def top_sources(net: str, mults: int | None = None) -> list:
+    """The layer library plus the generated top of `net` (rtl/generated/cnn_<net>.v, or the
+    folded rtl/generated/cnn_<net>_m<mults>.v)."""
     from int8cnn.generate import GEN_DIR, top_name
-    top = GEN_DIR / f"{top_name(net)}.v"
+    top = GEN_DIR / f"{top_name(net, mults)}.v"
     if not top.exists():
         raise FileNotFoundError(f"{top}: no generated top for network {net!r}; run "
-                                f"`int8cnn generate --net {net}`")
+                                f"`int8cnn generate --net {net}"
+                                + (f" --mults {mults}`" if mults is not None else "`"))
     return rtl_sources(*LIBRARY) + [top]
 FAULTS = {  # define -> the layer where the scoreboard must first see it
     "INT8CNN_FAULT_CONV_ACC_BIT": "conv1",
@@ -34,19 +37,20 @@ FAULTS = {  # define -> the layer where the scoreboard must first see it
 def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "golden",
             seed: int = 1, waves: bool = False, tests: str | None = None, stall: str = "none",
             fault: str | None = None, build_name: str | None = None, start: int = 0,
-            progress: bool = False, check_layers: bool = True) -> Path:
+            progress: bool = False, check_layers: bool = True, mults: int | None = None) -> Path:
     if dataset != "golden":  # fail before a long build when the dataset is missing
         from int8cnn.data import load_mnist
         if dataset in ("mnist", "fashion"):
             load_mnist("test", dataset=dataset)
         else:
             load_mnist("test", path=dataset)
-    name = build_name or f"top-{net}-{sim}" + (f"-{fault.lower()}" if fault else "")
+    top = f"{net}-m{mults}" if mults is not None else net
+    name = build_name or f"top-{top}-{sim}" + (f"-{fault.lower()}" if fault else "")
     wdir = ROOT / "weights" / net
     c = {"weights": str(wdir), "golden": str(ROOT / "golden" / net), "dataset": dataset,
          "images": images, "start": start, "seed": seed, "stall": stall,
          "report": str(SIM_BUILD / name / "report.json"), "progress": progress,
-         "check_layers": check_layers}
+         "check_layers": check_layers, "mults": mults}
     defines = {}
     if fault:
         defines[fault] = 1
@@ -54,7 +58,7 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
     if tests is None:
         tests = "fault_detected" if fault else "^(?!.*fault_detected)"
     from int8cnn.generate import top_name
-    return run_cocotb(sim, top_name(net), top_sources(net), "test_int8cnn_top", name,
+    return run_cocotb(sim, top_name(net, mults), top_sources(net, mults), "test_int8cnn_top", name,
                       parameters={"WEIGHTS_DIR": f'"{wdir}"'}, defines=defines, includes=[wdir],
                       test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
                       waves=waves, test_filter=tests, seed=seed)
@@ -77,6 +81,8 @@ def main(argv=None):
     ap.add_argument("--progress", action="store_true", help="progress bar")
     ap.add_argument("--no-layer-check", action="store_true",
                     help="check only the result stream (to measure the monitors' cost)")
+    ap.add_argument("--mults", type=int, default=None,
+                    help="run the folded top cnn_<net>_m<MULTS> (at most MULTS multipliers per layer)")
     ap.add_argument("--build-name", default=None)
     a = ap.parse_args(argv)
     start, images = a.start, a.images
@@ -89,7 +95,7 @@ def main(argv=None):
     try:
         res = run_top(a.sim, a.net, images, a.dataset, a.seed, a.waves, a.tests, a.stall,
                       start=start, progress=a.progress, build_name=a.build_name,
-                      check_layers=not a.no_layer_check)
+                      check_layers=not a.no_layer_check, mults=a.mults)
     except AssertionError as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

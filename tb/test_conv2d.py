@@ -5,6 +5,8 @@ so the all-max / all-min test images reach the accumulator bound) as .mem files 
 sim_build/<build>/ and sizes ACC_W from the worst-case bound like docs/quantization.md `acc_bits`.
 The cocotb side reads the same files back, streams several images back to back under every stall
 configuration and compares every beat with golden.conv2d_acc exactly (see axis_tb.stream_images).
+Folded cases (MULTS > 0) also check, without stalls, the exact cycles between output beats
+(T + g - 1, T = ceil(C_OUT*C_IN*K*K / MULTS)) and the latency T + 2.
 """
 from __future__ import annotations
 
@@ -14,10 +16,12 @@ import pytest
 from axis_tb import (build_dir, make_images, pixel_beats, run_case, stall_test, start,
                      stream_images, vstr)
 from int8cnn import golden
+from int8cnn.generate import fold_cycles
 from memgen import pack_words, read_mem, write_mem
 
 LATENCY = 4  # cycles from the pixel that completes a window to its output beat (rtl/conv2d.v);
 #             pad2d adds one when PAD > 0
+FOLDED_LATENCY = 2  # folded (MULTS > 0): T + 2 cycles (window2d 1, T chunks, accumulate 1)
 
 
 # ----------------------------------------------------------------------------- cocotb side
@@ -34,8 +38,10 @@ async def run_conv2d(dut, stall):
                             padding=cfg.get("PAD", 0))  # [N,OC,OH,OW]
     lim = 1 << (cfg["ACC_W"] - 1)
     assert -lim <= acc.min() and acc.max() < lim, "test data overflow ACC_W"
+    t = fold_cycles(c_out * c_in * k * k, cfg.get("MULTS", 0))
+    latency = (LATENCY if t == 1 else t + FOLDED_LATENCY) + (1 if cfg.get("PAD", 0) else 0)
     await stream_images(tb, stall, images, 8, [pixel_beats(a, cfg["ACC_W"]) for a in acc], cfg,
-                        LATENCY + (1 if cfg.get("PAD", 0) else 0))
+                        latency, window_cycles=t)
 
 
 # ----------------------------------------------------------------------------- pytest side
@@ -52,6 +58,19 @@ CASES = {
                                         IN_SIGNED=1), 4),
     "ci1-co2-k5-8x7-pad2-s2": (dict(C_IN=1, C_OUT=2, K=5, IMG_W=8, IMG_H=7, STRIDE=2, PAD=2,
                                     IN_SIGNED=0), 3),
+    # folded onto MULTS multipliers: the default network on the UP5K's 8 DSPs (147 products in 19
+    # cycles), a last chunk with one zero product (54 in 11), one multiplier, padding with
+    # MULTS not a multiple of C_OUT, and MULTS > C_IN*K*K (a chunk spans both output channels)
+    "default-net-m8": (dict(C_IN=1, C_OUT=3, K=7, IMG_W=28, IMG_H=28, STRIDE=1, IN_SIGNED=0,
+                            MULTS=8), 2),
+    "ci2-co3-k3-7x5-signed-m5": (dict(C_IN=2, C_OUT=3, K=3, IMG_W=7, IMG_H=5, STRIDE=1,
+                                      IN_SIGNED=1, MULTS=5), 4),
+    "ci3-co2-k3-10x7-s2-m1": (dict(C_IN=3, C_OUT=2, K=3, IMG_W=10, IMG_H=7, STRIDE=2,
+                                   IN_SIGNED=0, MULTS=1), 3),
+    "ci2-co4-k3-9x6-pad1-signed-m7": (dict(C_IN=2, C_OUT=4, K=3, IMG_W=9, IMG_H=6, STRIDE=1,
+                                           PAD=1, IN_SIGNED=1, MULTS=7), 3),
+    "ci1-co2-k5-8x7-pad2-s2-m30": (dict(C_IN=1, C_OUT=2, K=5, IMG_W=8, IMG_H=7, STRIDE=2, PAD=2,
+                                        IN_SIGNED=0, MULTS=30), 3),
 }
 
 

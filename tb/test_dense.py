@@ -4,7 +4,9 @@ The pytest function writes random WEIGHT_FILE / BIAS_FILE under sim_build/<build
 address order: line p = input beat p, lane o*C+c = W[o][c*N_BEATS+p]); the cocotb side rebuilds the
 [OUT, C*N_BEATS] matrix from that file, streams random vectors (plus extreme ones that reach the
 accumulator bound) and compares every output beat with golden.dense_acc exactly (harness:
-axis_tb.py).
+axis_tb.py). Folded cases (MULTS > 0) take T = ceil(OUT*C / MULTS) cycles per input beat: without
+stalls the input beats are exactly T cycles apart and each output beat comes T + 2 cycles after
+its vector's last beat.
 """
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ import pytest
 
 from axis_tb import build_dir, run_case, stall_test, start, vstr
 from int8cnn import golden
+from int8cnn.generate import fold_cycles
 from memgen import int_to_lanes, lanes_to_int, pack_words, read_mem, write_mem
 
 LATENCY = 2  # cycles from the accepted last beat of a vector to its output beat (rtl/dense.v)
+FOLDED_LATENCY = 2  # folded (MULTS > 0): T + 2 cycles (T chunks, accumulate 1, output 1)
 
 
 # ----------------------------------------------------------------------------- cocotb side
@@ -66,15 +70,18 @@ async def run_stream(dut, stall):
     frames_in = [[lanes_to_int(x[v].reshape(C, NB)[:, p], IN_W) for p in range(NB)] for v in range(n)]
     frames_out = [[lanes_to_int(acc[v], OUT_W)] for v in range(n)]
 
-    await tb.run(frames_in, frames_out, LATENCY,
+    t = fold_cycles(OUT * C, cfg.get("MULTS", 0))  # cycles per input beat
+    latency = LATENCY if t == 1 else t + FOLDED_LATENCY
+    await tb.run(frames_in, frames_out, latency,
                  lambda word: int_to_lanes(word, OUT, OUT_W, signed=True),
-                 timeout_ns=10_000 * (n * NB + 1))
+                 timeout_ns=10_000 * (n * NB + 1) * t)
     if stall == "none":
-        tb.check_input_unstalled(n * NB)
-        tb.check_latency([NB - 1], NB, n, LATENCY)  # output `LATENCY` after each vector's last beat
-    if stall == "bp" and NB >= 4:
-        # the sink waits at most 3 cycles, a vector takes NB >= 4: the input never stalls
-        tb.check_input_unstalled(n * NB, "although the output register was free")
+        tb.check_input_period(n * NB, t)
+        tb.check_latency([NB - 1], NB, n, latency)  # output `latency` after each vector's last beat
+    if stall == "bp" and NB * t >= 4:
+        # the sink waits at most 3 cycles, a vector takes NB*t >= 4: the input never stalls
+        # (beyond the folding)
+        tb.check_input_period(n * NB, t, "although the output register was free")
 
 
 # ----------------------------------------------------------------------------- pytest side
@@ -86,6 +93,18 @@ CASES = {
     "odd": dict(C=2, N_BEATS=7, OUT=3, IN_SIGNED=1, ACC_W=None, OUT_W=32, vectors=80, wmax=128),
     # one beat per vector (first and last beat at once), ACC_W = OUT_W = product width
     "tiny": dict(C=1, N_BEATS=1, OUT=1, IN_SIGNED=1, ACC_W=17, OUT_W=17, vectors=200, wmax=128),
+    # folded onto MULTS multipliers: fc1 on the UP5K's 8 DSPs (30 products in 4 cycles, two zero),
+    # MULTS > OUT (two products of one output in a chunk), one multiplier, and OUT, MULTS coprime
+    "default-m8": dict(C=3, N_BEATS=121, OUT=10, IN_SIGNED=0, ACC_W=24, OUT_W=32, vectors=8,
+                       wmax=127, MULTS=8),
+    "odd-m5": dict(C=2, N_BEATS=7, OUT=3, IN_SIGNED=1, ACC_W=None, OUT_W=32, vectors=60, wmax=128,
+                   MULTS=5),
+    "odd-m1": dict(C=2, N_BEATS=7, OUT=3, IN_SIGNED=1, ACC_W=None, OUT_W=32, vectors=30, wmax=128,
+                   MULTS=1),
+    "c4-o5-m7": dict(C=4, N_BEATS=5, OUT=5, IN_SIGNED=0, ACC_W=None, OUT_W=32, vectors=40,
+                     wmax=128, MULTS=7),
+    "tiny-o2-m1": dict(C=1, N_BEATS=1, OUT=2, IN_SIGNED=1, ACC_W=17, OUT_W=20, vectors=100,
+                       wmax=128, MULTS=1),
 }
 
 
@@ -117,6 +136,8 @@ def test_dense(sim, case):
     bias_file = write_mem(build_dir("dense", sim, case) / "bias.mem", pack_words(b, 32), 8)
     params = dict(C=c, N_BEATS=nb, OUT=out, IN_SIGNED=p["IN_SIGNED"], IN_W=in_w, W_W=w_w,
                   ACC_W=p["ACC_W"], OUT_W=p["OUT_W"])
+    if "MULTS" in p:
+        params["MULTS"] = p["MULTS"]
     cfg = dict(params, WEIGHT_FILE=str(weight_file), BIAS_FILE=str(bias_file), seed=seed,
                vectors=p["vectors"])
     run_case(sim, "dense", case,

@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 
 from int8cnn.export import load_network
-from int8cnn.generate import GEN_DIR, UnsupportedLayer, fifo_depth, generate_top, top_name
+from int8cnn.generate import (GEN_DIR, UnsupportedLayer, expected_ii, fifo_depth, fold_cycles,
+                              generate_top, layer_cycles, layer_mults, top_name)
 
 ROOT = Path(__file__).resolve().parent.parent
 NETS = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
+# committed folded tops: (network, mults) -> rtl/generated/cnn_<net>_m<mults>.v
+FOLDED = [("default", 8)]
 
 
 def test_every_exported_network_has_a_generated_top():
@@ -24,6 +27,47 @@ def test_committed_top_matches_generator(net):
     q = load_network(ROOT / "weights" / net)
     committed = (GEN_DIR / f"{top_name(net)}.v").read_text()
     assert generate_top(q) == committed, f"rtl/generated/{top_name(net)}.v drifted: run `int8cnn generate --net {net}`"
+
+
+@pytest.mark.parametrize("net, mults", FOLDED)
+def test_committed_folded_top_matches_generator(net, mults):
+    q = load_network(ROOT / "weights" / net)
+    name = top_name(net, mults)
+    committed = (GEN_DIR / f"{name}.v").read_text()
+    assert generate_top(q, mults) == committed, (
+        f"rtl/generated/{name}.v drifted: run `int8cnn generate --net {net} --mults {mults}`")
+
+
+def test_folded_top_sets_mults_per_layer():
+    q = load_network(ROOT / "weights" / "default")
+    text = generate_top(q, 8)
+    assert "module cnn_default_m8 #(" in text and text.count(".MULTS(8)") == 2  # conv1, fc1
+    assert generate_top(q, 1).count(".MULTS(1)") == 2
+    # MULTS = min(mults, products): fc1 has 30 products per beat, conv1 147 per window
+    assert ".MULTS(30)" in generate_top(q, 100) and ".MULTS(100)" in generate_top(q, 100)
+    assert ".MULTS(" not in generate_top(q)
+    with pytest.raises(ValueError):
+        generate_top(q, 0)
+
+
+def test_expected_ii_formula():
+    q = load_network(ROOT / "weights" / "default")
+    conv1, pool1, fc1 = q.layers
+    assert expected_ii(q) == 784  # unfolded: one input pixel per clock
+    assert [layer_mults(l, 8) for l in (conv1, fc1)] == [8, 8]
+    assert fold_cycles(147, 8) == 19 and fold_cycles(30, 8) == 4 and fold_cycles(30, 30) == 1
+    assert fold_cycles(30, 0) == 1 and fold_cycles(30, None) == 1
+    # conv1: 22*22 windows of 19 cycles, plus one cycle for each of the 784-484 pixels that
+    # complete no window; fc1: 121 beats of 4 cycles
+    assert layer_cycles(conv1, 8) == 22 * 22 * 18 + 28 * 28 == 9496
+    assert layer_cycles(fc1, 8) == 121 * 4
+    assert layer_cycles(pool1, 8) == 22 * 22
+    assert expected_ii(q, 8) == 9496
+    assert expected_ii(q, 147) == 784 and expected_ii(q, 1000) == 784
+    for net in NETS:  # unfolded: the largest (padded) conv input or the 28x28 input
+        qn = load_network(ROOT / "weights" / net)
+        assert expected_ii(qn) == max(28 * 28, *[(l.in_shape[1] + 2 * l.padding) * (l.in_shape[2] + 2 * l.padding)
+                                                  for l in qn.layers if l.type == "conv2d"])
 
 
 def test_generator_is_deterministic_and_wires_every_layer():
