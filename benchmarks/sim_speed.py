@@ -41,8 +41,8 @@ TB = ROOT / "benchmarks" / "hdl" / "tb_stream.v"
 GOLDEN_IMAGES = 20  # images in golden/default/input.mem
 PIX = 28 * 28
 II_NOMINAL = 784
-TOP_SOURCES = ("axis_skid", "axis_fifo", "window2d", "pad2d", "conv2d", "requant", "maxpool2d",
-               "dense", "argmax", "generated/cnn_default")
+TOP_SOURCES = ("axis_skid", "axis_fifo", "window2d", "pad2d", "mac_fold", "conv2d", "requant",
+               "maxpool2d", "dense", "argmax", "generated/cnn_default")
 
 # default images per row: (hdl, cocotb with layer checks, cocotb result only)
 DEFAULT_IMAGES = {"icarus": (40, 40, 40), "verilator": (5000, 500, 500)}

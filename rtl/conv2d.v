@@ -28,12 +28,12 @@
 //
 // Folded (0 < MULTS < N): T = ceil(N / MULTS) cycles per window. Product n = L*C_OUT + oc
 // (L = window lane (ky*K+kx)*C_IN+ic, output channel innermost) is formed in chunk t = n / MULTS by
-// multiplier m = n % MULTS (chunk T-1 is padded with zero products); each multiplier's operands
-// are a T-way mux over the window lanes and a T-word constant table of weights, both indexed by
-// the chunk counter. Pipeline: chunk t's MULTS products are registered (stage 1), then added to
-// the C_OUT accumulators (stage 2: channel oc takes the products m = (oc - t*MULTS) mod C_OUT
-// + r*C_OUT, r = 0..ceil(MULTS/C_OUT)-1, a C_OUT-way mux per slot; the first chunk adds to the
-// bias). The accumulators are the output register. The window stays in window2d's output
+// multiplier m = n % MULTS (chunk T-1 is padded with zero products) in mac_fold (one operand set
+// per window); each multiplier's operands are a T-way mux over the window lanes and a T-word
+// constant table of weights, both indexed by the chunk counter. Pipeline: chunk t's MULTS
+// products are registered (stage 1), then added to the C_OUT accumulators (stage 2: channel oc
+// takes the products m = (oc - t*MULTS) mod C_OUT + r*C_OUT, r = 0..ceil(MULTS/C_OUT)-1, a
+// C_OUT-way mux per slot; the first chunk adds to the bias). The accumulators are the output register. The window stays in window2d's output
 // register for its T chunks and is taken in the cycle of the last one (no second window register:
 // folding is for area), so window2d takes the next pixel in that cycle.
 // Throughput: one window per T cycles while consecutive windows complete on consecutive input
@@ -121,13 +121,8 @@ localparam PROD_W = XS_W + W_W;
 localparam SUM_W = (ACC_W > PROD_W) ? ACC_W : PROD_W;
 // bias word width in BIAS_FILE
 localparam B_W = 32;
-// folding: FOLD = 1 when 0 < MULTS < N_W; T_CH chunks (cycles) per window of NM products each
+// folding (mac_fold) when 0 < MULTS < N_W
 localparam FOLD = (MULTS > 0 && MULTS < N_W) ? 1 : 0;
-localparam NM = (FOLD != 0) ? MULTS : 1;
-localparam T_CH = (N_W + NM - 1) / NM;
-localparam CH_W = (T_CH > 1) ? $clog2(T_CH) : 1;
-// product slots per output channel per chunk
-localparam N_SL = (NM + C_OUT - 1) / C_OUT;
 
 initial begin
     if (C_IN < 1 || C_OUT < 1) begin
@@ -254,7 +249,7 @@ window_inst (
     .m_axis_tlast(win_tlast)
 );
 
-genvar oc, ic, ky, kx, gm, gt, gr, gq, goc;
+genvar oc, ic, ky, kx, goc, gl;
 generate
 if (FOLD == 0) begin : g_par
     /*
@@ -396,196 +391,85 @@ if (FOLD == 0) begin : g_par
     assign out_tlast = out_last_reg;
 end else begin : g_fold
     /*
-     * Folded onto MULTS multipliers (block g_fold):
-     *   chunk counter chunk_reg = t: multiplier m forms product n = t*MULTS + m of the window held
-     *            in window2d (block g_mul[m]: T_CH-way one-hot AND-OR operand muxes);
-     *   stage 1: the chunk's products (ACC_W bits, modulo 2^ACC_W) in prod_reg, its rotation
-     *            (t*MULTS) mod C_OUT one-hot in rot_reg, first / last chunk and window tlast;
-     *   stage 2: acc_reg lane oc += the products of channel oc in the chunk (block g_acc[oc],
-     *            N_SL slots, each a C_OUT-way mux selected by rot_reg); the first chunk starts
-     *            from the bias. acc_reg is the output register: valid after the last chunk.
-     * (One-hot muxes rather than variable part-selects: no index arithmetic, so the only $mul
-     * cells are the MULTS multipliers.)
+     * Folded onto MULTS multipliers (mac_fold, one operand set per window): chunk t of the window
+     * held in window2d forms products t*MULTS .. t*MULTS+MULTS-1 (stage 1), which are added to the
+     * C_OUT accumulators (stage 2); the first chunk starts from the bias. The accumulators are the
+     * output register: valid after the last chunk.
      */
-    reg  [CH_W-1:0] chunk_reg;
-    wire            chunk_first = (chunk_reg == {CH_W{1'b0}});
-    wire            chunk_last;
+    // weights in mac_fold order: w[oc][L] at [(oc*K*K*C_IN + L)*W_W +: W_W], L = window lane
+    wire [N_W*W_W-1:0]     w_lanes;
+    // biases extended or reduced to ACC_W bits (the sums are exact modulo 2^ACC_W)
+    wire [C_OUT*ACC_W-1:0] bias_acc;
+
+    for (goc = 0; goc < C_OUT; goc = goc + 1) begin : g_oc
+        for (gl = 0; gl < K*K*C_IN; gl = gl + 1) begin : g_lane
+            // window lane L = (ky*K+kx)*C_IN + ic, weight index P (file order)
+            localparam P = ((goc*C_IN + gl % C_IN)*K + (gl / C_IN) / K)*K + (gl / C_IN) % K;
+            assign w_lanes[(goc*K*K*C_IN + gl)*W_W +: W_W] = weight_rom[P];
+        end
+
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [B_W-1:0] bias_word = bias_rom[goc];
+        /* verilator lint_on UNUSEDSIGNAL */
+
+        if (ACC_W > B_W) begin : g_ext
+            assign bias_acc[goc*ACC_W +: ACC_W] = {{(ACC_W-B_W){bias_word[B_W-1]}}, bias_word};
+        end else begin : g_cut
+            assign bias_acc[goc*ACC_W +: ACC_W] = bias_word[ACC_W-1:0];
+        end
+    end
+
+    wire chunk_last, p_valid, p_last;
 
     // the window is taken with its last chunk
     assign win_tready = adv && chunk_last;
 
-    // chunk_reg one-hot, and the rotation (t*MULTS) mod C_OUT of chunk t one-hot in rot_tab
-    wire [T_CH-1:0]       chunk_hot;
-    wire [T_CH*C_OUT-1:0] rot_tab;
+    /* verilator lint_off PINCONNECTEMPTY */
+    mac_fold #(
+        .N_LANES(K*K*C_IN),
+        .N_OUT(C_OUT),
+        .IN_SIGNED(IN_SIGNED),
+        .IN_W(IN_W),
+        .W_W(W_W),
+        .ACC_W(ACC_W),
+        .MULTS(MULTS)
+    )
+    mac_inst (
+        .clk(clk),
+        .rst(rst),
+        .x_data(win_tdata),
+        .w_data(w_lanes),
+        .x_valid(win_tvalid),
+        .x_first(1'b1),
+        .x_last(1'b1),
+        .chunk_last(chunk_last),
+        .bias(bias_acc),
+        .prod_en(adv),
+        .acc_en(adv),
+        .p_valid(p_valid),
+        .p_last(p_last),
+        .acc_next(),
+        .acc(out_tdata)
+    );
+    /* verilator lint_on PINCONNECTEMPTY */
 
-    for (gt = 0; gt < T_CH; gt = gt + 1) begin : g_chunk
-        // (gt < T_CH <= 2^CH_W)
-        /* verilator lint_off WIDTHTRUNC */
-        localparam [CH_W-1:0] TC = gt;
-        /* verilator lint_on WIDTHTRUNC */
-        assign chunk_hot[gt] = (chunk_reg == TC);
-        for (gq = 0; gq < C_OUT; gq = gq + 1) begin : g_rot
-            assign rot_tab[gt*C_OUT + gq] = (gq == (gt*MULTS) % C_OUT) ? 1'b1 : 1'b0;
-        end
-    end
-
-    assign chunk_last = chunk_hot[T_CH-1];
-
-    // the chunk's products, multiplier m at [m*ACC_W +: ACC_W]
-    wire [MULTS*ACC_W-1:0] prod_next;
-
-    for (gm = 0; gm < MULTS; gm = gm + 1) begin : g_mul
-        // operand tables: entry t = window lane and weight of product t*MULTS + m (zero past N_W)
-        wire [T_CH*IN_W-1:0] x_tab;
-        wire [T_CH*W_W-1:0]  w_tab;
-
-        for (gt = 0; gt < T_CH; gt = gt + 1) begin : g_t
-            localparam NP = gt*MULTS + gm;
-            if (NP < N_W) begin : g_used
-                // window lane L = (ky*K+kx)*C_IN + ic, output channel OC, weight index (file order)
-                localparam L = NP / C_OUT;
-                localparam OC = NP % C_OUT;
-                localparam P = ((OC*C_IN + L % C_IN)*K + (L / C_IN) / K)*K + (L / C_IN) % K;
-                assign x_tab[gt*IN_W +: IN_W] = win_tdata[L*IN_W +: IN_W];
-                assign w_tab[gt*W_W +: W_W] = weight_rom[P];
-            end else begin : g_zero
-                assign x_tab[gt*IN_W +: IN_W] = {IN_W{1'b0}};
-                assign w_tab[gt*W_W +: W_W] = {W_W{1'b0}};
-            end
-        end
-
-        // operands of the current chunk (one-hot AND-OR mux)
-        reg [IN_W-1:0] x;
-        reg [W_W-1:0]  w;
-        integer        j;
-
-        always @* begin
-            x = {IN_W{1'b0}};
-            w = {W_W{1'b0}};
-            for (j = 0; j < T_CH; j = j + 1) begin
-                x = x | (x_tab[j*IN_W +: IN_W] & {IN_W{chunk_hot[j]}});
-                w = w | (w_tab[j*W_W +: W_W] & {W_W{chunk_hot[j]}});
-            end
-        end
-
-        wire signed [XS_W-1:0]   x_s;
-        wire signed [W_W-1:0]    w_s = w;
-        wire signed [PROD_W-1:0] prod = x_s * w_s;
-
-        if (IN_SIGNED) begin : g_sx
-            assign x_s = x;
-        end else begin : g_zx
-            assign x_s = {1'b0, x};
-        end
-
-        // the product sign-extended to SUM_W bits; its low ACC_W bits are accumulated
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [SUM_W-1:0] prod_ext = {{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};
-        /* verilator lint_on UNUSEDSIGNAL */
-
-        assign prod_next[gm*ACC_W +: ACC_W] = prod_ext[ACC_W-1:0];
-    end
-
-    // rotation of the current chunk, one-hot
-    reg     [C_OUT-1:0] rot_next;
-    integer             jr;
-
-    always @* begin
-        rot_next = {C_OUT{1'b0}};
-        for (jr = 0; jr < T_CH; jr = jr + 1) begin
-            rot_next = rot_next | (rot_tab[jr*C_OUT +: C_OUT] & {C_OUT{chunk_hot[jr]}});
-        end
-    end
-
-    // stage 1
-    reg [MULTS*ACC_W-1:0] prod_reg;
-    reg [C_OUT-1:0]       rot_reg;
-    reg                   p_valid_reg, p_first_reg, p_last_reg, p_tlast_reg;
-
-    always @(posedge clk) begin
-        if (adv) begin
-            prod_reg <= prod_next;
-            rot_reg <= rot_next;
-            p_first_reg <= chunk_first;
-            p_last_reg <= chunk_last;
-            p_tlast_reg <= win_tlast;
-        end
-    end
-
-    // stage 2: accumulators = output register
-    reg [C_OUT*ACC_W-1:0] acc_reg;
-
-    for (goc = 0; goc < C_OUT; goc = goc + 1) begin : g_acc
-        // bias extended or reduced to ACC_W bits (the sums are exact modulo 2^ACC_W)
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [B_W-1:0]   bias_word = bias_rom[goc];
-        /* verilator lint_on UNUSEDSIGNAL */
-        wire [ACC_W-1:0] bias_acc;
-
-        if (ACC_W > B_W) begin : g_ext
-            assign bias_acc = {{(ACC_W-B_W){bias_word[B_W-1]}}, bias_word};
-        end else begin : g_cut
-            assign bias_acc = bias_word[ACC_W-1:0];
-        end
-
-        // slot r, candidate q: product m = (oc - q) mod C_OUT + r*C_OUT of the chunk, taken when
-        // the chunk's rotation is q (none when m >= MULTS)
-        wire [N_SL*C_OUT*ACC_W-1:0] cand;
-
-        for (gr = 0; gr < N_SL; gr = gr + 1) begin : g_slot
-            for (gq = 0; gq < C_OUT; gq = gq + 1) begin : g_q
-                localparam MI = (goc - gq + C_OUT) % C_OUT + gr*C_OUT;
-                if (MI < MULTS) begin : g_prod
-                    assign cand[(gr*C_OUT + gq)*ACC_W +: ACC_W] = prod_reg[MI*ACC_W +: ACC_W];
-                end else begin : g_none
-                    assign cand[(gr*C_OUT + gq)*ACC_W +: ACC_W] = {ACC_W{1'b0}};
-                end
-            end
-        end
-
-        reg [ACC_W-1:0] acc_sum, addend;
-        integer         s, q;
-
-        always @* begin
-            acc_sum = p_first_reg ? bias_acc : acc_reg[goc*ACC_W +: ACC_W];
-            for (s = 0; s < N_SL; s = s + 1) begin
-                addend = {ACC_W{1'b0}};
-                for (q = 0; q < C_OUT; q = q + 1) begin
-                    addend = addend | (cand[(s*C_OUT + q)*ACC_W +: ACC_W] & {ACC_W{rot_reg[q]}});
-                end
-                acc_sum = acc_sum + addend;
-            end
-        end
-
-        always @(posedge clk) begin
-            if (adv && p_valid_reg) begin
-                acc_reg[goc*ACC_W +: ACC_W] <= acc_sum;
-            end
-        end
-    end
-
-    // control: chunk counter and a valid (and last) bit per stage
+    // control: window tlast beside stage 1, a valid (and last) bit for the output
+    reg p_tlast_reg;
     reg out_valid_reg, out_last_reg;
 
     always @(posedge clk) begin
-        if (adv && win_tvalid) begin
-            chunk_reg <= chunk_last ? {CH_W{1'b0}} : chunk_reg + 1'b1;
-        end
         if (adv) begin
-            p_valid_reg <= win_tvalid;
-            out_valid_reg <= p_valid_reg && p_last_reg;
+            p_tlast_reg <= win_tlast;
+            out_valid_reg <= p_valid && p_last;
             out_last_reg <= p_tlast_reg;
         end
 
         if (rst) begin
-            chunk_reg <= {CH_W{1'b0}};
-            p_valid_reg <= 1'b0;
             out_valid_reg <= 1'b0;
             out_last_reg <= 1'b0;
         end
     end
 
-    assign out_tdata = acc_reg;
     assign out_tvalid = out_valid_reg;
     assign out_tlast = out_last_reg;
 end

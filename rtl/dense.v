@@ -27,8 +27,9 @@
 //
 // Folded (0 < MULTS < OUT*C): T = ceil(OUT*C / MULTS) cycles per input beat
 //   Product n = c*OUT + o (output innermost) of a beat is formed in chunk t = n / MULTS by
-//   multiplier m = n % MULTS (chunk T-1 is padded with zero products); each multiplier's operands
-//   are T-way muxes over the held input lanes and weight-ROM row, indexed by the chunk counter.
+//   multiplier m = n % MULTS (chunk T-1 is padded with zero products) in mac_fold (one operand set
+//   per input beat); each multiplier's operands are T-way muxes over the held input lanes and
+//   weight-ROM row, indexed by the chunk counter.
 //   Stage 0 (input + weight row, as above) holds a beat for its T chunks and takes the next beat in
 //   the cycle of the last one; stage 1 registers the chunk's MULTS products; stage 2 adds them to
 //   the OUT accumulators (output o takes the products m = (o - t*MULTS) mod OUT + r*OUT,
@@ -93,14 +94,9 @@ localparam integer PROD_W = XE_W + W_W;
 localparam integer CNT_W  = (N_BEATS > 1) ? $clog2(N_BEATS) : 1;
 localparam integer LAST_BEAT = N_BEATS - 1;
 localparam [CNT_W-1:0] CNT_LAST = LAST_BEAT[CNT_W-1:0];
-// folding: FOLD = 1 when 0 < MULTS < OUT*C; T_CH chunks (cycles) per input beat of NM products each
+// folding (mac_fold) when 0 < MULTS < OUT*C
 localparam integer N_P  = OUT * C;
 localparam integer FOLD = (MULTS > 0 && MULTS < N_P) ? 1 : 0;
-localparam integer NM   = (FOLD != 0) ? MULTS : 1;
-localparam integer T_CH = (N_P + NM - 1) / NM;
-localparam integer CH_W = (T_CH > 1) ? $clog2(T_CH) : 1;
-// product slots per output per chunk
-localparam integer N_SL = (NM + OUT - 1) / OUT;
 
 reg [ROW_W-1:0] weight_rom [0:N_BEATS-1];
 reg [31:0]      bias_mem   [0:OUT-1];
@@ -137,8 +133,7 @@ reg                  x_valid_reg;
 reg                  x_first_reg;
 reg                  x_last_reg;
 
-// accumulators and output register
-reg [OUT*ACC_W-1:0]  acc_reg;
+// output register
 reg [OUT*OUT_W-1:0]  m_data_reg;
 reg                  m_valid_reg;
 
@@ -162,7 +157,7 @@ always @(posedge clk) begin
     end
 end
 
-genvar go, gm, gt, gr, gq;
+genvar go;
 generate
 if (FOLD == 0) begin : g_par
     // the MAC stage runs whenever it holds a beat, except a last beat while the output is still full
@@ -171,7 +166,9 @@ if (FOLD == 0) begin : g_par
     assign x_en = !x_valid_reg || mac_en;
     assign out_load = mac_en && x_last_reg;
 
-    // stage 1: OUT parallel dot products of C lanes, accumulated over the beats
+    // stage 1: OUT parallel dot products of C lanes, accumulated over the beats in acc_reg
+    reg [OUT*ACC_W-1:0] acc_reg;
+
     for (go = 0; go < OUT; go = go + 1) begin : g_out
 `ifdef INT8CNN_FAULT_FC_BIAS
         // injected fault for the checker self-test (tb/run_top.py FAULTS): output 3 loses its bias
@@ -208,164 +205,59 @@ if (FOLD == 0) begin : g_par
         end
     end
 end else begin : g_fold
-    // chunk t of the beat in stage 0
-    reg  [CH_W-1:0] chunk_reg;
-    wire            chunk_first = (chunk_reg == {CH_W{1'b0}});
-    wire            chunk_last;
-
-    // stage 1: the chunk's products, its rotation (one-hot), first chunk of the vector, last
-    // chunk of the vector
-    reg [MULTS*ACC_W-1:0] prod_reg;
-    reg [OUT-1:0]         rot_reg;
-    reg                   p_valid_reg, p_first_reg, p_last_reg;
+    // mac_fold: chunk t of the beat in stage 0 (stage 1: the chunk's products; stage 2: the OUT
+    // accumulators, from the bias on the first chunk of a vector)
+    wire chunk_last, p_valid, p_last;
+    wire [OUT*ACC_W-1:0] bias_acc, acc_sum;
 
     // stage 2 (accumulate) waits only when a last chunk meets a full output register
-    wire a_en = p_valid_reg && (!p_last_reg || !m_valid_reg || m_axis_tready);
-    wire p_en = !p_valid_reg || a_en;
+    wire a_en = p_valid && (!p_last || !m_valid_reg || m_axis_tready);
+    wire p_en = !p_valid || a_en;
 
     assign x_en = !x_valid_reg || (p_en && chunk_last);
-    assign out_load = a_en && p_last_reg;
+    assign out_load = a_en && p_last;
 
-    // chunk_reg one-hot, and the rotation (t*MULTS) mod OUT of chunk t one-hot in rot_tab
-    wire [T_CH-1:0]     chunk_hot;
-    wire [T_CH*OUT-1:0] rot_tab;
+    /* verilator lint_off PINCONNECTEMPTY */
+    mac_fold #(
+        .N_LANES(C),
+        .N_OUT(OUT),
+        .IN_SIGNED(IN_SIGNED),
+        .IN_W(IN_W),
+        .W_W(W_W),
+        .ACC_W(ACC_W),
+        .MULTS(MULTS)
+    )
+    mac_inst (
+        .clk(clk),
+        .rst(rst),
+        .x_data(x_reg),
+        .w_data(w_row_reg),
+        .x_valid(x_valid_reg),
+        .x_first(x_first_reg),
+        .x_last(x_last_reg),
+        .chunk_last(chunk_last),
+        .bias(bias_acc),
+        .prod_en(p_en),
+        .acc_en(a_en),
+        .p_valid(p_valid),
+        .p_last(p_last),
+        .acc_next(acc_sum),
+        .acc()
+    );
+    /* verilator lint_on PINCONNECTEMPTY */
 
-    for (gt = 0; gt < T_CH; gt = gt + 1) begin : g_chunk
-        // (gt < T_CH <= 2^CH_W)
-        /* verilator lint_off WIDTHTRUNC */
-        localparam [CH_W-1:0] TC = gt;
-        /* verilator lint_on WIDTHTRUNC */
-        assign chunk_hot[gt] = (chunk_reg == TC);
-        for (gq = 0; gq < OUT; gq = gq + 1) begin : g_rot
-            assign rot_tab[gt*OUT + gq] = (gq == (gt*MULTS) % OUT) ? 1'b1 : 1'b0;
-        end
-    end
-
-    assign chunk_last = chunk_hot[T_CH-1];
-
-    // multiplier m at [m*ACC_W +: ACC_W]
-    wire [MULTS*ACC_W-1:0] prod_next;
-
-    for (gm = 0; gm < MULTS; gm = gm + 1) begin : g_mul
-        // operand tables: entry t = input lane and weight of product t*MULTS + m (zero past OUT*C)
-        wire [T_CH*IN_W-1:0] x_tab;
-        wire [T_CH*W_W-1:0]  w_tab;
-
-        for (gt = 0; gt < T_CH; gt = gt + 1) begin : g_t
-            localparam integer NP = gt*MULTS + gm;
-            if (NP < N_P) begin : g_used
-                // input lane CH, output O; weight lane O*C + CH of the row
-                localparam integer CH = NP / OUT;
-                localparam integer O  = NP % OUT;
-                assign x_tab[gt*IN_W +: IN_W] = x_reg[CH*IN_W +: IN_W];
-                assign w_tab[gt*W_W +: W_W] = w_row_reg[(O*C + CH)*W_W +: W_W];
-            end else begin : g_zero
-                assign x_tab[gt*IN_W +: IN_W] = {IN_W{1'b0}};
-                assign w_tab[gt*W_W +: W_W] = {W_W{1'b0}};
-            end
-        end
-
-        // operands of the current chunk (one-hot AND-OR mux: no index arithmetic, so the only
-        // $mul cells are the MULTS multipliers)
-        reg [IN_W-1:0] x;
-        reg [W_W-1:0]  w;
-        integer        j;
-
-        always @* begin
-            x = {IN_W{1'b0}};
-            w = {W_W{1'b0}};
-            for (j = 0; j < T_CH; j = j + 1) begin
-                x = x | (x_tab[j*IN_W +: IN_W] & {IN_W{chunk_hot[j]}});
-                w = w | (w_tab[j*W_W +: W_W] & {W_W{chunk_hot[j]}});
-            end
-        end
-
-        wire signed [XE_W-1:0]   xe = {(IN_SIGNED != 0) && x[IN_W-1], x};
-        wire signed [W_W-1:0]    ws = w;
-        wire signed [PROD_W-1:0] prod = xe * ws;
-
-        assign prod_next[gm*ACC_W +: ACC_W] = {{(ACC_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};
-    end
-
-    // rotation of the current chunk, one-hot
-    reg     [OUT-1:0] rot_next;
-    integer           jr;
-
-    always @* begin
-        rot_next = {OUT{1'b0}};
-        for (jr = 0; jr < T_CH; jr = jr + 1) begin
-            rot_next = rot_next | (rot_tab[jr*OUT +: OUT] & {OUT{chunk_hot[jr]}});
-        end
-    end
-
-    always @(posedge clk) begin
-        if (p_en) begin
-            prod_reg    <= prod_next;
-            rot_reg     <= rot_next;
-            p_first_reg <= x_first_reg && chunk_first;
-            p_last_reg  <= x_last_reg && chunk_last;
-        end
-    end
-
-    // stage 2: OUT accumulators, each adding its N_SL product slots of the chunk
     for (go = 0; go < OUT; go = go + 1) begin : g_out
 `ifdef INT8CNN_FAULT_FC_BIAS
         // injected fault for the checker self-test (tb/run_top.py FAULTS): output 3 loses its bias
-        wire [ACC_W-1:0] bias_c = (go == 3) ? {ACC_W{1'b0}} : bias_mem[go][ACC_W-1:0];
+        assign bias_acc[go*ACC_W +: ACC_W] = (go == 3) ? {ACC_W{1'b0}} : bias_mem[go][ACC_W-1:0];
 `else
-        wire [ACC_W-1:0] bias_c = bias_mem[go][ACC_W-1:0];
+        assign bias_acc[go*ACC_W +: ACC_W] = bias_mem[go][ACC_W-1:0];
 `endif
 
-        // slot r, candidate q: product m = (o - q) mod OUT + r*OUT of the chunk, taken when the
-        // chunk's rotation is q (none when m >= MULTS)
-        wire [N_SL*OUT*ACC_W-1:0] cand;
-
-        for (gr = 0; gr < N_SL; gr = gr + 1) begin : g_slot
-            for (gq = 0; gq < OUT; gq = gq + 1) begin : g_q
-                localparam integer MI = (go - gq + OUT) % OUT + gr*OUT;
-                if (MI < MULTS) begin : g_prod
-                    assign cand[(gr*OUT + gq)*ACC_W +: ACC_W] = prod_reg[MI*ACC_W +: ACC_W];
-                end else begin : g_none
-                    assign cand[(gr*OUT + gq)*ACC_W +: ACC_W] = {ACC_W{1'b0}};
-                end
-            end
-        end
-
-        reg [ACC_W-1:0] acc_sum, addend;
-        integer         s, q;
-
-        always @* begin
-            acc_sum = p_first_reg ? bias_c : acc_reg[go*ACC_W +: ACC_W];
-            for (s = 0; s < N_SL; s = s + 1) begin
-                addend = {ACC_W{1'b0}};
-                for (q = 0; q < OUT; q = q + 1) begin
-                    addend = addend | (cand[(s*OUT + q)*ACC_W +: ACC_W] & {ACC_W{rot_reg[q]}});
-                end
-                acc_sum = acc_sum + addend;
-            end
-        end
-
         always @(posedge clk) begin
-            if (a_en) begin
-                acc_reg[go*ACC_W +: ACC_W] <= acc_sum;
-                if (p_last_reg) begin
-                    m_data_reg[go*OUT_W +: OUT_W] <=
-                        {{(OUT_W-ACC_W+1){acc_sum[ACC_W-1]}}, acc_sum[ACC_W-2:0]};
-                end
-            end
-        end
-    end
-
-    always @(posedge clk) begin
-        if (rst) begin
-            chunk_reg   <= {CH_W{1'b0}};
-            p_valid_reg <= 1'b0;
-        end else begin
-            if (x_valid_reg && p_en) begin
-                chunk_reg <= chunk_last ? {CH_W{1'b0}} : chunk_reg + 1'b1;
-            end
-            if (p_en) begin
-                p_valid_reg <= x_valid_reg;
+            if (a_en && p_last) begin
+                m_data_reg[go*OUT_W +: OUT_W] <=
+                    {{(OUT_W-ACC_W+1){acc_sum[go*ACC_W + ACC_W-1]}}, acc_sum[go*ACC_W +: ACC_W-1]};
             end
         end
     end

@@ -15,7 +15,8 @@ sys.path.insert(0, str(ROOT))
 
 from int8cnn.sim import SIM_BUILD, run_cocotb, rtl_sources  # noqa: E402
 
-LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "conv2d", "requant", "maxpool2d", "dense", "argmax")
+LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "mac_fold", "conv2d", "requant",
+           "maxpool2d", "dense", "argmax")
 
 
 def top_sources(net: str, mults: int | None = None) -> list:

@@ -97,4 +97,4 @@ def test_conv2d(sim, case):
     hdl = dict(params, ACC_W=acc_w, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file))
     cfg = dict(params, ACC_W=acc_w, weight_file=str(weight_file), bias_file=str(bias_file),
                seed=4321, n_images=n_images)
-    run_case(sim, "conv2d", case, hdl, cfg, sources=["pad2d", "window2d", "conv2d"])
+    run_case(sim, "conv2d", case, hdl, cfg, sources=["pad2d", "window2d", "mac_fold", "conv2d"])

@@ -141,4 +141,5 @@ def test_dense(sim, case):
     cfg = dict(params, WEIGHT_FILE=str(weight_file), BIAS_FILE=str(bias_file), seed=seed,
                vectors=p["vectors"])
     run_case(sim, "dense", case,
-             dict(params, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file)), cfg)
+             dict(params, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file)), cfg,
+             sources=["mac_fold", "dense"])
