@@ -101,7 +101,7 @@ lint:
 # any latch; prints cells, flip-flops (DFF cells after techmap) and multipliers ($mul cells before
 # alumacc/techmap). Log and stat files: sim_build/synth/$(SYNTH_TOP).{log,stat,coarse.stat}.
 # SYNTH_TOP, SYNTH_SRCS and SYNTH_PARAMS (yosys chparam arguments) are overridable, e.g.
-#   make synth SYNTH_TOP=dense SYNTH_SRCS=rtl/dense.v
+#   make synth SYNTH_TOP=dense SYNTH_SRCS="rtl/mac_fold.v rtl/dense.v"
 #   make synth SYNTH_TOP=requant SYNTH_SRCS=rtl/requant.v SYNTH_PARAMS='-set C 3'
 YOSYS ?= yosys
 SYNTH_TOP ?= $(TOP)
