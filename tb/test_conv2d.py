@@ -58,6 +58,9 @@ CASES = {
                                         IN_SIGNED=1), 4),
     "ci1-co2-k5-8x7-pad2-s2": (dict(C_IN=1, C_OUT=2, K=5, IMG_W=8, IMG_H=7, STRIDE=2, PAD=2,
                                     IN_SIGNED=0), 3),
+    # 1x1 pointwise convolution (MobileNet-style channel mixing)
+    "ci5-co4-k1-6x5-pointwise": (dict(C_IN=5, C_OUT=4, K=1, IMG_W=6, IMG_H=5, STRIDE=1,
+                                      IN_SIGNED=1), 4),
     # folded onto MULTS multipliers: the default network on the UP5K's 8 DSPs (147 products in 19
     # cycles), a last chunk with one zero product (54 in 11), one multiplier, padding with
     # MULTS not a multiple of C_OUT, and MULTS > C_IN*K*K (a chunk spans both output channels)
