@@ -34,7 +34,7 @@ from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from int8cnn.sim import SIM_BUILD, rtl_sources, run_cocotb
-from memgen import lanes_to_int
+from int8cnn.vectors import stream_words
 
 # stall configurations crossed with every cocotb stream test; "none" first (seed offset 0)
 STALLS = ["none", "idle", "bp", "burst", "random"]
@@ -308,9 +308,9 @@ def make_images(rng: np.random.Generator, n: int, shape, lo: int, hi: int) -> li
 
 
 def pixel_beats(img: np.ndarray, bits: int) -> list[int]:
-    """[C,H,W] image or feature map -> raster beats, channel c in lane c."""
-    c, h, w = img.shape
-    return [lanes_to_int(img[:, y, x], bits) for y in range(h) for x in range(w)]
+    """[C,H,W] image or feature map -> raster beats, channel c in lane c (the golden vectors'
+    stream order, int8cnn.vectors.stream_words)."""
+    return stream_words(img, bits)
 
 
 def window_triggers(img_h: int, img_w: int, k: int, stride: int) -> list[int]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
-from int8cnn.golden import conv2d_acc, dense_acc
+from int8cnn.golden import conv2d_acc, dense_acc, requant, run_layer
 
 STALL_BINS = ("none", "idle", "backpressure", "slow_consumer", "random")
 RESET_PHASES = ("line_buffer_fill", "conv_pool_busy", "fc_argmax_busy")
@@ -61,17 +61,14 @@ def sample_results(labels, predicted):
 def sample_saturation(qnet, images):
     """For each requantizing layer: which channels' pre-clamp values fell below lo / above hi."""
     x = np.asarray(images, dtype=np.int64)[:, None]
-    from int8cnn.golden import run_layer
     for layer in qnet.layers:
         if layer.mult is not None:
             if layer.type == "conv2d":
                 acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding)
             else:
                 acc = dense_acc(x.reshape(len(x), -1), layer.weight, layer.bias)[:, :, None, None]
-            m = layer.mult.reshape(1, -1, 1, 1)
-            s = layer.shift.reshape(1, -1, 1, 1)
-            r = np.where(s > 0, np.left_shift(1, np.maximum(s - 1, 0)), 0)
-            y = ((acc * m + r) >> s) + layer.zero_point_out
+            # the requantization before its clamp: golden.requant with unreachable bounds
+            y = requant(acc, layer.mult, layer.shift, -(1 << 62), 1 << 62, layer.zero_point_out)
             f = _saturation_sampler(layer)
             for c in range(y.shape[1]):
                 if (y[:, c] < layer.clamp[0]).any():

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from int8cnn import memfile
+
 
 def pack_words(values, bits: int) -> list[int]:
     """Two's-complement encode each value to `bits` bits."""
@@ -14,28 +16,14 @@ def pack_words(values, bits: int) -> list[int]:
 
 
 def write_mem(path: Path, words, hex_digits: int) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{w:0{hex_digits}x}\n" for w in words))
-    return path
+    """int8cnn.memfile.write_mem (atomic, width-checked), returning the path."""
+    memfile.write_mem(Path(path), words, hex_digits)
+    return Path(path)
 
 
-def lanes_to_int(values, bits: int) -> int:
-    """Concatenate lane values, first value in the least significant bits."""
-    word = 0
-    for i, v in enumerate(np.asarray(values).reshape(-1)):
-        word |= (int(v) & ((1 << bits) - 1)) << (i * bits)
-    return word
-
-
-def int_to_lanes(word: int, n: int, bits: int, signed: bool) -> list[int]:
-    out = []
-    for i in range(n):
-        v = (word >> (i * bits)) & ((1 << bits) - 1)
-        if signed and v >> (bits - 1):
-            v -= 1 << bits
-        out.append(v)
-    return out
+# lane packing is the flow's own: first value in the least significant bits
+lanes_to_int = memfile.pack_lanes
+int_to_lanes = memfile.unpack_lanes
 
 
 def read_mem(path: Path, bits: int | None = None) -> list[int]:

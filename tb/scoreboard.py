@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from int8cnn.memfile import unpack_lanes
+
 
 def words_to_lanes(words, lanes: int, bits: int, signed: bool) -> np.ndarray:
     """Bus words -> int64 [len(words), lanes] (lane i at bits [i*bits +: bits])."""
@@ -18,7 +20,7 @@ def words_to_lanes(words, lanes: int, bits: int, signed: bool) -> np.ndarray:
         w = np.asarray(words, dtype=np.int64)[:, None]
         v = (w >> (np.arange(lanes, dtype=np.int64) * bits)) & mask
     else:
-        v = np.array([[(int(x) >> (i * bits)) & mask for i in range(lanes)] for x in words],
+        v = np.array([unpack_lanes(int(x), lanes, bits, False) for x in words],
                      dtype=np.int64).reshape(len(words), lanes)
     if signed:
         v = np.where(v >> (bits - 1), v - (1 << bits), v)

@@ -16,6 +16,7 @@ import pytest
 from axis_tb import (build_dir, make_images, pixel_beats, run_case, stall_test, start,
                      stream_images, vstr)
 from int8cnn import golden
+from int8cnn.qnet import acc_bits_for
 from int8cnn.generate import fold_cycles
 from memgen import pack_words, read_mem, write_mem
 
@@ -77,13 +78,6 @@ CASES = {
 }
 
 
-def acc_bits(w: np.ndarray, b: np.ndarray, max_abs_x: int) -> int:
-    """Smallest two's-complement width holding +-max_c(|b[c]| + sum|w[c]| * max|x|)."""
-    bound = int(max(abs(int(b[c])) + int(np.abs(w[c]).sum()) * max_abs_x
-                    for c in range(w.shape[0])))
-    return bound.bit_length() + 1
-
-
 @pytest.mark.parametrize("case", list(CASES))
 def test_conv2d(sim, case):
     params, n_images = CASES[case]
@@ -94,7 +88,7 @@ def test_conv2d(sim, case):
     if c_out > 1:
         w[1] = -128
     b = rng.integers(-100000, 100001, size=c_out)
-    acc_w = acc_bits(w, b, 128 if params["IN_SIGNED"] else 255)
+    acc_w = acc_bits_for(w, b, bool(params["IN_SIGNED"]))  # docs/quantization.md acc_bits
     weight_file = write_mem(build_dir("conv2d", sim, case) / "weight.mem", pack_words(w, 8), 2)
     bias_file = write_mem(build_dir("conv2d", sim, case) / "bias.mem", pack_words(b, 32), 8)
     hdl = dict(params, ACC_W=acc_w, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file))
