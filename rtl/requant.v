@@ -2,19 +2,27 @@
 //
 //   y[c] = clamp(((acc[c] * M[c] + R[c]) >>> S[c]) + ZP_OUT, LO, HI),  R[c] = 1 << (S[c]-1), 0 if S[c]==0
 //
+// POW2 = 1 (per-layer power-of-two requantization, `--requant pow2`): M[c] = 1 for every channel, so
+// no multiplier is built and MULT_FILE is not read (it may be ""):
+//   y[c] = clamp(((acc[c] + R[c]) >>> S[c]) + ZP_OUT, LO, HI)  (= golden.requant with M = 1)
+// Latency, throughput and handshake are the same as with POW2 = 0, so a generated top can choose
+// the option per layer.
+//
 // Parameters
 //   C           channels per beat (lanes), >= 1
 //   ACC_W       accumulator width (signed lanes of s_axis_tdata), >= 2
-//   MULT_W      multiplier width; M[c] is stored positive, M[c] < 2^(MULT_W-1)
+//   POW2        0 = multiply by M[c] (MULT_FILE), 1 = M[c] = 1: shift only, no multiplier
+//   MULT_W      multiplier width; M[c] is stored positive, M[c] < 2^(MULT_W-1) (unused when POW2 = 1)
 //   SHIFT_W     shift width; S[c] <= 62
 //   OUT_W       output lane width (two's complement; LO >= 0 gives unsigned lanes)
 //   LO, HI      clamp bounds (LO < 0 -> signed output); must fit OUT_W
 //   ZP_OUT      output zero point added after the shift
-//   MULT_FILE   $readmemh file, C lines of MULT_W/4 hex digits (M[c], line c)
+//   MULT_FILE   $readmemh file, C lines of MULT_W/4 hex digits (M[c], line c); not read when POW2 = 1
 //   SHIFT_FILE  $readmemh file, C lines of 2 hex digits (S[c], line c)
 //
 // Latency and throughput
-//   2 cycles (stage 1: multiply, stage 2: round, shift, add zero point, clamp; registered output);
+//   2 cycles (stage 1: multiply, or with POW2 = 1 register the accumulator; stage 2: round, shift,
+//   add zero point, clamp; registered output);
 //   one beat per clock when not stalled. Stage-enable backpressure: the output stage advances when
 //   it is empty or m_axis_tready is high; stage 1 also advances when it holds no beat (bubbles are
 //   squeezed out). s_axis_tready depends combinationally on m_axis_tready.
@@ -29,6 +37,8 @@ module requant #(
     parameter integer C = 3,
     // signed accumulator width of an input lane
     parameter integer ACC_W = 21,
+    // 0 = per-channel multiplier M[c]; 1 = power-of-two scale (M = 1): no multiplier, no MULT_FILE
+    parameter integer POW2 = 0,
     // multiplier width (M stored positive, below 2^(MULT_W-1))
     parameter integer MULT_W = 16,
     // shift width (S <= 62)
@@ -62,10 +72,11 @@ module requant #(
     output wire                 m_axis_tlast
 );
 
-// product acc * M: ACC_W x MULT_W signed (M is positive as a signed MULT_W value)
-localparam integer PROD_W = ACC_W + MULT_W;
-// |acc*M| < 2^(PROD_W-2), so any shift >= PROD_W-1 gives the same result (0) as PROD_W-1;
-// capping the shift keeps the rounding add inside PROD_W bits
+// product acc * M: ACC_W x MULT_W signed (M is positive as a signed MULT_W value); with POW2 = 1
+// the "product" is acc itself, one bit wider so that the rounding add cannot overflow
+localparam integer PROD_W = (POW2 != 0) ? ACC_W + 1 : ACC_W + MULT_W;
+// |acc*M| <= 2^(PROD_W-2) (POW2 = 1: |acc| <= 2^(ACC_W-1)), so any shift >= PROD_W-1 gives the same
+// result (0) as PROD_W-1; capping the shift keeps the rounding add inside PROD_W bits
 localparam integer S_CAP = PROD_W - 1;
 // width of the shifted value plus zero point, and of the clamp comparison (at least 33 bits so the
 // 32-bit integer parameters sign-extend into it)
@@ -74,13 +85,13 @@ localparam signed [Y_W-1:0] LO_Y = {{(Y_W-31){LO[31]}}, LO[30:0]};
 localparam signed [Y_W-1:0] HI_Y = {{(Y_W-31){HI[31]}}, HI[30:0]};
 localparam signed [Y_W-1:0] ZP_Y = {{(Y_W-31){ZP_OUT[31]}}, ZP_OUT[30:0]};
 
-reg [MULT_W-1:0]  mult_mem  [0:C-1];
 reg [SHIFT_W-1:0] shift_mem [0:C-1];
 integer           chk;
 
 initial begin
     if (C < 1) $error("requant: C must be >= 1, got %0d", C);
     if (ACC_W < 2) $error("requant: ACC_W must be >= 2, got %0d", ACC_W);
+    if (POW2 != 0 && POW2 != 1) $error("requant: POW2 must be 0 or 1, got %0d", POW2);
     if (MULT_W < 2) $error("requant: MULT_W must be >= 2, got %0d", MULT_W);
     if (SHIFT_W < 1 || SHIFT_W > 30) $error("requant: SHIFT_W must be 1..30, got %0d", SHIFT_W);
     if (OUT_W < 2 || OUT_W > 31) $error("requant: OUT_W must be 2..31, got %0d", OUT_W);
@@ -89,17 +100,48 @@ initial begin
         $error("requant: signed clamp [%0d, %0d] does not fit OUT_W=%0d", LO, HI, OUT_W);
     if (LO >= 0 && HI > 2 ** OUT_W - 1)
         $error("requant: unsigned clamp [%0d, %0d] does not fit OUT_W=%0d", LO, HI, OUT_W);
-    $readmemh(MULT_FILE, mult_mem);
     $readmemh(SHIFT_FILE, shift_mem);
 `ifndef SYNTHESIS
     // the constants must match the assumptions of the datapath (mirrors the Python export)
     for (chk = 0; chk < C; chk = chk + 1) begin
-        if (mult_mem[chk][MULT_W-1])
-            $error("requant: M[%0d]=%0d does not fit MULT_W=%0d as a positive value", chk, mult_mem[chk], MULT_W);
         if (shift_mem[chk] > 62) $error("requant: S[%0d]=%0d > 62", chk, shift_mem[chk]);
     end
 `endif
 end
+
+// stage 1 input: acc * M[c] per lane (POW2 = 1: acc sign-extended, M = 1)
+wire [C*PROD_W-1:0] prod_all;
+
+genvar gm;
+generate
+    if (POW2 != 0) begin : g_pow2
+        for (gm = 0; gm < C; gm = gm + 1) begin : g_ch
+            wire signed [ACC_W-1:0] acc = s_axis_tdata[gm*ACC_W +: ACC_W];
+            assign prod_all[gm*PROD_W +: PROD_W] = {{(PROD_W-ACC_W){acc[ACC_W-1]}}, acc};
+        end
+    end else begin : g_mult
+        reg [MULT_W-1:0] mult_mem [0:C-1];
+        integer          chk_m;
+
+        initial begin
+            $readmemh(MULT_FILE, mult_mem);
+`ifndef SYNTHESIS
+            for (chk_m = 0; chk_m < C; chk_m = chk_m + 1) begin
+                if (mult_mem[chk_m][MULT_W-1])
+                    $error("requant: M[%0d]=%0d does not fit MULT_W=%0d as a positive value", chk_m,
+                           mult_mem[chk_m], MULT_W);
+            end
+`endif
+        end
+
+        for (gm = 0; gm < C; gm = gm + 1) begin : g_ch
+            wire signed [ACC_W-1:0]  acc  = s_axis_tdata[gm*ACC_W +: ACC_W];
+            wire signed [MULT_W-1:0] mult = mult_mem[gm];
+            wire signed [PROD_W-1:0] prod = acc * mult;
+            assign prod_all[gm*PROD_W +: PROD_W] = prod;
+        end
+    end
+endgenerate
 
 // stage 1: products
 reg [C*PROD_W-1:0] p_data_reg;
@@ -124,14 +166,11 @@ assign m_axis_tlast  = m_last_reg;
 genvar gc;
 generate
     for (gc = 0; gc < C; gc = gc + 1) begin : g_ch
-        wire signed [ACC_W-1:0]  acc  = s_axis_tdata[gc*ACC_W +: ACC_W];
-        wire signed [MULT_W-1:0] mult = mult_mem[gc];
         wire [SHIFT_W-1:0]       shift_c = shift_mem[gc];
-        wire signed [PROD_W-1:0] prod = acc * mult;
 
         always @(posedge clk) begin
             if (p_en) begin
-                p_data_reg[gc*PROD_W +: PROD_W] <= prod;
+                p_data_reg[gc*PROD_W +: PROD_W] <= prod_all[gc*PROD_W +: PROD_W];
             end
         end
 

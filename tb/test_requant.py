@@ -56,7 +56,9 @@ def make_accs(rng: np.random.Generator, n: int, cfg: dict, mult, shift) -> np.nd
 async def run_stream(dut, stall):
     cfg, rng, tb = await start(dut, stall)
     C, ACC_W, OUT_W = cfg["C"], cfg["ACC_W"], cfg["OUT_W"]
-    mult, shift = read_mem(cfg["MULT_FILE"]), read_mem(cfg["SHIFT_FILE"])
+    # POW2 = 1: no multiplier file, the golden model uses M = 1
+    mult = [1] * C if cfg["POW2"] else read_mem(cfg["MULT_FILE"])
+    shift = read_mem(cfg["SHIFT_FILE"])
     assert len(mult) == C and len(shift) == C
 
     n = cfg["beats"]
@@ -74,8 +76,11 @@ CASES = {
     "default": dict(C=3, ACC_W=21, LO=0, HI=255, ZP_OUT=0, mode="q15"),
     # odd sizes, int8 output with a zero point, shifts 0 and 62, M = 1 and M = 2^15-1
     "odd": dict(C=5, ACC_W=19, LO=-128, HI=127, ZP_OUT=-3, mode="edge"),
-    # pow2 mode: M = 1, shift only
+    # pow2 mode: M = 1, shift only (POW2 = 0: the multiplier datapath with M = 1 files)
     "pow2": dict(C=3, ACC_W=21, LO=0, HI=255, ZP_OUT=5, mode="pow2"),
+    # pow2 mode in the POW2 = 1 datapath (no multiplier, MULT_FILE ""): int8 output, a zero point,
+    # shifts 0 and ACC_W (= the shift cap, every result 0 + ZP_OUT) beside random ones
+    "pow2-rtl": dict(C=4, ACC_W=13, LO=-128, HI=127, ZP_OUT=-2, mode="pow2", POW2=1),
 }
 
 
@@ -84,6 +89,8 @@ def make_constants(case: dict, rng: np.random.Generator):
     if case["mode"] == "pow2":
         mult = [1] * c
         shift = [0] + [int(s) for s in rng.integers(1, acc_w - 4, size=c - 1)]
+        if case.get("POW2"):
+            shift[-1] = acc_w
     else:
         mult = [int(m) for m in rng.integers(1 << 14, 1 << 15, size=c)]
         # m * 2^S in [2^14, 2^15) with m = s_out-ish: pick S so that outputs span beyond [lo, hi]
@@ -101,10 +108,19 @@ def test_requant(sim, case):
     p = CASES[case]
     seed = 1000 + list(CASES).index(case)
     mult, shift = make_constants(p, np.random.default_rng(seed))
-    mult_file = write_mem(build_dir("requant", sim, case) / "mult.mem", mult, 4)
+    pow2 = p.get("POW2", 0)
     shift_file = write_mem(build_dir("requant", sim, case) / "shift.mem", shift, 2)
-    params = dict(C=p["C"], ACC_W=p["ACC_W"], MULT_W=16, SHIFT_W=6, OUT_W=8, LO=p["LO"], HI=p["HI"],
-                  ZP_OUT=p["ZP_OUT"])
-    cfg = dict(params, MULT_FILE=str(mult_file), SHIFT_FILE=str(shift_file), seed=seed, beats=1000)
-    run_case(sim, "requant", case,
-             dict(params, MULT_FILE=vstr(mult_file), SHIFT_FILE=vstr(shift_file)), cfg)
+    params = dict(C=p["C"], ACC_W=p["ACC_W"], POW2=pow2, MULT_W=16, SHIFT_W=6, OUT_W=8, LO=p["LO"],
+                  HI=p["HI"], ZP_OUT=p["ZP_OUT"])
+    if pow2:
+        # POW2 = 1 reads no multiplier file (make_constants gave M = 1, as the model uses)
+        assert mult == [1] * p["C"]
+        cfg = dict(params, MULT_FILE="", SHIFT_FILE=str(shift_file), seed=seed, beats=1000)
+        hdl_mult = vstr("")
+    else:
+        mult_file = write_mem(build_dir("requant", sim, case) / "mult.mem", mult, 4)
+        cfg = dict(params, MULT_FILE=str(mult_file), SHIFT_FILE=str(shift_file), seed=seed,
+                   beats=1000)
+        hdl_mult = vstr(mult_file)
+    run_case(sim, "requant", case, dict(params, MULT_FILE=hdl_mult, SHIFT_FILE=vstr(shift_file)),
+             cfg)
