@@ -87,6 +87,63 @@ class HandshakeMonitor:
                 self.out_cycles.append(cycle)
 
 
+def second_pause_generator(stall: str, rng: random.Random):
+    """Pause generator (1 = pause) for a second source or sink of a module with two inputs or two
+    outputs (axis_fork, eltwise_add), different from both of pause_generators(stall): none for
+    "none" (full throughput), else cycle [1,0,0], a 20-cycle burst, or random with p = 0.4."""
+    def rand(p):
+        while True:
+            yield int(rng.random() < p)
+    return {
+        "none": None,
+        "idle": itertools.cycle([1, 0, 0]),
+        "bp": itertools.cycle([1, 0, 0]),
+        "burst": itertools.cycle([1] * 10 + [0] * 10),
+        "random": rand(0.4),
+    }[stall]
+
+
+class BusMonitor:
+    """HandshakeMonitor for modules with several input or output buses: per bus prefix, the cycle
+    numbers of its handshakes (tvalid and tready high) and its stall count (tvalid without
+    tready); every bus's tvalid must be 0 or 1 on every clock after start()."""
+
+    def __init__(self, dut, prefixes):
+        self.dut = dut
+        self.cycles: dict[str, list[int]] = {p: [] for p in prefixes}
+        self.stalls: dict[str, int] = {p: 0 for p in prefixes}
+
+    def start(self):
+        cocotb.start_soon(self._run())
+
+    async def reset(self, outputs):
+        """Synchronous reset for 4 clocks; the tvalid of each output prefix must be exactly 0
+        afterwards; then start monitoring."""
+        dut = self.dut
+        dut.rst.value = 1
+        await ClockCycles(dut.clk, 4)
+        dut.rst.value = 0
+        await RisingEdge(dut.clk)
+        for p in outputs:
+            v = getattr(dut, f"{p}_tvalid").value
+            assert str(v) == "0", f"{p}_tvalid is {v} after reset (expected 0, no X/Z)"
+        self.start()
+
+    async def _run(self):
+        dut, cycle = self.dut, 0
+        while True:
+            await RisingEdge(dut.clk)
+            cycle += 1
+            for p in self.cycles:
+                v = getattr(dut, f"{p}_tvalid").value
+                assert v.is_resolvable, f"{p}_tvalid is {v} at cycle {cycle} after reset"
+                if int(v):
+                    if int(getattr(dut, f"{p}_tready").value):
+                        self.cycles[p].append(cycle)
+                    else:
+                        self.stalls[p] += 1
+
+
 # ----------------------------------------------------------------------------- driver + checker
 
 class TB:
