@@ -1,15 +1,20 @@
-// conv2d: 2-D convolution accumulators (zero padding PAD); all C_OUT*C_IN*K*K products of a window
-// in parallel (MULTS = 0), or folded onto MULTS multipliers over ceil(C_OUT*C_IN*K*K / MULTS) cycles.
+// conv2d: 2-D convolution accumulators (zero padding PAD), full or depthwise; all N products of a
+// window (N = C_OUT*C_IN*K*K, depthwise N = C*K*K) in parallel (MULTS = 0), or folded onto MULTS
+// multipliers over ceil(N / MULTS) cycles.
 //
 // Parameters: C_IN input channels, C_OUT output channels, K x K kernel, image IMG_W x IMG_H,
 // zero padding PAD on every side (a pad2d stage in front of the window), stride STRIDE, input values IN_W bits (uint8 when IN_SIGNED = 0, int8 when 1), weights W_W bits
-// signed, accumulators ACC_W bits signed; weights and biases from $readmemh files (see below);
-// MULTS multipliers (0 = fully parallel, N = C_OUT*C_IN*K*K; 0 < MULTS < N = folded).
+// signed, accumulators ACC_W bits signed; weights and BIAS_W-bit biases (16 or 32) from $readmemh
+// files (see below); MULTS multipliers (0 = fully parallel, N; 0 < MULTS < N = folded);
+// DEPTHWISE = 1: depthwise convolution, C = C_IN = C_OUT (PyTorch groups = C_IN).
 //
 // Function: m_axis lane oc = bias[oc] + sum_{ic,ky,kx} w[oc][ic][ky][kx] * xp[ic][oy*S+ky][ox*S+kx],
 // xp = x padded with PAD zeros on every side,
 // exactly golden.conv2d_acc (the sum is exact when it fits in ACC_W bits signed, which
 // docs/quantization.md `acc_bits` guarantees; wider internal sums are reduced modulo 2^ACC_W).
+// DEPTHWISE = 1: m_axis lane c = bias[c] + sum_{ky,kx} w[c][ky][kx] * xp[c][oy*S+ky][ox*S+kx]
+// (each output channel sees only its own input channel, weight shape [C,1,K,K]), exactly
+// golden.conv2d_acc(..., groups=C).
 //
 // Stream order: s_axis = [C_IN,IMG_H,IMG_W] raster order, one pixel per beat, channel ic at
 // s_axis_tdata[ic*IN_W +: IN_W]. m_axis = [C_OUT,OH,OW] raster order, OH = (IMG_H-K)/STRIDE+1,
@@ -27,7 +32,9 @@
 // combinational function of m_axis_tready.
 //
 // Folded (0 < MULTS < N): T = ceil(N / MULTS) cycles per window. Product n = L*C_OUT + oc
-// (L = window lane (ky*K+kx)*C_IN+ic, output channel innermost) is formed in chunk t = n / MULTS by
+// (L = window lane (ky*K+kx)*C_IN+ic, output channel innermost; DEPTHWISE = 1: product n = L, the
+// window lane itself, times w[c][ky][kx] for output channel c = n % C, N = C*K*K) is formed in
+// chunk t = n / MULTS by
 // multiplier m = n % MULTS (chunk T-1 is padded with zero products) in mac_fold (one operand set
 // per window); each multiplier's operands are a T-way mux over the window lanes and a T-word
 // constant table of weights, both indexed by the chunk counter. Pipeline: chunk t's MULTS
@@ -48,7 +55,9 @@
 // advances only then.
 //
 // Files: WEIGHT_FILE one int8 per line (2 hex digits, two's complement), order [oc][ic][ky][kx]
-// (C_OUT*C_IN*K*K lines); BIAS_FILE one int32 per line (8 hex digits), C_OUT lines. An empty file
+// (C_OUT*C_IN*K*K lines; DEPTHWISE = 1: order [c][ky][kx], C*K*K lines); BIAS_FILE one BIAS_W-bit
+// two's-complement bias per line (BIAS_W/4 hex digits: 8 for int32, 4 for int16; sign-extended
+// into the accumulator), C_OUT lines. An empty file
 // name leaves the values zero. Weights are read at constant addresses only (the folded tables are
 // built from the same ROM), so the file format does not depend on MULTS. (A chunk-ordered ROM read
 // once per chunk would suit a block RAM but needs a MULTS-dependent file; folded, each multiplier's
@@ -81,13 +90,18 @@ module conv2d #
     parameter W_W = 8,
     // bits per output accumulator (signed), >= 2; the manifest's acc_bits
     parameter ACC_W = 22,
-    // $readmemh file of the weights, [oc][ic][ky][kx], one W_W-bit word per line ("" = zeros)
+    // $readmemh file of the weights, [oc][ic][ky][kx] ([c][ky][kx] when DEPTHWISE = 1), one
+    // W_W-bit word per line ("" = zeros)
     parameter WEIGHT_FILE = "",
-    // $readmemh file of the biases, one 32-bit word per line ("" = zeros)
+    // $readmemh file of the biases, one BIAS_W-bit word per line ("" = zeros)
     parameter BIAS_FILE = "",
-    // multipliers: 0 = fully parallel (C_OUT*C_IN*K*K); 1 .. C_OUT*C_IN*K*K-1 = folded over
-    // ceil(C_OUT*C_IN*K*K / MULTS) cycles per window; C_OUT*C_IN*K*K = fully parallel
-    parameter MULTS = 0
+    // bits per bias (signed, sign-extended into the accumulator): 16 or 32
+    parameter BIAS_W = 32,
+    // multipliers: 0 = fully parallel (N = C_OUT*C_IN*K*K products, C*K*K when DEPTHWISE = 1);
+    // 1 .. N-1 = folded over ceil(N / MULTS) cycles per window; N = fully parallel
+    parameter MULTS = 0,
+    // 0 = full convolution; 1 = depthwise (C_OUT == C_IN, output channel c sees input channel c)
+    parameter DEPTHWISE = 0
 )
 (
     input  wire                     clk,
@@ -110,8 +124,9 @@ module conv2d #
     output wire                     m_axis_tlast
 );
 
-// number of weights / products
-localparam N_W = C_OUT*C_IN*K*K;
+// input channels per output channel (depthwise: 1), number of weights / products
+localparam CI_N = DEPTHWISE ? 1 : C_IN;
+localparam N_W = C_OUT*CI_N*K*K;
 // window bus width
 localparam WIN_W = K*K*C_IN*IN_W;
 // product width: (IN_W+1)-bit signed x W_W-bit signed for unsigned input, IN_W x W_W for signed
@@ -120,7 +135,7 @@ localparam PROD_W = XS_W + W_W;
 // width of the internal sums (>= ACC_W and >= PROD_W; reduced modulo 2^ACC_W at the output)
 localparam SUM_W = (ACC_W > PROD_W) ? ACC_W : PROD_W;
 // bias word width in BIAS_FILE
-localparam B_W = 32;
+localparam B_W = BIAS_W;
 // folding (mac_fold) when 0 < MULTS < N_W
 localparam FOLD = (MULTS > 0 && MULTS < N_W) ? 1 : 0;
 
@@ -147,8 +162,20 @@ initial begin
                IN_W, W_W, ACC_W);
         $finish;
     end
+    if (DEPTHWISE != 0 && DEPTHWISE != 1) begin
+        $error("Error: conv2d DEPTHWISE (%0d) must be 0 or 1 (instance %m)", DEPTHWISE);
+        $finish;
+    end
+    if (DEPTHWISE == 1 && C_OUT != C_IN) begin
+        $error("Error: conv2d DEPTHWISE needs C_OUT (%0d) == C_IN (%0d) (instance %m)", C_OUT, C_IN);
+        $finish;
+    end
+    if (BIAS_W != 16 && BIAS_W != 32) begin
+        $error("Error: conv2d BIAS_W (%0d) must be 16 or 32 (instance %m)", BIAS_W);
+        $finish;
+    end
     if (MULTS < 0 || MULTS > N_W) begin
-        $error("Error: conv2d MULTS (%0d) must be in 0..C_OUT*C_IN*K*K (%0d) (instance %m)",
+        $error("Error: conv2d MULTS (%0d) must be in 0..N (%0d products per window) (instance %m)",
                MULTS, N_W);
         $finish;
     end
@@ -255,7 +282,8 @@ if (FOLD == 0) begin : g_par
     /*
      * Fully parallel. Per output channel oc (block g_par.g_oc[oc]):
      *   stage 1: products w[oc][ic][ky][kx] * x[ic][ky][kx], registered in prod_reg of block
-     *            g_oc[oc].g_ic[ic].g_ky[ky] (slot kx);
+     *            g_oc[oc].g_ic[ic].g_ky[ky] (slot kx); DEPTHWISE = 1: only g_ic[0], products
+     *            w[oc][ky][kx] * x[oc][ky][kx];
      *   stage 2: row sums over kx, registered in rows_reg (slot ic*K+ky);
      *   stage 3: bias + sum of the row sums -> out_next lane oc (registered in out_reg).
      * Small per-block vectors and one always @* loop per sum (rather than one wide bus and chains
@@ -267,10 +295,10 @@ if (FOLD == 0) begin : g_par
 
     for (oc = 0; oc < C_OUT; oc = oc + 1) begin : g_oc
         // stage 2 registers: row sum (ic, ky) at [(ic*K+ky)*SUM_W +: SUM_W]
-        wire [C_IN*K*SUM_W-1:0] rows_next;
-        reg  [C_IN*K*SUM_W-1:0] rows_reg;
+        wire [CI_N*K*SUM_W-1:0] rows_next;
+        reg  [CI_N*K*SUM_W-1:0] rows_reg;
 
-        for (ic = 0; ic < C_IN; ic = ic + 1) begin : g_ic
+        for (ic = 0; ic < CI_N; ic = ic + 1) begin : g_ic
             for (ky = 0; ky < K; ky = ky + 1) begin : g_ky
                 // stage 1 registers: product kx at [kx*SUM_W +: SUM_W]
                 wire [K*SUM_W-1:0] prod_next;
@@ -279,9 +307,9 @@ if (FOLD == 0) begin : g_par
                 integer            j;
 
                 for (kx = 0; kx < K; kx = kx + 1) begin : g_kx
-                    // weight index (file order) and window lane
-                    localparam P = ((oc*C_IN + ic)*K + ky)*K + kx;
-                    localparam L = (ky*K + kx)*C_IN + ic;
+                    // weight index (file order) and window lane (depthwise: input channel oc)
+                    localparam P = ((oc*CI_N + ic)*K + ky)*K + kx;
+                    localparam L = (ky*K + kx)*C_IN + (DEPTHWISE ? oc : ic);
 
                     wire [IN_W-1:0]          x = win_tdata[L*IN_W +: IN_W];
                     wire signed [XS_W-1:0]   x_s;
@@ -343,7 +371,7 @@ if (FOLD == 0) begin : g_par
 
         always @* begin
             out_sum = bias_ext;
-            for (t = 0; t < C_IN*K; t = t + 1) begin
+            for (t = 0; t < CI_N*K; t = t + 1) begin
                 out_sum = out_sum + rows_reg[t*SUM_W +: SUM_W];
             end
         end
@@ -396,13 +424,18 @@ end else begin : g_fold
      * C_OUT accumulators (stage 2); the first chunk starts from the bias. The accumulators are the
      * output register: valid after the last chunk.
      */
-    // weights in mac_fold order: w[oc][L] at [(oc*K*K*C_IN + L)*W_W +: W_W], L = window lane
+    // weights in mac_fold order: w[oc][L] at [(oc*K*K*C_IN + L)*W_W +: W_W], L = window lane;
+    // depthwise: the weight w[c][ky][kx] of lane L = (ky*K+kx)*C+c at [L*W_W +: W_W]
     wire [N_W*W_W-1:0]     w_lanes;
     // biases extended or reduced to ACC_W bits (the sums are exact modulo 2^ACC_W)
     wire [C_OUT*ACC_W-1:0] bias_acc;
 
     for (goc = 0; goc < C_OUT; goc = goc + 1) begin : g_oc
-        for (gl = 0; gl < K*K*C_IN; gl = gl + 1) begin : g_lane
+        // weight lanes of this output channel (depthwise: all in g_oc[0], file order [c][ky][kx]
+        // is the full order with oc = 0)
+        localparam N_WL = (DEPTHWISE && goc > 0) ? 0 : K*K*C_IN;
+
+        for (gl = 0; gl < N_WL; gl = gl + 1) begin : g_lane
             // window lane L = (ky*K+kx)*C_IN + ic, weight index P (file order)
             localparam P = ((goc*C_IN + gl % C_IN)*K + (gl / C_IN) / K)*K + (gl / C_IN) % K;
             assign w_lanes[(goc*K*K*C_IN + gl)*W_W +: W_W] = weight_rom[P];
@@ -432,7 +465,8 @@ end else begin : g_fold
         .IN_W(IN_W),
         .W_W(W_W),
         .ACC_W(ACC_W),
-        .MULTS(MULTS)
+        .MULTS(MULTS),
+        .DEPTHWISE(DEPTHWISE)
     )
     mac_inst (
         .clk(clk),

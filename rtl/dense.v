@@ -15,7 +15,9 @@
 //   OUT_W        output lane width; accumulators are sign-extended to it
 //   WEIGHT_FILE  $readmemh file, N_BEATS lines (line p = input beat p) of OUT*C weights,
 //                lane o*C+c = weight[o][c*N_BEATS + p] (first lane in the LSBs, 2*OUT*C hex digits)
-//   BIAS_FILE    $readmemh file, OUT lines of int32 (8 hex digits)
+//   BIAS_FILE    $readmemh file, OUT lines of BIAS_W-bit two's complement (BIAS_W/4 hex digits:
+//                8 for int32, 4 for int16), sign-extended into the accumulator
+//   BIAS_W       bias width (signed), 16 or 32
 //   MULTS        multipliers: 0 (or OUT*C) = OUT*C in parallel; 1 .. OUT*C-1 = folded
 //
 // Latency and throughput, MULTS = 0 (fully parallel)
@@ -64,8 +66,10 @@ module dense #(
     parameter integer OUT_W = 32,
     // weights, one line per input beat, OUT*C lanes
     parameter WEIGHT_FILE = "weights/default/fc1_weight.mem",
-    // biases, one int32 per line
+    // biases, one BIAS_W-bit word per line
     parameter BIAS_FILE = "weights/default/fc1_bias.mem",
+    // bias width (signed, sign-extended into the accumulator): 16 or 32
+    parameter integer BIAS_W = 32,
     // multipliers: 0 = OUT*C in parallel; 1 .. OUT*C-1 = folded over ceil(OUT*C / MULTS) cycles
     // per input beat; OUT*C = parallel
     parameter integer MULTS = 0
@@ -99,7 +103,7 @@ localparam integer N_P  = OUT * C;
 localparam integer FOLD = (MULTS > 0 && MULTS < N_P) ? 1 : 0;
 
 reg [ROW_W-1:0] weight_rom [0:N_BEATS-1];
-reg [31:0]      bias_mem   [0:OUT-1];
+reg [BIAS_W-1:0] bias_mem  [0:OUT-1];
 integer         chk;
 
 initial begin
@@ -109,6 +113,7 @@ initial begin
     if (IN_W < 2 || W_W < 2) $error("dense: IN_W (%0d) and W_W (%0d) must be >= 2", IN_W, W_W);
     if (ACC_W < PROD_W) $error("dense: ACC_W=%0d must hold one product (IN_W+1+W_W=%0d)", ACC_W, PROD_W);
     if (ACC_W > 32) $error("dense: ACC_W=%0d must be <= 32 (int32 bias and logits)", ACC_W);
+    if (BIAS_W != 16 && BIAS_W != 32) $error("dense: BIAS_W=%0d must be 16 or 32", BIAS_W);
     if (ACC_W > OUT_W) $error("dense: ACC_W=%0d must be <= OUT_W=%0d", ACC_W, OUT_W);
     if (MULTS < 0 || MULTS > N_P) $error("dense: MULTS=%0d must be in 0..OUT*C (%0d)", MULTS, N_P);
     $readmemh(WEIGHT_FILE, weight_rom);
@@ -124,6 +129,21 @@ end
 
 // input tlast is not needed: the beat counter defines the vector
 wire unused_s_tlast = s_axis_tlast;
+
+// biases sign-extended (or reduced, they fit) to ACC_W bits, output o at [o*ACC_W +: ACC_W]
+wire [OUT*ACC_W-1:0] bias_ext;
+
+genvar gb;
+generate
+    for (gb = 0; gb < OUT; gb = gb + 1) begin : g_bias
+        if (ACC_W > BIAS_W) begin : g_ext
+            assign bias_ext[gb*ACC_W +: ACC_W] =
+                {{(ACC_W-BIAS_W){bias_mem[gb][BIAS_W-1]}}, bias_mem[gb]};
+        end else begin : g_cut
+            assign bias_ext[gb*ACC_W +: ACC_W] = bias_mem[gb][ACC_W-1:0];
+        end
+    end
+endgenerate
 
 // stage 0: input beat and its weight row
 reg [CNT_W-1:0]      cnt_reg;
@@ -172,9 +192,9 @@ if (FOLD == 0) begin : g_par
     for (go = 0; go < OUT; go = go + 1) begin : g_out
 `ifdef INT8CNN_FAULT_FC_BIAS
         // injected fault for the checker self-test (tb/run_top.py FAULTS): output 3 loses its bias
-        wire signed [ACC_W-1:0] bias_c = (go == 3) ? {ACC_W{1'b0}} : bias_mem[go][ACC_W-1:0];
+        wire signed [ACC_W-1:0] bias_c = (go == 3) ? {ACC_W{1'b0}} : bias_ext[go*ACC_W +: ACC_W];
 `else
-        wire signed [ACC_W-1:0] bias_c = bias_mem[go][ACC_W-1:0];
+        wire signed [ACC_W-1:0] bias_c = bias_ext[go*ACC_W +: ACC_W];
 `endif
         wire signed [ACC_W-1:0] acc_c  = acc_reg[go*ACC_W +: ACC_W];
 
@@ -249,9 +269,9 @@ end else begin : g_fold
     for (go = 0; go < OUT; go = go + 1) begin : g_out
 `ifdef INT8CNN_FAULT_FC_BIAS
         // injected fault for the checker self-test (tb/run_top.py FAULTS): output 3 loses its bias
-        assign bias_acc[go*ACC_W +: ACC_W] = (go == 3) ? {ACC_W{1'b0}} : bias_mem[go][ACC_W-1:0];
+        assign bias_acc[go*ACC_W +: ACC_W] = (go == 3) ? {ACC_W{1'b0}} : bias_ext[go*ACC_W +: ACC_W];
 `else
-        assign bias_acc[go*ACC_W +: ACC_W] = bias_mem[go][ACC_W-1:0];
+        assign bias_acc[go*ACC_W +: ACC_W] = bias_ext[go*ACC_W +: ACC_W];
 `endif
 
         always @(posedge clk) begin

@@ -5,12 +5,16 @@
 // 2^ACC_W), o = 0..N_OUT-1, l = 0..N_LANES-1; a set with x_first = 1 starts from bias[o] instead of
 // acc[o]. The folded datapath of conv2d (one set per window, x_first = x_last = 1) and dense (one
 // set per input beat, x_first / x_last on the first / last beat of a vector).
+// DEPTHWISE = 1 (depthwise conv2d): every lane has its own weight and feeds one accumulator,
+// acc[o] += sum_j w[j*N_OUT+o] * x[j*N_OUT+o], j = 0..N_LANES/N_OUT-1: N = N_LANES products.
 //
 // Parameters: N_LANES input lanes of IN_W bits (unsigned when IN_SIGNED = 0, signed when 1),
 // N_OUT accumulators of ACC_W bits (signed), weights W_W bits signed, MULTS multipliers
-// (1 <= MULTS <= N; MULTS = N is a single chunk).
+// (1 <= MULTS <= N; MULTS = N is a single chunk), DEPTHWISE 0 (N = N_OUT*N_LANES products) or 1
+// (N = N_LANES products, N_LANES a multiple of N_OUT).
 //
-// Folding: product n = l*N_OUT + o (output innermost) is formed in chunk t = n / MULTS by
+// Folding: product n = l*N_OUT + o (output innermost; DEPTHWISE = 1: product n = lane n, weight
+// word n, o = n % N_OUT) is formed in chunk t = n / MULTS by
 // multiplier m = n % MULTS (chunk T-1 is padded with zero products); each multiplier's operands are
 // T-way one-hot AND-OR muxes over the lanes of x_data and the words of w_data, selected by the
 // chunk counter (no index arithmetic, so the only $mul cells are the MULTS multipliers; a
@@ -29,7 +33,8 @@
 // is consumed when prod_en && x_valid && chunk_last).
 //
 // Stream order: lane l at x_data[l*IN_W +: IN_W]; weight w[o][l] at w_data[(o*N_LANES + l)*W_W
-// +: W_W]; bias[o] / acc[o] at [o*ACC_W +: ACC_W].
+// +: W_W] (DEPTHWISE = 1: the weight of lane l at w_data[l*W_W +: W_W], N_LANES words);
+// bias[o] / acc[o] at [o*ACC_W +: ACC_W].
 
 `default_nettype none
 
@@ -47,8 +52,11 @@ module mac_fold #
     parameter W_W = 8,
     // bits per accumulator (signed), >= 2; sums are exact modulo 2^ACC_W
     parameter ACC_W = 24,
-    // multipliers, 1 .. N_OUT*N_LANES
-    parameter MULTS = 1
+    // multipliers, 1 .. N (N = N_OUT*N_LANES, or N_LANES when DEPTHWISE = 1)
+    parameter MULTS = 1,
+    // 0 = every lane feeds every accumulator; 1 = lane l feeds only accumulator l % N_OUT, with its
+    // own weight (depthwise conv2d; N_LANES a multiple of N_OUT)
+    parameter DEPTHWISE = 0
 )
 (
     input  wire                         clk,
@@ -58,7 +66,7 @@ module mac_fold #
      * Operand set (held for its chunks) and biases
      */
     input  wire [N_LANES*IN_W-1:0]      x_data,
-    input  wire [N_OUT*N_LANES*W_W-1:0] w_data,
+    input  wire [(DEPTHWISE ? 1 : N_OUT)*N_LANES*W_W-1:0] w_data,
     input  wire                         x_valid,
     input  wire                         x_first,
     input  wire                         x_last,
@@ -77,7 +85,7 @@ module mac_fold #
 );
 
 // products per operand set
-localparam N_P = N_OUT*N_LANES;
+localparam N_P = DEPTHWISE ? N_LANES : N_OUT*N_LANES;
 // product width: (IN_W+1)-bit signed x W_W-bit signed for unsigned input, IN_W x W_W for signed
 localparam XS_W = IN_SIGNED ? IN_W : IN_W + 1;
 localparam PROD_W = XS_W + W_W;
@@ -105,8 +113,17 @@ initial begin
                IN_W, W_W, ACC_W);
         $finish;
     end
+    if (DEPTHWISE != 0 && DEPTHWISE != 1) begin
+        $error("Error: mac_fold DEPTHWISE (%0d) must be 0 or 1 (instance %m)", DEPTHWISE);
+        $finish;
+    end
+    if (DEPTHWISE == 1 && N_LANES % N_OUT != 0) begin
+        $error("Error: mac_fold DEPTHWISE needs N_LANES (%0d) a multiple of N_OUT (%0d) (instance %m)",
+               N_LANES, N_OUT);
+        $finish;
+    end
     if (MULTS < 1 || MULTS > N_P) begin
-        $error("Error: mac_fold MULTS (%0d) must be in 1..N_OUT*N_LANES (%0d) (instance %m)",
+        $error("Error: mac_fold MULTS (%0d) must be in 1..N (%0d products) (instance %m)",
                MULTS, N_P);
         $finish;
     end
@@ -153,11 +170,12 @@ generate
         for (gt = 0; gt < T_CH; gt = gt + 1) begin : g_t
             localparam NP = gt*MULTS + gm;
             if (NP < N_P) begin : g_used
-                // lane L, accumulator O
-                localparam L = NP / N_OUT;
+                // lane L, accumulator O, weight word WI
+                localparam L = DEPTHWISE ? NP : NP / N_OUT;
                 localparam O = NP % N_OUT;
+                localparam WI = DEPTHWISE ? NP : O*N_LANES + L;
                 assign x_tab[gt*IN_W +: IN_W] = x_data[L*IN_W +: IN_W];
-                assign w_tab[gt*W_W +: W_W] = w_data[(O*N_LANES + L)*W_W +: W_W];
+                assign w_tab[gt*W_W +: W_W] = w_data[WI*W_W +: W_W];
             end else begin : g_zero
                 assign x_tab[gt*IN_W +: IN_W] = {IN_W{1'b0}};
                 assign w_tab[gt*W_W +: W_W] = {W_W{1'b0}};

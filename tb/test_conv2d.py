@@ -6,9 +6,14 @@ sim_build/<build>/ and sizes ACC_W from the worst-case bound like docs/quantizat
 The cocotb side reads the same files back, streams several images back to back under every stall
 configuration and compares every beat with golden.conv2d_acc exactly (see axis_tb.stream_images).
 Folded cases (MULTS > 0) also check, without stalls, the exact cycles between output beats
-(T + g - 1, T = ceil(C_OUT*C_IN*K*K / MULTS)) and the latency T + 2.
+(T + g - 1, T = ceil(N / MULTS), N = int8cnn.generate.layer_products: C_OUT*C_IN*K*K, or C*K*K
+for a depthwise layer) and the latency T + 2. Depthwise cases (DEPTHWISE = 1) write the weights
+as [C,1,K,K] in [c][ky][kx] order and compare with golden.conv2d_acc(groups=C); BIAS_W = 16 cases
+write 4-hex-digit biases including -32768 and 32767.
 """
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,7 +22,7 @@ from axis_tb import (build_dir, make_images, pixel_beats, run_case, stall_test, 
                      stream_images, vstr)
 from int8cnn import golden
 from int8cnn.qnet import acc_bits_for
-from int8cnn.generate import fold_cycles
+from int8cnn.generate import fold_cycles, layer_products
 from memgen import pack_words, read_mem, write_mem
 
 LATENCY = 4  # cycles from the pixel that completes a window to its output beat (rtl/conv2d.v);
@@ -27,19 +32,34 @@ FOLDED_LATENCY = 2  # folded (MULTS > 0): T + 2 cycles (window2d 1, T chunks, ac
 
 # ----------------------------------------------------------------------------- cocotb side
 
+def groups(cfg: dict) -> int:
+    """PyTorch conv2d groups of the case: C_IN when DEPTHWISE = 1, else 1."""
+    return cfg["C_IN"] if cfg.get("DEPTHWISE", 0) else 1
+
+
+def window_products(cfg: dict) -> int:
+    """Products per window of the case, from the flow's cycle formula (generate.layer_products)."""
+    layer = SimpleNamespace(type="conv2d", name="dut", kernel=cfg["K"], groups=groups(cfg),
+                            in_shape=(cfg["C_IN"], cfg["IMG_H"], cfg["IMG_W"]),
+                            out_shape=(cfg["C_OUT"],))
+    return layer_products(layer)
+
+
 @stall_test
 async def run_conv2d(dut, stall):
     cfg, rng, tb = await start(dut, stall)
     c_in, c_out, k = cfg["C_IN"], cfg["C_OUT"], cfg["K"]
-    w = np.array(read_mem(cfg["weight_file"], 8), dtype=np.int64).reshape(c_out, c_in, k, k)
-    b = np.array(read_mem(cfg["bias_file"], 32), dtype=np.int64)
+    g = groups(cfg)
+    w = np.array(read_mem(cfg["weight_file"], 8), dtype=np.int64).reshape(c_out, c_in // g, k, k)
+    b = np.array(read_mem(cfg["bias_file"], cfg.get("BIAS_W", 32)), dtype=np.int64)
+    assert len(b) == c_out
     lo, hi = (-128, 127) if cfg["IN_SIGNED"] else (0, 255)
     images = make_images(rng, cfg["n_images"], (c_in, cfg["IMG_H"], cfg["IMG_W"]), lo, hi)
     acc = golden.conv2d_acc(np.stack(images), w, b, stride=cfg["STRIDE"],
-                            padding=cfg.get("PAD", 0))  # [N,OC,OH,OW]
+                            padding=cfg.get("PAD", 0), groups=g)  # [N,OC,OH,OW]
     lim = 1 << (cfg["ACC_W"] - 1)
     assert -lim <= acc.min() and acc.max() < lim, "test data overflow ACC_W"
-    t = fold_cycles(c_out * c_in * k * k, cfg.get("MULTS", 0))
+    t = fold_cycles(window_products(cfg), cfg.get("MULTS", 0))
     latency = (LATENCY if t == 1 else t + FOLDED_LATENCY) + (1 if cfg.get("PAD", 0) else 0)
     await stream_images(tb, stall, images, 8, [pixel_beats(a, cfg["ACC_W"]) for a in acc], cfg,
                         latency, window_cycles=t)
@@ -75,6 +95,22 @@ CASES = {
                                            PAD=1, IN_SIGNED=1, MULTS=7), 3),
     "ci1-co2-k5-8x7-pad2-s2-m30": (dict(C_IN=1, C_OUT=2, K=5, IMG_W=8, IMG_H=7, STRIDE=2, PAD=2,
                                         IN_SIGNED=0, MULTS=30), 3),
+    # depthwise (groups = C): stride 1 and 2 with padding, folded with MULTS > C (two product
+    # slots per channel, 36 products in 8 chunks, the last one with 4 zero products) and with
+    # MULTS < C, no padding (the latency is checked too; 27 products in 14 chunks)
+    "dw-c4-k3-9x7-pad1": (dict(C_IN=4, C_OUT=4, K=3, IMG_W=9, IMG_H=7, STRIDE=1, PAD=1,
+                               IN_SIGNED=1, DEPTHWISE=1), 4),
+    "dw-c3-k3-10x9-pad1-s2": (dict(C_IN=3, C_OUT=3, K=3, IMG_W=10, IMG_H=9, STRIDE=2, PAD=1,
+                                   IN_SIGNED=0, DEPTHWISE=1), 4),
+    "dw-c4-k3-9x7-pad1-m5": (dict(C_IN=4, C_OUT=4, K=3, IMG_W=9, IMG_H=7, STRIDE=1, PAD=1,
+                                  IN_SIGNED=1, DEPTHWISE=1, MULTS=5), 3),
+    "dw-c3-k3-10x9-s2-m2": (dict(C_IN=3, C_OUT=3, K=3, IMG_W=10, IMG_H=9, STRIDE=2,
+                                 IN_SIGNED=0, DEPTHWISE=1, MULTS=2), 3),
+    # int16 biases (BIAS_W = 16, 4 hex digits) reaching -32768 and 32767, parallel and folded
+    "ci2-co3-k3-7x5-signed-b16": (dict(C_IN=2, C_OUT=3, K=3, IMG_W=7, IMG_H=5, STRIDE=1,
+                                       IN_SIGNED=1, BIAS_W=16), 4),
+    "ci2-co3-k3-7x5-signed-m5-b16": (dict(C_IN=2, C_OUT=3, K=3, IMG_W=7, IMG_H=5, STRIDE=1,
+                                          IN_SIGNED=1, MULTS=5, BIAS_W=16), 3),
 }
 
 
@@ -83,14 +119,22 @@ def test_conv2d(sim, case):
     params, n_images = CASES[case]
     rng = np.random.default_rng(sum(map(ord, case)))
     c_in, c_out, k = params["C_IN"], params["C_OUT"], params["K"]
-    w = rng.integers(-128, 128, size=(c_out, c_in, k, k))
+    # depthwise: [C,1,K,K], file order [c][ky][kx]
+    w = rng.integers(-128, 128, size=(c_out, c_in // groups(params), k, k))
     w[0] = 127
     if c_out > 1:
         w[1] = -128
-    b = rng.integers(-100000, 100001, size=c_out)
+    bias_w = params.get("BIAS_W", 32)
+    if bias_w == 16:
+        # the int16 extremes, with the weights that push each the same way (all-max images)
+        b = rng.integers(-(1 << 15), 1 << 15, size=c_out)
+        b[0], b[1] = (1 << 15) - 1, -(1 << 15)
+    else:
+        b = rng.integers(-100000, 100001, size=c_out)
     acc_w = acc_bits_for(w, b, bool(params["IN_SIGNED"]))  # docs/quantization.md acc_bits
     weight_file = write_mem(build_dir("conv2d", sim, case) / "weight.mem", pack_words(w, 8), 2)
-    bias_file = write_mem(build_dir("conv2d", sim, case) / "bias.mem", pack_words(b, 32), 8)
+    bias_file = write_mem(build_dir("conv2d", sim, case) / "bias.mem", pack_words(b, bias_w),
+                          bias_w // 4)
     hdl = dict(params, ACC_W=acc_w, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file))
     cfg = dict(params, ACC_W=acc_w, weight_file=str(weight_file), bias_file=str(bias_file),
                seed=4321, n_images=n_images)

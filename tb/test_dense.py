@@ -6,7 +6,8 @@ address order: line p = input beat p, lane o*C+c = W[o][c*N_BEATS+p]); the cocot
 accumulator bound) and compares every output beat with golden.dense_acc exactly (harness:
 axis_tb.py). Folded cases (MULTS > 0) take T = ceil(OUT*C / MULTS) cycles per input beat: without
 stalls the input beats are exactly T cycles apart and each output beat comes T + 2 cycles after
-its vector's last beat.
+its vector's last beat. BIAS_W = 16 cases write int16 biases (4 hex digits) including -32768 and
+32767.
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ async def run_stream(dut, stall):
     C, NB, OUT = cfg["C"], cfg["N_BEATS"], cfg["OUT"]
     IN_W, ACC_W, OUT_W = cfg["IN_W"], cfg["ACC_W"], cfg["OUT_W"]
     w = load_weights(cfg["WEIGHT_FILE"], C, NB, OUT, cfg["W_W"])
-    b = np.array(read_mem(cfg["BIAS_FILE"], 32), dtype=np.int64)
+    b = np.array(read_mem(cfg["BIAS_FILE"], cfg.get("BIAS_W", 32)), dtype=np.int64)
     assert len(b) == OUT
 
     n = cfg["vectors"]
@@ -105,6 +106,11 @@ CASES = {
                      wmax=128, MULTS=7),
     "tiny-o2-m1": dict(C=1, N_BEATS=1, OUT=2, IN_SIGNED=1, ACC_W=17, OUT_W=20, vectors=100,
                        wmax=128, MULTS=1),
+    # int16 biases (BIAS_W = 16, 4 hex digits) with -32768 and 32767, parallel and folded
+    "odd-b16": dict(C=2, N_BEATS=7, OUT=3, IN_SIGNED=1, ACC_W=None, OUT_W=32, vectors=60,
+                    wmax=128, BIAS_W=16),
+    "c4-o5-m7-b16": dict(C=4, N_BEATS=5, OUT=5, IN_SIGNED=0, ACC_W=None, OUT_W=32, vectors=40,
+                         wmax=128, MULTS=7, BIAS_W=16),
 }
 
 
@@ -122,7 +128,12 @@ def test_dense(sim, case):
     w = rng.integers(-p["wmax"], 128, size=(out, c * nb))
     xabs = (1 << (in_w - 1)) if p["IN_SIGNED"] else (1 << in_w) - 1
     wsum = int(np.abs(w).sum(axis=1).max()) * xabs
-    if p["ACC_W"] is None:
+    bias_w = p.get("BIAS_W", 32)
+    if p["ACC_W"] is None and bias_w == 16:
+        b = rng.integers(-(1 << 15), 1 << 15, size=out)
+        b[0], b[1] = (1 << 15) - 1, -(1 << 15)  # the int16 extremes
+        p["ACC_W"] = acc_bits(wsum + (1 << 15))
+    elif p["ACC_W"] is None:
         b = rng.integers(-50000, 50001, size=out)
         p["ACC_W"] = acc_bits(wsum + int(np.abs(b).max()))
     else:
@@ -133,11 +144,13 @@ def test_dense(sim, case):
     lines = [lanes_to_int([w[o, ch * nb + q] for o in range(out) for ch in range(c)], w_w)
              for q in range(nb)]
     weight_file = write_mem(build_dir("dense", sim, case) / "weight.mem", lines, 2 * out * c)
-    bias_file = write_mem(build_dir("dense", sim, case) / "bias.mem", pack_words(b, 32), 8)
+    bias_file = write_mem(build_dir("dense", sim, case) / "bias.mem", pack_words(b, bias_w),
+                          bias_w // 4)
     params = dict(C=c, N_BEATS=nb, OUT=out, IN_SIGNED=p["IN_SIGNED"], IN_W=in_w, W_W=w_w,
                   ACC_W=p["ACC_W"], OUT_W=p["OUT_W"])
-    if "MULTS" in p:
-        params["MULTS"] = p["MULTS"]
+    for opt in ("MULTS", "BIAS_W"):
+        if opt in p:
+            params[opt] = p[opt]
     cfg = dict(params, WEIGHT_FILE=str(weight_file), BIAS_FILE=str(bias_file), seed=seed,
                vectors=p["vectors"])
     run_case(sim, "dense", case,
