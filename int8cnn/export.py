@@ -13,7 +13,9 @@ import numpy as np
 
 from .memfile import (MemFileError, atomic_dir, pack_lanes, read_values,
                       read_words, write_mem)
-from .qnet import LAYER_TYPES, SHIFT_MAX, QLayer, QNet
+from .activations import ACTIVATIONS
+from .qnet import (LAYER_TYPES, MAC_TYPES, SHIFT_MAX, QLayer, QNet, acc_bits_for,
+                   sum_bits_for)
 
 MANIFEST_VERSION = 1
 HEX = {"weight": 2, "bias": 8, "mult": 4, "shift": 2}
@@ -34,7 +36,11 @@ def dense_words(weight: np.ndarray, in_shape) -> list[int]:
 def layer_files(layer: QLayer) -> dict:
     if layer.type == "maxpool2d":
         return {}
-    files = {"weight": f"{layer.name}_weight.mem", "bias": f"{layer.name}_bias.mem"}
+    if layer.type == "act_lut":
+        return {"table": f"{layer.name}_table.mem"}
+    files = {}
+    if layer.has_weights:
+        files = {"weight": f"{layer.name}_weight.mem", "bias": f"{layer.name}_bias.mem"}
     if layer.mult is not None:
         files.update(mult=f"{layer.name}_mult.mem", shift=f"{layer.name}_shift.mem")
     return files
@@ -50,14 +56,21 @@ def layer_manifest(layer: QLayer) -> dict:
         "scale_in": float(layer.scale_in), "scale_out": float(layer.scale_out),
         "files": layer_files(layer),
     }
-    if layer.type != "maxpool2d":
+    if layer.has_weights:
         d.update(acc_bits=int(layer.acc_bits), scale_w=[float(s) for s in layer.scale_w],
                  relu=bool(layer.relu))
-        if layer.mult is not None:
-            d.update(mult_bits=int(layer.mult_bits), mult=[int(m) for m in layer.mult],
-                     shift=[int(s) for s in layer.shift], clamp=[int(v) for v in layer.clamp])
-        else:
-            d.update(output="logits", out_lane_bits=32)
+        if layer.bias_bits != 32:
+            d.update(bias_bits=int(layer.bias_bits))
+    if layer.type == "avgpool2d":
+        d.update(acc_bits=int(layer.acc_bits))
+    if layer.type == "act_lut":
+        d.update(activation=layer.activation, clamp=[int(v) for v in layer.clamp])
+    if layer.mult is not None:
+        d.update(requant=layer.requant, mult_bits=int(layer.mult_bits),
+                 mult=[int(m) for m in layer.mult], shift=[int(s) for s in layer.shift],
+                 clamp=[int(v) for v in layer.clamp])
+    elif layer.type == "dense":
+        d.update(output="logits", out_lane_bits=32)
     return d
 
 
@@ -76,15 +89,18 @@ def network_vh(qnet: QNet) -> str:
         p(l, "IMG_W", w)
         p(l, "C_OUT", l.out_shape[0])
         p(l, "IN_SIGNED", l.in_signed)
-        if l.type in ("conv2d", "maxpool2d"):
+        if l.type in ("conv2d", "maxpool2d", "avgpool2d"):
             p(l, "K", l.kernel)
             p(l, "STRIDE", l.stride)
             p(l, "PAD", l.padding)
         if l.type == "dense":
             p(l, "N_BEATS", h * w)
-        if l.type != "maxpool2d":
+        if l.type in ("conv2d", "dense", "avgpool2d"):
             p(l, "ACC_W", l.acc_bits)
+        if l.type in ("conv2d", "dense"):
+            p(l, "BIAS_W", l.bias_bits)
         if l.mult is not None:
+            p(l, "POW2", l.requant == "pow2")
             p(l, "MULT_W", l.mult_bits)
             p(l, "SHIFT_W", 6)  # shifts are 0..62
             p(l, "LO", l.clamp[0])
@@ -102,12 +118,17 @@ def export(qnet: QNet, outdir: Path, extra_meta: dict | None = None) -> Path:
             f = layer_files(l)
             if not f:
                 continue
+            if "table" in f:
+                write_mem(tmp / f["table"], [int(v) & 0xFF for v in l.table], 2)
+                continue
             if l.type == "conv2d":
                 write_mem(tmp / f["weight"], [int(v) & 0xFF for v in l.weight.reshape(-1)], 2)
-            else:
+            elif l.type == "dense":
                 c = l.in_shape[0]
                 write_mem(tmp / f["weight"], dense_words(l.weight, l.in_shape), 2 * l.out_shape[0] * c)
-            write_mem(tmp / f["bias"], [int(v) & 0xFFFFFFFF for v in l.bias], 8)
+            if "bias" in f:
+                mask = (1 << l.bias_bits) - 1
+                write_mem(tmp / f["bias"], [int(v) & mask for v in l.bias], l.bias_bits // 4)
             if "mult" in f:
                 write_mem(tmp / f["mult"], [int(v) for v in l.mult], 4)
                 write_mem(tmp / f["shift"], [int(v) for v in l.shift], 2)
@@ -185,13 +206,14 @@ def load_network(wdir: Path) -> QNet:
                        kernel=k, stride=s, padding=pad, zero_point_in=d["zero_point_in"],
                        zero_point_out=d["zero_point_out"], scale_in=d.get("scale_in", 1.0),
                        scale_out=d.get("scale_out", 1.0))
-        if t != "maxpool2d":
+        files = d["files"]
+        _need(isinstance(files, dict), mpath, where, "files must be an object")
+        oc = expect_out[0]
+        if t in MAC_TYPES:
             for key in ("acc_bits", "scale_w"):
                 _need(key in d, mpath, where, f"missing field {key!r}")
-            files = d["files"]
             for key in ("weight", "bias"):
                 _need(key in files, mpath, where, f"files: missing {key!r}")
-            oc = expect_out[0]
             layer.acc_bits, layer.scale_w, layer.relu = d["acc_bits"], d["scale_w"], d.get("relu", False)
             if t == "conv2d":
                 layer.weight = read_values(wdir / files["weight"], 8, oc * c * k * k, True,
@@ -203,26 +225,52 @@ def load_network(wdir: Path) -> QNet:
                     v = np.array([(word >> (8 * j)) & 0xFF for j in range(oc * c)], dtype=np.int64)
                     wt[:, :, p] = np.where(v > 127, v - 256, v).reshape(oc, c)
                 layer.weight = wt.reshape(oc, c * h * w)
-            layer.bias = read_values(wdir / files["bias"], 32, oc, True)
-            if "mult" in files or "mult" in d:
-                for key in ("mult", "shift", "clamp", "mult_bits"):
-                    _need(key in d, mpath, where, f"missing field {key!r}")
-                    if key in ("mult", "shift"):
-                        _need(key in files, mpath, where, f"files: missing {key!r}")
-                        _need(len(d[key]) == oc, mpath, where,
-                              f"{key} has {len(d[key])} entries, expected {oc} (one per channel)")
-                mb = d["mult_bits"]
-                layer.mult_bits = mb
-                layer.mult = read_values(wdir / files["mult"], 16, oc, False, 1, (1 << (mb - 1)) - 1)
-                layer.shift = read_values(wdir / files["shift"], 8, oc, False, 0, SHIFT_MAX)
-                _need(layer.mult.tolist() == list(d["mult"]), mpath, where,
-                      f"mult {d['mult']} differs from {files['mult']}")
-                _need(layer.shift.tolist() == list(d["shift"]), mpath, where,
-                      f"shift {d['shift']} differs from {files['shift']}")
-                lo, hi = d["clamp"]
-                _need(-128 <= lo < hi <= 255, mpath, where, f"clamp {d['clamp']} not within int8/uint8")
-                layer.clamp = [lo, hi]
-            from .qnet import acc_bits_for
+            layer.bias_bits = d.get("bias_bits", 32)
+            _need(layer.bias_bits in (16, 32), mpath, where,
+                  f"bias_bits must be 16 or 32, got {layer.bias_bits!r}")
+            layer.bias = read_values(wdir / files["bias"], layer.bias_bits, oc, True)
+        if t == "avgpool2d":
+            _need(s == k, mpath, where, f"average pooling needs stride == kernel, got {s} / {k}")
+            _need(pad == 0, mpath, where, f"average pooling has no padding, got {pad}")
+            _need("mult" in d, mpath, where, "missing field 'mult' (average pooling requantizes)")
+            _need(type(d.get("acc_bits")) is int, mpath, where, "acc_bits must be an integer")
+            layer.acc_bits = d["acc_bits"]
+            need = sum_bits_for(k, layer.in_signed)
+            _need(layer.acc_bits >= need, mpath, where,
+                  f"acc_bits {layer.acc_bits} too small: a {k}x{k} window sum needs {need}")
+        if t == "act_lut":
+            _need("table" in files, mpath, where, "files: missing 'table'")
+            _need(d.get("activation") in ACTIVATIONS, mpath, where,
+                  f"activation {d.get('activation')!r} not one of {sorted(ACTIVATIONS)}")
+            _need(d.get("clamp") in ([-128, 127], [0, 255]), mpath, where,
+                  f"clamp {d.get('clamp')} must be [-128, 127] or [0, 255]")
+            layer.activation, layer.clamp = d["activation"], list(d["clamp"])
+            lo, hi = layer.clamp
+            layer.table = read_values(wdir / files["table"], 8, 256, lo < 0, lo, hi)
+        if "mult" in files or "mult" in d:
+            for key in ("mult", "shift", "clamp", "mult_bits"):
+                _need(key in d, mpath, where, f"missing field {key!r}")
+                if key in ("mult", "shift"):
+                    _need(key in files, mpath, where, f"files: missing {key!r}")
+                    _need(len(d[key]) == oc, mpath, where,
+                          f"{key} has {len(d[key])} entries, expected {oc} (one per channel)")
+            mb = d["mult_bits"]
+            layer.mult_bits = mb
+            layer.requant = d.get("requant", "fixed")
+            _need(layer.requant in ("fixed", "pow2"), mpath, where,
+                  f"requant {layer.requant!r} must be 'fixed' or 'pow2'")
+            layer.mult = read_values(wdir / files["mult"], 16, oc, False, 1, (1 << (mb - 1)) - 1)
+            layer.shift = read_values(wdir / files["shift"], 8, oc, False, 0, SHIFT_MAX)
+            _need(layer.mult.tolist() == list(d["mult"]), mpath, where,
+                  f"mult {d['mult']} differs from {files['mult']}")
+            _need(layer.shift.tolist() == list(d["shift"]), mpath, where,
+                  f"shift {d['shift']} differs from {files['shift']}")
+            _need(layer.requant == "fixed" or set(layer.mult.tolist()) == {1}, mpath, where,
+                  f"requant 'pow2' needs every mult = 1, got {d['mult']}")
+            lo, hi = d["clamp"]
+            _need(-128 <= lo < hi <= 255, mpath, where, f"clamp {d['clamp']} not within int8/uint8")
+            layer.clamp = [lo, hi]
+        if t in MAC_TYPES:
             need = acc_bits_for(layer.weight, layer.bias, layer.in_signed)
             _need(layer.acc_bits >= need, mpath, where,
                   f"acc_bits {layer.acc_bits} too small: worst case needs {need}")

@@ -13,7 +13,10 @@ Supported layers and how they map:
     conv2d    -> conv2d (PAD, STRIDE) + requant; a padded conv after the first layer gets an
                  axis_fifo in front (see fifo_depth)
     maxpool2d -> maxpool2d
+    avgpool2d -> avgpool2d (window sums) + requant (global average pooling: K = the image)
+    act_lut   -> act_lut (256-entry table ROM)
     dense     -> dense + requant (hidden) | dense (the last layer: int32 logits)
+A requantization with manifest "requant": "pow2" gets requant POW2 = 1 (no multiplier).
 
 Folding (`mults`): every conv2d and dense instance gets MULTS = min(mults, its products per
 window / input beat) (layer_mults), so no layer uses more than `mults` multipliers; the top is
@@ -35,6 +38,18 @@ class UnsupportedLayer(ValueError):
     pass
 
 
+# Networks whose fully parallel top is impractical: the fold of their committed top, used when no
+# --mults / MULTS is given. seed000's conv2 alone has 18,432 products per window; seed002's 5,832
+# parallel multipliers make an 83 MB Verilator C++ model that takes longer to compile than the
+# whole regression runs.
+DEFAULT_MULTS = {"seed000": 64, "seed002": 64}
+
+
+def default_mults(net: str) -> int | None:
+    """The fold a network's committed top uses (None: fully parallel)."""
+    return DEFAULT_MULTS.get(net)
+
+
 def top_name(net: str, mults: int | None = None) -> str:
     """Module (and file) name of the generated top: cnn_<net>, folded cnn_<net>_m<mults>."""
     return f"cnn_{net}" if mults is None else f"cnn_{net}_m{mults}"
@@ -43,9 +58,11 @@ def top_name(net: str, mults: int | None = None) -> str:
 # ----------------------------------------------------------------------------- folding and cycles
 
 def layer_products(layer) -> int:
-    """Multiplications per conv2d window (C_OUT*C_IN*K*K) or per dense input beat (OUT*C)."""
+    """Multiplications per conv2d window (C_OUT*C_IN*K*K; depthwise, groups = C: C*K*K) or per
+    dense input beat (OUT*C)."""
     if layer.type == "conv2d":
-        return layer.out_shape[0] * layer.in_shape[0] * layer.kernel * layer.kernel
+        groups = getattr(layer, "groups", 1)
+        return layer.out_shape[0] * (layer.in_shape[0] // groups) * layer.kernel * layer.kernel
     if layer.type == "dense":
         return layer.out_shape[0] * layer.in_shape[0]
     raise ValueError(f"layer {layer.name} ({layer.type}) has no multipliers")
@@ -100,15 +117,18 @@ def check_supported(qnet: QNet) -> None:
     for i, l in enumerate(qnet.layers):
         last = i == len(qnet.layers) - 1
         where = f"layer {l.name} ({l.type})"
-        if l.type not in ("conv2d", "maxpool2d", "dense"):
+        if l.type not in ("conv2d", "maxpool2d", "avgpool2d", "act_lut", "dense"):
             raise UnsupportedLayer(f"{where}: no RTL module for layer type {l.type!r}")
-        if l.type == "maxpool2d" and l.padding:
-            raise UnsupportedLayer(f"{where}: padded max-pooling is not supported")
-        if l.type != "maxpool2d" and l.mult is None and not last:
+        if l.type in ("maxpool2d", "avgpool2d") and l.padding:
+            raise UnsupportedLayer(f"{where}: padded pooling is not supported")
+        if l.type == "avgpool2d" and l.stride != l.kernel:
+            raise UnsupportedLayer(f"{where}: average pooling needs stride == kernel "
+                                   f"(non-overlapping windows), got {l.stride} / {l.kernel}")
+        if l.type in ("conv2d", "dense") and l.mult is None and not last:
             raise UnsupportedLayer(f"{where}: only the last layer may emit raw accumulators")
         if last and not (l.type == "dense" and l.mult is None):
             raise UnsupportedLayer(f"{where}: the last layer must be a dense layer emitting logits")
-        if l.type != "maxpool2d" and l.acc_bits > 32:
+        if l.type in ("conv2d", "dense", "avgpool2d") and l.acc_bits > 32:
             raise UnsupportedLayer(f"{where}: accumulator of {l.acc_bits} bits exceeds 32")
         if l.zero_point_in != 0:
             raise UnsupportedLayer(f"{where}: input zero point {l.zero_point_in} != 0 unsupported")
@@ -175,6 +195,11 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
                                         ("IN_SIGNED", P(l, "IN_SIGNED")), ("IMG_W", P(l, "IMG_W")),
                                         ("IMG_H", P(l, "IMG_H")), ("K", P(l, "K")),
                                         ("STRIDE", P(l, "STRIDE"))], f"u_{l.name}", src, l.name)
+        elif l.type == "act_lut":
+            body += _wires(l.name, f"{P(l, 'C_OUT')}*8")
+            body += _inst("act_lut", [("C", P(l, "C_IN")), ("IN_SIGNED", P(l, "IN_SIGNED")),
+                                      ("OUT_W", "8"), ("TABLE_FILE", f("table"))],
+                          f"u_{l.name}", src, l.name)
         else:
             acc = f"{l.name}_acc"
             acc_lane = "32" if l.emits_logits else P(l, "ACC_W")
@@ -188,19 +213,23 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
                 body += _inst("axis_fifo", [("DATA_W", f"{P(l, 'C_IN')}*8"), ("DEPTH", str(depth))],
                               f"u_{l.name}_fifo", src, f"{l.name}_in")
                 src = f"{l.name}_in"
-            if l.type == "conv2d":
+            if l.type == "avgpool2d":
+                params = [("C", P(l, "C_IN")), ("DATA_W", "8"), ("IN_SIGNED", P(l, "IN_SIGNED")),
+                          ("IMG_W", P(l, "IMG_W")), ("IMG_H", P(l, "IMG_H")), ("K", P(l, "K")),
+                          ("STRIDE", P(l, "STRIDE")), ("SUM_W", P(l, "ACC_W"))]
+            elif l.type == "conv2d":
                 params = [("C_IN", P(l, "C_IN")), ("C_OUT", P(l, "C_OUT")), ("K", P(l, "K")),
                           ("IMG_W", P(l, "IMG_W")), ("IMG_H", P(l, "IMG_H")),
                           ("STRIDE", P(l, "STRIDE")), ("PAD", P(l, "PAD")),
                           ("IN_SIGNED", P(l, "IN_SIGNED")), ("IN_W", "8"), ("W_W", "8"),
-                          ("ACC_W", P(l, "ACC_W")), ("WEIGHT_FILE", f("weight")),
-                          ("BIAS_FILE", f("bias"))]
+                          ("ACC_W", P(l, "ACC_W")), ("BIAS_W", P(l, "BIAS_W")),
+                          ("WEIGHT_FILE", f("weight")), ("BIAS_FILE", f("bias"))]
             else:
                 params = [("C", P(l, "C_IN")), ("N_BEATS", P(l, "N_BEATS")), ("OUT", P(l, "C_OUT")),
                           ("IN_SIGNED", P(l, "IN_SIGNED")), ("IN_W", "8"), ("W_W", "8"),
-                          ("ACC_W", P(l, "ACC_W")), ("OUT_W", acc_lane),
+                          ("ACC_W", P(l, "ACC_W")), ("BIAS_W", P(l, "BIAS_W")), ("OUT_W", acc_lane),
                           ("WEIGHT_FILE", f("weight")), ("BIAS_FILE", f("bias"))]
-            if mults is not None:
+            if mults is not None and l.type in ("conv2d", "dense"):
                 params.append(("MULTS", str(layer_mults(l, mults))))
             body += _inst(l.type, params, f"u_{l.name}", src, l.name if l.emits_logits else acc)
             if not l.emits_logits:
@@ -208,7 +237,8 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
                 body += _inst("requant", [("C", P(l, "C_OUT")), ("ACC_W", P(l, "ACC_W")),
                                           ("MULT_W", P(l, "MULT_W")), ("SHIFT_W", P(l, "SHIFT_W")),
                                           ("OUT_W", "8"), ("LO", P(l, "LO")), ("HI", P(l, "HI")),
-                                          ("ZP_OUT", P(l, "ZP_OUT")), ("MULT_FILE", f("mult")),
+                                          ("ZP_OUT", P(l, "ZP_OUT")), ("POW2", P(l, "POW2")),
+                                          ("MULT_FILE", f("mult")),
                                           ("SHIFT_FILE", f("shift"))],
                               f"u_{l.name}_rq", acc, l.name)
         taps += [f"    assign tap_{l.name}_tdata  = {l.name}_tdata;",

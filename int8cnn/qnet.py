@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-LAYER_TYPES = ("conv2d", "maxpool2d", "dense")
+LAYER_TYPES = ("conv2d", "maxpool2d", "avgpool2d", "act_lut", "dense")
+# layer types with weights and biases (the others have none)
+MAC_TYPES = ("conv2d", "dense")
 MULT_BITS = 16
 SHIFT_MAX = 62
 
@@ -38,10 +40,18 @@ class QLayer:
     scale_w: list = field(default_factory=list)
     scale_out: float = 1.0
     relu: bool = False
+    requant: str = "fixed"             # "pow2": shift-only requantization (M = 1, no multiplier)
+    bias_bits: int = 32                # 16: int16 biases (saturated), rtl BIAS_W = 16
+    activation: str | None = None      # act_lut: the float function the table was built from
+    table: np.ndarray | None = None    # act_lut: int64 [256], output for input byte a
 
     @property
     def emits_logits(self) -> bool:
         return self.type == "dense" and self.mult is None
+
+    @property
+    def has_weights(self) -> bool:
+        return self.type in MAC_TYPES
 
     @property
     def lane_bits(self) -> int:
@@ -70,6 +80,11 @@ def acc_bits_for(weight: np.ndarray, bias: np.ndarray, in_signed: bool) -> int:
     w = np.abs(weight.reshape(weight.shape[0], -1).astype(np.int64))
     bound = int((w.sum(axis=1) * xmax + np.abs(bias.astype(np.int64))).max())
     return bound.bit_length() + 1
+
+
+def sum_bits_for(kernel: int, in_signed: bool) -> int:
+    """Two's-complement width of a K x K window sum of int8 (uint8) values (avgpool2d)."""
+    return (kernel * kernel * (128 if in_signed else 255)).bit_length() + 1
 
 
 def fixed_multiplier(m: float, mult_bits: int = MULT_BITS) -> tuple[int, int]:

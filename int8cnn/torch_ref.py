@@ -2,7 +2,7 @@
 
 It shares nothing with golden.py but the QNet tensors: convolution and dense layers run as float64
 tensor ops (exact: every product and partial sum is an integer below 2^53), requantization uses
-torch floor division instead of shifts, clamping uses torch.clamp, pooling uses F.max_pool2d.
+torch floor division instead of shifts, clamping uses torch.clamp, pooling uses F.max_pool2d / F.avg_pool2d, lookup tables a gather.
 Used by tests/test_golden.py to cross-check golden.py bit for bit.
 """
 from __future__ import annotations
@@ -30,6 +30,13 @@ def run_network_torch(qnet, images) -> tuple[dict, np.ndarray]:
     for layer in qnet.layers:
         if layer.type == "maxpool2d":
             x = F.max_pool2d(x.double(), layer.kernel, layer.stride).round().long()
+        elif layer.type == "act_lut":  # table lookup by the input byte, as a gather
+            table = torch.as_tensor(np.asarray(layer.table), dtype=torch.int64)
+            x = table[torch.remainder(x, 256)]
+        elif layer.type == "avgpool2d":  # the window mean times K*K is the exact window sum
+            area = layer.kernel * layer.kernel
+            acc = (F.avg_pool2d(x.double(), layer.kernel, layer.stride) * area).round().long()
+            x = _requant(acc, layer)
         else:
             w = torch.as_tensor(np.asarray(layer.weight), dtype=torch.float64)
             b = torch.as_tensor(np.asarray(layer.bias), dtype=torch.float64)

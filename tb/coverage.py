@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
-from int8cnn.golden import conv2d_acc, dense_acc, requant, run_layer
+from int8cnn.golden import avgpool2d_acc, conv2d_acc, dense_acc, requant, run_layer
 
 STALL_BINS = ("none", "idle", "backpressure", "slow_consumer", "random")
 RESET_PHASES = ("line_buffer_fill", "conv_pool_busy", "fc_argmax_busy")
@@ -65,6 +65,8 @@ def sample_saturation(qnet, images):
         if layer.mult is not None:
             if layer.type == "conv2d":
                 acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding)
+            elif layer.type == "avgpool2d":
+                acc = avgpool2d_acc(x, layer.kernel, layer.stride)
             else:
                 acc = dense_acc(x.reshape(len(x), -1), layer.weight, layer.bias)[:, :, None, None]
             # the requantization before its clamp: golden.requant with unreachable bounds

@@ -1,7 +1,8 @@
 """Build and run the top-level regression (used by `make SIM=...` and by tb/test_int8cnn_top.py).
 
 Options come from the command line (the Makefile passes IMAGES, DATASET, SEED, WAVES, NET).
-`--mults M` runs the folded top cnn_<net>_m<M> (`int8cnn generate --net <net> --mults M`).
+`--mults M` runs the folded top cnn_<net>_m<M> (`int8cnn generate --net <net> --mults M`); without
+it, the network's default (int8cnn.generate.default_mults: fully parallel; seed000, seed002 folded to 64).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from int8cnn.sim import SIM_BUILD, run_cocotb, rtl_sources  # noqa: E402
 
 LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "mac_fold", "conv2d", "requant",
-           "maxpool2d", "dense", "argmax")
+           "maxpool2d", "avgpool2d", "act_lut", "dense", "argmax")
 
 
 def top_sources(net: str, mults: int | None = None) -> list:
@@ -39,6 +40,9 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
             seed: int = 1, waves: bool = False, tests: str | None = None, stall: str = "none",
             fault: str | None = None, build_name: str | None = None, start: int = 0,
             progress: bool = False, check_layers: bool = True, mults: int | None = None) -> Path:
+    from int8cnn.generate import default_mults, top_name
+    if mults is None:  # a network too big for a fully parallel top has a default fold
+        mults = default_mults(net)
     if dataset != "golden":  # fail before a long build when the dataset is missing
         from int8cnn.data import load_mnist
         if dataset in ("mnist", "fashion"):
@@ -60,7 +64,6 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         c.update(fault=fault, fault_layer=FAULTS[fault])
     if tests is None:
         tests = "fault_detected" if fault else "^(?!.*fault_detected)"
-    from int8cnn.generate import top_name
     return run_cocotb(sim, top_name(net, mults), top_sources(net, mults), "test_int8cnn_top", name,
                       parameters={"WEIGHTS_DIR": f'"{wdir}"'}, defines=defines, includes=[wdir],
                       test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},

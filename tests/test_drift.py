@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import numpy as np
 import pytest
 
 from int8cnn.cli import quantized
+from int8cnn.data import dataset_of
 from int8cnn.export import export, load_network
 from int8cnn.vectors import read_input_images, read_labels, select_images, write_vectors
 
@@ -26,7 +28,7 @@ def test_every_network_has_golden_vectors():
 def test_weights_regenerate_byte_for_byte(tmp_path, net):
     """Re-quantize the committed checkpoint exactly as `int8cnn export` does; every file matches."""
     args = argparse.Namespace(net=net, weights=None, checkpoint=str(WEIGHTS / f"{net}.pt"),
-                              requant="fixed", data=None, dataset="mnist")
+                              requant="fixed", data=None, dataset=dataset_of(net))
     _, q = quantized(args)
     out = export(q, tmp_path / net)
     got, want = dir_files(out), dir_files(WEIGHTS / net)
@@ -58,9 +60,17 @@ def test_golden_vectors_regenerate_byte_for_byte(tmp_path, net):
 
 
 @pytest.mark.parametrize("net", NETS)
-def test_golden_inputs_are_the_dataset_images(mnist_test, net):
-    """input.mem holds the MNIST test images at vectors.json's indices, chosen by select_images."""
-    x, y = mnist_test
+def test_golden_inputs_are_the_dataset_images(request, net):
+    """input.mem holds the test images of the network's dataset (MNIST, or Fashion-MNIST for a
+    <net>_fashion network) at vectors.json's indices, chosen by select_images."""
+    if dataset_of(net) == "fashion":
+        from int8cnn.data import DatasetError, load_mnist
+        try:
+            x, y = load_mnist("test", dataset="fashion")
+        except DatasetError as e:  # Debian package dataset-fashion-mnist (make setup installs it)
+            pytest.fail(str(e)) if os.environ.get("INT8CNN_REQUIRE_MNIST") == "1" else pytest.skip(str(e))
+    else:
+        x, y = request.getfixturevalue("mnist_test")
     gdir = GOLDEN / net
     info = json.loads((gdir / "vectors.json").read_text())
     idx = np.array(info["indices"])

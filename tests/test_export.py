@@ -206,8 +206,8 @@ BAD_CASES = [
      ManifestError, "manifest.json", ["conv1", "differs from conv1_mult.mem"]),
     ("acc_bits_too_small", lambda w: _manifest(w, lambda m: m["layers"][0].update(acc_bits=12)),
      ManifestError, "manifest.json", ["conv1", "acc_bits 12 too small"]),
-    ("unknown_type", lambda w: _manifest(w, lambda m: m["layers"][1].update(type="avgpool2d")),
-     ManifestError, "manifest.json", ["pool1", "'avgpool2d'"]),
+    ("unknown_type", lambda w: _manifest(w, lambda m: m["layers"][1].update(type="upsample2d")),
+     ManifestError, "manifest.json", ["pool1", "'upsample2d'"]),
     ("last_not_logits", lambda w: _manifest(w, lambda m: m.update(layers=m["layers"][:2])),
      ManifestError, "manifest.json", ["layers[-1]", "dense layer emitting logits"]),
     ("invalid_json", lambda w: (w / "manifest.json").write_text(

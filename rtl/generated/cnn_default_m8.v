@@ -83,6 +83,7 @@ module cnn_default_m8 #(
         .IN_W(8),
         .W_W(8),
         .ACC_W(CONV1_ACC_W),
+        .BIAS_W(CONV1_BIAS_W),
         .WEIGHT_FILE({WEIGHTS_DIR, "/conv1_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv1_bias.mem"}),
         .MULTS(8)
@@ -106,6 +107,7 @@ module cnn_default_m8 #(
         .LO(CONV1_LO),
         .HI(CONV1_HI),
         .ZP_OUT(CONV1_ZP_OUT),
+        .POW2(CONV1_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/conv1_mult.mem"}),
         .SHIFT_FILE({WEIGHTS_DIR, "/conv1_shift.mem"})
     ) u_conv1_rq (
@@ -148,6 +150,7 @@ module cnn_default_m8 #(
         .IN_W(8),
         .W_W(8),
         .ACC_W(FC1_ACC_W),
+        .BIAS_W(FC1_BIAS_W),
         .OUT_W(32),
         .WEIGHT_FILE({WEIGHTS_DIR, "/fc1_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/fc1_bias.mem"}),

@@ -87,6 +87,7 @@ module cnn_small16 #(
         .IN_W(8),
         .W_W(8),
         .ACC_W(CONV1_ACC_W),
+        .BIAS_W(CONV1_BIAS_W),
         .WEIGHT_FILE({WEIGHTS_DIR, "/conv1_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv1_bias.mem"})
     ) u_conv1 (
@@ -109,6 +110,7 @@ module cnn_small16 #(
         .LO(CONV1_LO),
         .HI(CONV1_HI),
         .ZP_OUT(CONV1_ZP_OUT),
+        .POW2(CONV1_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/conv1_mult.mem"}),
         .SHIFT_FILE({WEIGHTS_DIR, "/conv1_shift.mem"})
     ) u_conv1_rq (
@@ -169,6 +171,7 @@ module cnn_small16 #(
         .IN_W(8),
         .W_W(8),
         .ACC_W(CONV2_ACC_W),
+        .BIAS_W(CONV2_BIAS_W),
         .WEIGHT_FILE({WEIGHTS_DIR, "/conv2_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv2_bias.mem"})
     ) u_conv2 (
@@ -191,6 +194,7 @@ module cnn_small16 #(
         .LO(CONV2_LO),
         .HI(CONV2_HI),
         .ZP_OUT(CONV2_ZP_OUT),
+        .POW2(CONV2_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/conv2_mult.mem"}),
         .SHIFT_FILE({WEIGHTS_DIR, "/conv2_shift.mem"})
     ) u_conv2_rq (
@@ -233,6 +237,7 @@ module cnn_small16 #(
         .IN_W(8),
         .W_W(8),
         .ACC_W(FC1_ACC_W),
+        .BIAS_W(FC1_BIAS_W),
         .OUT_W(32),
         .WEIGHT_FILE({WEIGHTS_DIR, "/fc1_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/fc1_bias.mem"})
