@@ -21,7 +21,7 @@ from .data import dataset_of
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_DEFAULTS = {"default": dict(epochs=100, lr=3e-3), "small16": dict(epochs=40, lr=2e-3),
-                  "default_fashion": dict(epochs=15, lr=3e-3),
+                  "default_fashion": dict(epochs=4, lr=3e-3),
                   "seed000": dict(epochs=10, lr=1e-3), "seed002": dict(epochs=100, lr=3e-3)}
 
 
