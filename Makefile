@@ -17,12 +17,26 @@ STALL ?= none
 WAVES ?= 0
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make
+APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make dataset-fashion-mnist
+# DATASET=fashion selects the <net>_fashion network (the same topology trained on Fashion-MNIST,
+# int8cnn.data.NET_DATASETS); `make sim` then runs its committed golden set (IMAGES > 0: that many
+# Fashion-MNIST test images) and `make regress` the Fashion-MNIST test split.
+ifeq ($(DATASET),fashion)
+override NET := $(patsubst %_fashion,%,$(NET))_fashion
+SIM_DATASET = $(if $(filter 0,$(IMAGES)),golden,fashion)
+REGRESS_DATASET = fashion
+else
+SIM_DATASET = $(DATASET)
+REGRESS_DATASET = mnist
+endif
 RTL_SRCS := $(sort $(wildcard rtl/*.v))
 RTL_MODULES := $(basename $(notdir $(RTL_SRCS)))
 # the network's top is generated from its manifest (`int8cnn generate`): rtl/generated/cnn_<net>.v
 # MULTS=M selects the folded top cnn_<net>_m<M> (at most M multipliers per conv/dense layer)
-MULTS ?= 0
+# (default: the network's own, int8cnn.generate.DEFAULT_MULTS: 0 = fully parallel; seed000, seed002: 64)
+ifeq ($(origin MULTS),undefined)
+MULTS := $(shell $(PY) -c 'from int8cnn.generate import default_mults; print(default_mults("$(NET)") or 0)' 2>/dev/null || echo 0)
+endif
 TOP = cnn_$(NET)$(if $(filter-out 0,$(MULTS)),_m$(MULTS))
 GEN_TOP = rtl/generated/$(TOP).v
 MULTS_OPT = $(if $(filter-out 0,$(MULTS)),--mults $(MULTS))
@@ -47,16 +61,16 @@ setup:
 
 ## sim: top-level regression (SIM, NET, MULTS, IMAGES, DATASET, SEED, STALL, WAVES)
 sim:
-	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(IMAGES) --dataset $(DATASET) \
+	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(IMAGES) --dataset $(SIM_DATASET) \
 	  --seed $(SEED) --stall $(STALL) $(MULTS_OPT) $(if $(filter 1,$(WAVES)),--waves)
 
 SHARD ?= 0/1
 REGRESS_NAME = regress-$(NET)-$(SIM)-$(subst /,of,$(SHARD))
-## regress: IMAGES MNIST test images through the RTL, every layer checked, report under reports/
+## regress: IMAGES MNIST (DATASET=fashion: Fashion-MNIST) test images through the RTL, every layer checked, report under reports/
 regress:
-	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(if $(filter 0,$(IMAGES)),1000,$(IMAGES)) --dataset mnist \
+	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(if $(filter 0,$(IMAGES)),1000,$(IMAGES)) --dataset $(REGRESS_DATASET) \
 	  --shard $(SHARD) --seed $(SEED) --tests regression --progress --build-name $(REGRESS_NAME)
-	$(PY) -m int8cnn.report build sim_build/$(REGRESS_NAME)/report.json --net $(NET) \
+	$(PY) -m int8cnn.report build sim_build/$(REGRESS_NAME)/report.json --net $(NET) --dataset $(REGRESS_DATASET) \
 	  --out reports/$(REGRESS_NAME)
 
 ## test: the README's test command: Python flow tests and every cocotb test on both simulators
@@ -142,40 +156,69 @@ synth:
 # their replicated sign-extension bits undriven ('x; cf. the ice40_dsp sign-handling bugs, yosys
 # issues #2648 and #5059), after which opt removes the whole conv1 datapath: the netlist is wrong
 # (make fpga-check FPGA_DSP=1: 18/20 class errors). Without -dsp the netlist is bit-exact.
+# FPGA_DSP=requant (UP5K only) maps only the wide multipliers (product >= 24 bits: requant's
+# ACC_W x MULT_W, 2 SB_MAC16 each; the 9x8-bit MAC products stay in LUTs) before synth_ice40, with
+# mul2dsp + ice40/dsp_map.v and without ice40_dsp: combinational SB_MAC16s, no register packing,
+# so the bug above does not arise (bit-exact, make fpga-check; about 1,200 fewer LUTs for conv1's
+# requant).
+# FPGA_WRAP=1 synthesises fpga_$(TOP), the narrow-I/O wrapper written by int8cnn/fpga.py into
+# sim_build/fpga/ (ports: clk, rst, the pixel stream, a 4-bit class stream; the taps and logits
+# are left unconnected and optimised away) instead of the 745-I/O-bit top. A fold without a
+# committed top (e.g. MULTS=6) is generated into sim_build/fpga/ as well (FPGA_GEN_TOP).
 # Output: sim_build/fpga/$(FPGA_NAME).{json,stat,yosys.log,nextpnr.log,report.json,asc,bin}.
 # FPGA_TOP, FPGA_SRCS, FPGA_PARAMS (chparam args), FPGA_FREQ, FPGA_PACKAGE are overridable:
-#   make fpga                          the whole default network on the UP5K
+#   make fpga                          the whole default network on the UP5K (does not fit)
 #   make fpga FPGA_DEV=hx8k
+#   make fpga FPGA_WRAP=1 MULTS=3 FPGA_DSP=requant     the default network that fits the UP5K (98% of
+#                      the LCs, 6/8 DSP; Fmax 4.5 MHz, set by argmax's comparison chain: docs/performance.md)
+#   make fpga FPGA_WRAP=1 MULTS=6 FPGA_DEV=hx8k        fits the HX8K without DSPs (95% of the LCs)
 #   make fpga FPGA_TOP=requant FPGA_SRCS=rtl/requant.v FPGA_DEV=hx8k
-# fpga-check: gate-level simulation of the synthesised cnn_default netlist ($(FPGA_NAME).json, with
-# yosys's ice40 cell models) under Verilator with benchmarks/hdl/tb_stream.v: the 20 golden images,
-# class compared with golden/$(NET)/predicted.mem. Run `make fpga` (same FPGA_DEV/FPGA_DSP) first.
+# fpga-check: gate-level simulation of the synthesised netlist ($(FPGA_NAME).json, with yosys's
+# ice40 cell models) under Verilator: the 20 golden images, class compared with
+# golden/$(NET)/predicted.mem. Testbench: benchmarks/hdl/tb_stream.v for cnn_default,
+# fpga/tb_fpga_class.v with FPGA_WRAP=1 (any MULTS; also checks the II against
+# int8cnn.generate.expected_ii). Run `make fpga` with the same FPGA_* / MULTS variables first.
 NEXTPNR_ICE40 ?= nextpnr-ice40
 ICEPACK ?= icepack
 FPGA_DEV ?= up5k
-FPGA_TOP ?= $(TOP)
-FPGA_SRCS ?= $(RTL_SRCS) $(GEN_TOP)
-FPGA_PARAMS ?= $(if $(filter $(TOP),$(FPGA_TOP)),-set WEIGHTS_DIR "weights/$(NET)")
+FPGA_WRAP ?= 0
+FPGA_DIR := sim_build/fpga
+# the network's generated top: committed in rtl/generated/, else generated into $(FPGA_DIR)
+FPGA_GEN_TOP ?= $(if $(wildcard $(GEN_TOP)),$(GEN_TOP),$(FPGA_DIR)/$(TOP).v)
+FPGA_TOP ?= $(if $(filter 1,$(FPGA_WRAP)),fpga_$(TOP),$(TOP))
+FPGA_SRCS ?= $(RTL_SRCS) $(FPGA_GEN_TOP) $(if $(filter 1,$(FPGA_WRAP)),$(FPGA_DIR)/fpga_$(TOP).v)
+FPGA_PARAMS ?= $(if $(filter $(TOP) fpga_$(TOP),$(FPGA_TOP)),-set WEIGHTS_DIR "weights/$(NET)")
 FPGA_STRICT ?= 0
 FPGA_DSP ?= 0
 FPGA_PACKAGE ?= $(if $(filter hx8k,$(FPGA_DEV)),ct256,sg48)
 FPGA_FREQ ?= $(if $(filter hx8k,$(FPGA_DEV)),50,12)
-FPGA_NAME ?= $(if $(filter $(TOP),$(FPGA_TOP)),,$(FPGA_TOP)-)$(FPGA_DEV)$(if $(filter 1,$(FPGA_DSP)),-dsp)
-FPGA_DIR := sim_build/fpga
+FPGA_NAME ?= $(if $(filter cnn_$(NET),$(FPGA_TOP)),,$(FPGA_TOP)-)$(FPGA_DEV)$(if $(filter 1,$(FPGA_DSP)),-dsp)$(if $(filter requant,$(FPGA_DSP)),-dsp-requant)
 FPGA_OUT = $(FPGA_DIR)/$(FPGA_NAME)
+# FPGA_DSP=requant: the wide multipliers (product >= 24 bits) -> combinational SB_MAC16
+FPGA_DSP_WIDE = hierarchy -check -top $(FPGA_TOP); proc; flatten; wreduce t:$$mul; \
+  select -assert-min 1 t:$$mul r:Y_WIDTH>=24 %i; \
+  techmap -map +/mul2dsp.v -map +/ice40/dsp_map.v -D DSP_A_MAXWIDTH=16 -D DSP_B_MAXWIDTH=16 \
+    -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_Y_MINWIDTH=11 -D DSP_NAME=$$__MUL16X16 t:$$mul r:Y_WIDTH>=24 %i; \
+  chtype -set $$mul t:$$__soft_mul;
 FPGA_SCRIPT = read_verilog -defer -Irtl -Iweights/$(NET) $(FPGA_SRCS); \
   $(if $(strip $(FPGA_PARAMS)),chparam $(FPGA_PARAMS) $(FPGA_TOP);) \
+  $(if $(filter requant,$(FPGA_DSP)),$(FPGA_DSP_WIDE)) \
   synth_ice40 -top $(FPGA_TOP) $(if $(filter up5k-1,$(FPGA_DEV)-$(FPGA_DSP)),-dsp) -json $(FPGA_OUT).json; \
   tee -q -o $(FPGA_OUT).stat stat
 
 .PHONY: fpga
-## fpga: iCE40 synth + place and route (FPGA_DEV=up5k|hx8k, FPGA_TOP, FPGA_SRCS, FPGA_DSP=1, FPGA_STRICT=1)
+## fpga: iCE40 synth + place and route (FPGA_DEV=up5k|hx8k, FPGA_TOP, FPGA_SRCS, FPGA_DSP=0|1|requant, FPGA_STRICT=1)
+##       FPGA_WRAP=1: narrow-I/O wrapper fpga_cnn_<net>[_m<M>]; fits the UP5K: make fpga FPGA_WRAP=1 MULTS=3 FPGA_DSP=requant
 fpga:
 	@case "$(FPGA_DEV)" in up5k|hx8k) ;; *) echo "fpga: FPGA_DEV must be up5k or hx8k"; exit 2;; esac
+	@case "$(FPGA_DSP)-$(FPGA_DEV)" in 0-*|1-*|requant-up5k) ;; \
+	  *) echo "fpga: FPGA_DSP must be 0, 1 or requant (requant: FPGA_DEV=up5k only)"; exit 2;; esac
 	@command -v $(NEXTPNR_ICE40) >/dev/null && command -v $(YOSYS) >/dev/null \
 	  || { echo "fpga: needs $(YOSYS) and $(NEXTPNR_ICE40) (apt-get install yosys nextpnr-ice40 fpga-icestorm)"; exit 2; }
 	@mkdir -p $(FPGA_DIR); rm -f $(FPGA_OUT).{json,stat,asc,bin,report.json}
-	@echo "fpga: $(FPGA_TOP) -> iCE40 $(FPGA_DEV) ($(FPGA_PACKAGE)), target $(FPGA_FREQ) MHz$(if $(filter up5k-1,$(FPGA_DEV)-$(FPGA_DSP)), with SB_MAC16 (-dsp; yosys 0.23 bug: check with make fpga-check))"; \
+	@set -o pipefail; $(if $(filter $(TOP) fpga_$(TOP),$(FPGA_TOP)),$(PY) -m int8cnn.fpga --net $(NET) \
+	  --mults $(MULTS) --out-dir $(FPGA_DIR) $(if $(wildcard $(GEN_TOP)),,--with-top) | sed 's/^/fpga: /',true)
+	@echo "fpga: $(FPGA_TOP) -> iCE40 $(FPGA_DEV) ($(FPGA_PACKAGE)), target $(FPGA_FREQ) MHz$(if $(filter up5k-1,$(FPGA_DEV)-$(FPGA_DSP)), with SB_MAC16 (-dsp; yosys 0.23 bug: check with make fpga-check))$(if $(filter requant,$(FPGA_DSP)), with SB_MAC16 for the wide (requant) multipliers only)"; \
 	  t0=$$(date +%s.%N); \
 	  $(YOSYS) -q -l $(FPGA_OUT).yosys.log -p '$(FPGA_SCRIPT)' \
 	  || { echo "fpga: yosys FAILED, see $(FPGA_OUT).yosys.log"; \
@@ -193,10 +236,10 @@ fpga:
 	  printf 'fpga: nextpnr-ice40 %.0f s (exit %d), log %s\n' "$$(echo "$$t2 - $$t1" | bc)" $$rc $(FPGA_OUT).nextpnr.log; \
 	  sed -n '/Device utilisation:/,/^Info: *$$/p' $(FPGA_OUT).nextpnr.log | grep -E '^Info:[[:space:]]+(ICESTORM_LC|ICESTORM_RAM|ICESTORM_DSP|SB_IO|SB_GB):' \
 	    | sed 's/^Info:[[:space:]]*/  /'; \
-	  grep -E 'Max frequency for clock' $(FPGA_OUT).nextpnr.log | tail -1 | sed 's/^Info: */  Fmax: /' \
+	  grep -E 'Max frequency for clock' $(FPGA_OUT).nextpnr.log | tail -1 | sed -E 's/^(Info|Warning): */  Fmax: /' \
 	    | grep . || echo "  Fmax: n/a (not placed and routed)"; \
 	  if [ $$rc -ne 0 ]; then \
-	    if grep -qiE 'not enough|too many|only has|unable to place|placement location|failed to place|does not fit|exceed' \
+	    if grep -qiE 'not enough|too many|only has|unable to place|placement location|failed to place|failed to expand region|does not fit|exceed' \
 	         $(FPGA_OUT).nextpnr.log; then \
 	      echo "fpga: $(FPGA_TOP) does NOT FIT the iCE40 $(FPGA_DEV):"; \
 	      grep -E '^ERROR' $(FPGA_OUT).nextpnr.log | head -3 | sed 's/^/  /'; \
@@ -210,22 +253,29 @@ fpga:
 FPGA_CHECK_DIR = $(FPGA_DIR)/check-$(FPGA_NAME)
 YOSYS_DATDIR ?= $(abspath $(dir $(shell command -v $(YOSYS)))../share/yosys)
 .PHONY: fpga-check
-## fpga-check: gate-level Verilator simulation of the `make fpga` netlist of cnn_default (20 golden images)
+## fpga-check: gate-level Verilator simulation of the `make fpga` netlist (same FPGA_*/MULTS; 20 golden images)
+FPGA_TB = $(if $(filter 1,$(FPGA_WRAP)),tb_fpga_class,tb_stream)
 fpga-check:
 	@test -f $(FPGA_OUT).json || { echo "fpga-check: no $(FPGA_OUT).json: run make fpga first"; exit 2; }
 	@mkdir -p $(FPGA_CHECK_DIR)
 	@$(YOSYS) -q -p 'read_json $(FPGA_OUT).json; write_verilog -noattr $(FPGA_CHECK_DIR)/netlist.v'
-	@sed 's/cnn_default #(.WEIGHTS_DIR(WEIGHTS_DIR)) dut/cnn_default dut/' benchmarks/hdl/tb_stream.v \
-	  > $(FPGA_CHECK_DIR)/tb_stream_gl.v
+	@$(if $(filter 1,$(FPGA_WRAP)),cp fpga/tb_fpga_class.v $(FPGA_CHECK_DIR)/tb_gl.v, \
+	  sed 's/cnn_default #(.WEIGHTS_DIR(WEIGHTS_DIR)) dut/$(FPGA_TOP) dut/' benchmarks/hdl/tb_stream.v \
+	  > $(FPGA_CHECK_DIR)/tb_gl.v)
 	@echo "fpga-check: verilating $(FPGA_OUT).json (a few minutes for the no-DSP netlist)"; \
 	  $(VERILATOR) --binary -j $(JOBS) -Wno-fatal -Wno-lint -Wno-style -DNO_ICE40_DEFAULT_ASSIGNMENTS \
-	    --top-module tb_stream -GN_IMAGES=20 -GREPEAT=1 -GINPUT_MEM='"golden/$(NET)/input.mem"' \
+	    --top-module $(FPGA_TB) -GN_IMAGES=20 -GREPEAT=1 -GINPUT_MEM='"golden/$(NET)/input.mem"' \
 	    -GPRED_MEM='"golden/$(NET)/predicted.mem"' -Mdir $(FPGA_CHECK_DIR)/obj -o tb_gl \
+	    $(if $(filter 1,$(FPGA_WRAP)),-DFPGA_DUT=$(FPGA_TOP) \
+	      -GCLASS_W=$$($(PY) -m int8cnn.fpga --net $(NET) --mults $(MULTS) --print-class-bits)) \
 	    -MAKEFLAGS CFG_CXXFLAGS_PCH_I=-include -CFLAGS -fcoroutines \
-	    $(FPGA_CHECK_DIR)/tb_stream_gl.v $(FPGA_CHECK_DIR)/netlist.v $(YOSYS_DATDIR)/ice40/cells_sim.v \
+	    $(FPGA_CHECK_DIR)/tb_gl.v $(FPGA_CHECK_DIR)/netlist.v $(YOSYS_DATDIR)/ice40/cells_sim.v \
 	    > $(FPGA_CHECK_DIR)/verilator.log 2>&1 \
 	  || { echo "fpga-check: verilator FAILED, see $(FPGA_CHECK_DIR)/verilator.log"; exit 1; }
-	@$(FPGA_CHECK_DIR)/obj/tb_gl | tee $(FPGA_CHECK_DIR)/run.log | grep '^tb_stream:'; \
-	  grep -q '^tb_stream: .* 0 class errors' $(FPGA_CHECK_DIR)/run.log \
-	  && echo "fpga-check: $(FPGA_OUT).json netlist PASS" \
-	  || { echo "fpga-check: $(FPGA_OUT).json netlist FAIL (class errors)"; exit 1; }
+	@$(FPGA_CHECK_DIR)/obj/tb_gl | tee $(FPGA_CHECK_DIR)/run.log | grep '^$(FPGA_TB):'; \
+	  grep -q '^$(FPGA_TB): .* 0 class errors' $(FPGA_CHECK_DIR)/run.log \
+	  || { echo "fpga-check: $(FPGA_OUT).json netlist FAIL (class errors)"; exit 1; }; \
+	  $(if $(filter 1,$(FPGA_WRAP)),ii=$$($(PY) -m int8cnn.fpga --net $(NET) --mults $(MULTS) --print-ii); \
+	  grep -q "^$(FPGA_TB): .* II $$ii cycles/image" $(FPGA_CHECK_DIR)/run.log \
+	  || { echo "fpga-check: $(FPGA_OUT).json netlist FAIL (II is not expected_ii = $$ii)"; exit 1; };) \
+	  echo "fpga-check: $(FPGA_OUT).json netlist PASS"
