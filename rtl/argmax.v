@@ -4,8 +4,15 @@
 //   N       number of input lanes, >= 1
 //   DATA_W  signed input lane width, 2..32
 //
+// Function
+//   Index of the first maximum (= golden.argmax: ties go to the lowest index), found by a balanced
+//   binary comparison tree ceil(log2(N)) levels deep instead of a chain of N-1 comparators.
+//   Level 0 holds the lanes; node j of level L covers lanes [j*2^L, (j+1)*2^L) and keeps its left
+//   (lower-index) child unless the right child is strictly greater, so the first maximum wins.
+//   A node without a right child (N not a power of two) passes its left child through.
+//
 // Latency and throughput
-//   1 cycle (comparison chain, registered output); one beat per clock when not stalled.
+//   1 cycle (combinational comparison tree, registered output); one beat per clock when not stalled.
 //   The output register advances when it is empty or m_axis_tready is high (s_axis_tready depends
 //   combinationally on m_axis_tready).
 //
@@ -37,7 +44,21 @@ module argmax #(
     output wire                m_axis_tlast
 );
 
-localparam integer IDX_W = (N > 1) ? $clog2(N) : 1;
+localparam integer IDX_W  = (N > 1) ? $clog2(N) : 1;
+// tree depth: levels 1..LEVELS hold comparators, level LEVELS is the root
+localparam integer LEVELS = (N > 1) ? $clog2(N) : 0;
+
+// number of tree nodes in levels 0..lv-1 (level l has ceil(N / 2^l) nodes)
+function integer nodes_below;
+    input integer lv;
+    integer l;
+    begin
+        nodes_below = 0;
+        for (l = 0; l < lv; l = l + 1) begin
+            nodes_below = nodes_below + ((N + (1 << l) - 1) >> l);
+        end
+    end
+endfunction
 
 initial begin
     if (N < 1) $error("argmax: N must be >= 1, got %0d", N);
@@ -56,23 +77,59 @@ assign m_axis_tdata  = {lanes_reg, {(32-IDX_W){1'b0}}, idx_reg};
 assign m_axis_tvalid = m_valid_reg;
 assign m_axis_tlast  = m_last_reg;
 
-// first maximum: a later lane wins only if strictly greater
-integer                    i;
-reg signed [DATA_W-1:0]    best;
-reg signed [DATA_W-1:0]    lane;
-reg [IDX_W-1:0]            best_idx;
+// first maximum: balanced comparison tree, the right child wins only if strictly greater
+wire [IDX_W-1:0] best_idx;
 
-always @* begin
-    best     = s_axis_tdata[DATA_W-1:0];
-    best_idx = {IDX_W{1'b0}};
-    for (i = 1; i < N; i = i + 1) begin
-        lane = s_axis_tdata[i*DATA_W +: DATA_W];
-        if (lane > best) begin
-            best     = lane;
-            best_idx = i[IDX_W-1:0];
+genvar gl, gn;
+generate
+    if (N == 1) begin : g_single
+        assign best_idx = {IDX_W{1'b0}};
+    end else begin : g_tree
+        // node values of levels 0..LEVELS-1 (the root's value is not needed) and node indexes of
+        // levels 0..LEVELS, flattened level after level; node j of level l at nodes_below(l) + j
+        wire [nodes_below(LEVELS)*DATA_W-1:0]  node_val;
+        wire [nodes_below(LEVELS+1)*IDX_W-1:0] node_idx;
+
+        assign node_val[N*DATA_W-1:0] = s_axis_tdata;
+        assign best_idx = node_idx[nodes_below(LEVELS)*IDX_W +: IDX_W];
+
+        for (gn = 0; gn < N; gn = gn + 1) begin : g_leaf
+            localparam [IDX_W-1:0] LEAF_IDX = gn;
+            assign node_idx[gn*IDX_W +: IDX_W] = LEAF_IDX;
+        end
+
+        for (gl = 1; gl <= LEVELS; gl = gl + 1) begin : g_level
+            // children at level gl-1, this level's nodes
+            localparam integer CBASE  = nodes_below(gl - 1);
+            localparam integer CNODES = nodes_below(gl) - CBASE;
+            localparam integer BASE   = nodes_below(gl);
+            localparam integer NODES  = nodes_below(gl + 1) - BASE;
+
+            for (gn = 0; gn < NODES; gn = gn + 1) begin : g_node
+                wire signed [DATA_W-1:0] left_val = node_val[(CBASE+2*gn)*DATA_W +: DATA_W];
+                wire        [IDX_W-1:0]  left_idx = node_idx[(CBASE+2*gn)*IDX_W +: IDX_W];
+                wire signed [DATA_W-1:0] right_val;
+                wire        [IDX_W-1:0]  right_idx;
+                wire                     take_right;
+
+                if (2*gn + 1 < CNODES) begin : g_pair
+                    assign right_val  = node_val[(CBASE+2*gn+1)*DATA_W +: DATA_W];
+                    assign right_idx  = node_idx[(CBASE+2*gn+1)*IDX_W +: IDX_W];
+                    assign take_right = (right_val > left_val);
+                end else begin : g_pass
+                    assign right_val  = left_val;
+                    assign right_idx  = left_idx;
+                    assign take_right = 1'b0;
+                end
+
+                assign node_idx[(BASE+gn)*IDX_W +: IDX_W] = take_right ? right_idx : left_idx;
+                if (gl < LEVELS) begin : g_keep
+                    assign node_val[(BASE+gn)*DATA_W +: DATA_W] = take_right ? right_val : left_val;
+                end
+            end
         end
     end
-end
+endgenerate
 
 genvar gi;
 generate

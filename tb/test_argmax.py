@@ -1,7 +1,9 @@
 """argmax: cocotb tests (run inside the simulator) and the pytest function that builds each case.
 
-Random vectors with many ties and extremes; the model is golden.argmax (first maximum) and every
-output beat (index lane, sign-extended lanes) and tlast is compared exactly (harness: axis_tb.py).
+Directed ties first (the maximum at exactly lanes j and k for every pair j < k, so across every
+boundary of the comparison tree, e.g. lanes 3 and 8 of 10; all-equal beats), then random vectors
+with many ties and extremes. The model is golden.argmax (first maximum) and every output beat
+(index lane, sign-extended lanes) and tlast is compared exactly (harness: axis_tb.py).
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ def make_vectors(rng: np.random.Generator, n: int, lanes: int, data_w: int) -> n
     """[n, lanes]: full range, narrow range (ties), all equal, extremes, duplicated maxima."""
     lo, hi = -(1 << (data_w - 1)), (1 << (data_w - 1)) - 1
     x = np.zeros((n, lanes), dtype=np.int64)
-    for i in range(n):
+    d = directed_vectors(rng, lanes, data_w)[:n]
+    x[:len(d)] = d
+    for i in range(len(d), n):
         r = rng.random()
         if r < 0.3:
             v = rng.integers(lo, hi + 1, size=lanes)
@@ -37,6 +41,21 @@ def make_vectors(rng: np.random.Generator, n: int, lanes: int, data_w: int) -> n
             v[j] = v[k] = hi if rng.random() < 0.5 else v.max()
         x[i] = v
     return x
+
+
+def directed_vectors(rng: np.random.Generator, lanes: int, data_w: int) -> np.ndarray:
+    """Ties across every comparison-tree boundary: for each lane pair j < k one beat whose maximum
+    sits at exactly j and k (the other lanes lower), then all-equal beats; expected index is j / 0."""
+    lo, hi = -(1 << (data_w - 1)), (1 << (data_w - 1)) - 1
+    rows = []
+    for j in range(lanes):
+        for k in range(j + 1, lanes):
+            m = int(rng.integers(lo + 1, hi + 1))
+            v = rng.integers(lo, m, size=lanes)
+            v[j] = v[k] = m
+            rows.append(v)
+    rows += [np.full(lanes, c) for c in (lo, -1, 0, 1, hi)]
+    return np.array(rows, dtype=np.int64).reshape(-1, lanes)
 
 
 @stall_test
