@@ -93,7 +93,11 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
         # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks every model
         # big enough to be split into several C++ files ("Vtop__pch.h.fast: linker input file not
         # found"); make reads variable overrides from MAKEFLAGS in cocotb's `make -f Vtop.mk`.
-        os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+        # INT8CNN_VERILATOR_OPT (e.g. -O1) overrides the C++ optimization of the model (-Os):
+        # a model of tens of MB of C++ (seed000's constant weight tables) compiles much faster.
+        opt = os.environ.get("INT8CNN_VERILATOR_OPT")
+        os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include" + (
+            f" OPT_FAST={opt} OPT_GLOBAL={opt}" if opt else "")
     try:
         runner.build(
             sources=[str(s) for s in sources],
