@@ -61,8 +61,7 @@ def layer_products(layer) -> int:
     """Multiplications per conv2d window (C_OUT*C_IN*K*K; depthwise, groups = C: C*K*K) or per
     dense input beat (OUT*C)."""
     if layer.type == "conv2d":
-        groups = getattr(layer, "groups", 1)
-        return layer.out_shape[0] * (layer.in_shape[0] // groups) * layer.kernel * layer.kernel
+        return layer.out_shape[0] * (layer.in_shape[0] // layer.groups) * layer.kernel * layer.kernel
     if layer.type == "dense":
         return layer.out_shape[0] * layer.in_shape[0]
     raise ValueError(f"layer {layer.name} ({layer.type}) has no multipliers")

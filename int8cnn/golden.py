@@ -70,17 +70,21 @@ def requant(acc, mult, shift, lo: int, hi: int, zp_out: int = 0, axis: int = 1) 
     return np.clip(y, lo, hi)
 
 
-def maxpool2d(x, kernel: int = 2, stride: int | None = None) -> np.ndarray:
-    """Max pooling of integer activations. x [N,C,H,W] -> [N,C,OH,OW] (floor mode, no padding)."""
-    x = _i64(x)
-    stride = stride or kernel
-    n, c, h, w = x.shape
+def _window_taps(x: np.ndarray, kernel: int, stride: int):
+    """For each window position (i, j): the [N,C,OH,OW] view of x at that tap (floor mode)."""
+    h, w = x.shape[2:]
     oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
-    out = None
+    assert oh >= 1 and ow >= 1, (x.shape, kernel, stride)
     for i in range(kernel):
         for j in range(kernel):
-            v = x[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
-            out = v if out is None else np.maximum(out, v)
+            yield x[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
+
+
+def maxpool2d(x, kernel: int = 2, stride: int | None = None) -> np.ndarray:
+    """Max pooling of integer activations. x [N,C,H,W] -> [N,C,OH,OW] (floor mode, no padding)."""
+    out = None
+    for v in _window_taps(_i64(x), kernel, stride or kernel):
+        out = v if out is None else np.maximum(out, v)
     return out
 
 
@@ -124,13 +128,12 @@ def eltwise_add(a, b, ma: int, mb: int, shift: int, lo: int, hi: int,
     ma, mb, shift = int(ma), int(mb), int(shift)
     if not 0 <= shift <= 62:
         raise ValueError(f"eltwise_add: shift must be 0..62, got {shift}")
-    r = (1 << (shift - 1)) if shift > 0 else 0
     amax = int(np.abs(a).max(initial=0))
     bmax = int(np.abs(b).max(initial=0))
-    if amax * abs(ma) + bmax * abs(mb) + r >= (1 << 62):
+    if amax * abs(ma) + bmax * abs(mb) + (1 << max(shift - 1, 0)) >= (1 << 62):
         raise OverflowError("eltwise_add sum exceeds int64")
-    y = np.right_shift(a * ma + b * mb + r, shift) + zp_out
-    return np.clip(y, lo, hi)
+    # the rescaled sum is an accumulator requantized with M = 1: same rounding and clamp
+    return requant(a * ma + b * mb, [1], [shift], lo, hi, zp_out, axis=-1)
 
 
 def avgpool2d_acc(x, kernel: int, stride: int | None = None) -> np.ndarray:
@@ -140,15 +143,9 @@ def avgpool2d_acc(x, kernel: int, stride: int | None = None) -> np.ndarray:
     channels, M/2^S ~= s_in/(s_out*K*K)); global average pooling is kernel = H = W -> [N,C,1,1].
     """
     x = _i64(x)
-    stride = stride or kernel
-    n, c, h, w = x.shape
-    oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
-    assert oh >= 1 and ow >= 1, (x.shape, kernel, stride)
-    out = np.zeros((n, c, oh, ow), dtype=np.int64)
-    for i in range(kernel):
-        for j in range(kernel):
-            out += x[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
-    return out
+    taps = list(_window_taps(x, kernel, stride or kernel))
+    assert taps[0].size or not x.size, (x.shape, kernel, stride)
+    return np.sum(taps, axis=0, dtype=np.int64)
 
 
 def run_layer(layer, x: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ class QLayer:
     kernel: int = 1
     stride: int = 1
     padding: int = 0
+    groups: int = 1                    # conv2d: 1, or C (depthwise, rtl conv2d DEPTHWISE = 1)
     weight: np.ndarray | None = None   # conv [OC,IC,K,K], dense [OUT,IN] (int8)
     bias: np.ndarray | None = None     # int32 [OC]
     mult: np.ndarray | None = None     # [OC] (None: raw accumulators out, the logits)

@@ -141,7 +141,7 @@ def quantize(model, calib_images: np.ndarray, name: str, requant: str = "fixed",
             layer.requant = _mode(requant, lname, pow2_layers)
             layer.mult = np.array([m for m, _ in mults], dtype=np.int64)
             layer.shift = np.array([s for _, s in mults], dtype=np.int64)
-            layer.clamp = [0, 255] if relu else [-128, 127]
+            layer.clamp = clamp_of(not relu)
             layer.out_signed = not relu
             layer.relu = relu
             layer.scale_out = s_out

@@ -19,6 +19,12 @@ SIM_BUILD = ROOT / "sim_build"
 SIMULATORS = ("icarus", "verilator")
 
 
+def selected_simulators() -> list:
+    """The simulators a test run covers: $SIM alone when set, else every one of SIMULATORS."""
+    only = os.environ.get("SIM")
+    return [only] if only else list(SIMULATORS)
+
+
 class SimulatorMissing(RuntimeError):
     pass
 

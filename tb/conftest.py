@@ -16,15 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tb"))
 
-from int8cnn.sim import SIMULATORS, check_simulator  # noqa: E402
+from int8cnn.sim import check_simulator, selected_simulators  # noqa: E402
 
 
-def _sims():
-    only = os.environ.get("SIM")
-    return [only] if only else list(SIMULATORS)
-
-
-@pytest.fixture(params=_sims())
+@pytest.fixture(params=selected_simulators())
 def sim(request):
     name = request.param
     reason = check_simulator(name)

@@ -397,9 +397,8 @@ NOT_ON_ICARUS = {"seed002"}
 
 
 def _network_cases():
-    from int8cnn.sim import SIMULATORS
-    sims = [os.environ["SIM"]] if os.environ.get("SIM") else list(SIMULATORS)  # as tb/conftest.py
-    return [(sim, net) for net in _other_networks() for sim in sims
+    from int8cnn.sim import selected_simulators
+    return [(sim, net) for net in _other_networks() for sim in selected_simulators()
             if not (sim == "icarus" and net in NOT_ON_ICARUS)]
 
 
