@@ -37,8 +37,12 @@
 // chunk t = n / MULTS by
 // multiplier m = n % MULTS (chunk T-1 is padded with zero products) in mac_fold (one operand set
 // per window); each multiplier's operands are a T-way mux over the window lanes and a T-word
-// constant table of weights, both indexed by the chunk counter. Pipeline: chunk t's MULTS
-// products are registered (stage 1), then added to the C_OUT accumulators (stage 2: channel oc
+// constant table of weights, both indexed by the chunk counter. The weights reach mac_fold grouped
+// per multiplier (W_GROUPED = 1: multiplier m's table is one contiguous slice of a register that
+// one process per weight copies from the ROM word, rather than one wide bus of N continuous
+// assigns, which Icarus re-evaluates in full for every weight at time 0).
+// Pipeline: chunk t's MULTS products are registered (stage 1), then added to the C_OUT
+// accumulators (stage 2: channel oc
 // takes the products m = (oc - t*MULTS) mod C_OUT + r*C_OUT, r = 0..ceil(MULTS/C_OUT)-1, a
 // C_OUT-way mux per slot; the first chunk adds to the bias). The accumulators are the output register. The window stays in window2d's output
 // register for its T chunks and is taken in the cycle of the last one (no second window register:
@@ -59,7 +63,8 @@
 // two's-complement bias per line (BIAS_W/4 hex digits: 8 for int32, 4 for int16; sign-extended
 // into the accumulator), C_OUT lines. An empty file
 // name leaves the values zero. Weights are read at constant addresses only (the folded tables are
-// built from the same ROM), so the file format does not depend on MULTS. (A chunk-ordered ROM read
+// built from the same ROM, each word copied to its multiplier's table), so the file format does
+// not depend on MULTS. (A chunk-ordered ROM read
 // once per chunk would suit a block RAM but needs a MULTS-dependent file; folded, each multiplier's
 // weights are a T-entry constant table indexed by the chunk, e.g. 19 x 8 bits for the default
 // conv1 at MULTS = 8, which maps to a few LUTs per bit.)
@@ -424,9 +429,19 @@ end else begin : g_fold
      * C_OUT accumulators (stage 2); the first chunk starts from the bias. The accumulators are the
      * output register: valid after the last chunk.
      */
-    // weights in mac_fold order: w[oc][L] at [(oc*K*K*C_IN + L)*W_W +: W_W], L = window lane;
-    // depthwise: the weight w[c][ky][kx] of lane L = (ky*K+kx)*C+c at [L*W_W +: W_W]
-    wire [N_W*W_W-1:0]     w_lanes;
+    // chunks per window; multipliers with a product in the last chunk (the others have T_F - 1)
+    localparam T_F = (N_W + MULTS - 1) / MULTS;
+    localparam R_F = N_W - (T_F - 1)*MULTS;
+
+    // weights grouped per multiplier (mac_fold W_GROUPED = 1): product n = t*MULTS + m (window
+    // lane L = n / C_OUT and output channel oc = n % C_OUT, weight w[oc][L]; depthwise lane
+    // L = n, weight w[c][ky][kx] of that lane) at word m*T_F - max(0, m - R_F) + t, so each
+    // multiplier's T_F (or T_F - 1) table entries are contiguous. Each word is copied from the
+    // ROM by its own process into this register (not a bus of continuous part assigns, which an
+    // event simulator re-evaluates in full for every weight at time 0). `public` keeps it a
+    // variable in Verilator, whose dataflow optimizer would otherwise re-derive every
+    // multiplier's slice through the N_W words (minutes of lint / build at N_W = 18,432).
+    reg  [N_W*W_W-1:0]     w_grp /* verilator public */;
     // biases extended or reduced to ACC_W bits (the sums are exact modulo 2^ACC_W)
     wire [C_OUT*ACC_W-1:0] bias_acc;
 
@@ -436,9 +451,19 @@ end else begin : g_fold
         localparam N_WL = (DEPTHWISE && goc > 0) ? 0 : K*K*C_IN;
 
         for (gl = 0; gl < N_WL; gl = gl + 1) begin : g_lane
-            // window lane L = (ky*K+kx)*C_IN + ic, weight index P (file order)
+            // window lane L = (ky*K+kx)*C_IN + ic, weight index P (file order), product N_I
+            // (multiplier M_I, chunk T_I), word POS in w_grp
             localparam P = ((goc*C_IN + gl % C_IN)*K + (gl / C_IN) / K)*K + (gl / C_IN) % K;
-            assign w_lanes[(goc*K*K*C_IN + gl)*W_W +: W_W] = weight_rom[P];
+            localparam N_I = DEPTHWISE ? gl : gl*C_OUT + goc;
+            localparam M_I = N_I % MULTS;
+            localparam T_I = N_I / MULTS;
+            localparam POS = M_I*T_F - ((M_I > R_F) ? M_I - R_F : 0) + T_I;
+
+            wire [W_W-1:0] w_word = weight_rom[P];
+
+            always @* begin
+                w_grp[POS*W_W +: W_W] = w_word;
+            end
         end
 
         /* verilator lint_off UNUSEDSIGNAL */
@@ -466,13 +491,14 @@ end else begin : g_fold
         .W_W(W_W),
         .ACC_W(ACC_W),
         .MULTS(MULTS),
-        .DEPTHWISE(DEPTHWISE)
+        .DEPTHWISE(DEPTHWISE),
+        .W_GROUPED(1)
     )
     mac_inst (
         .clk(clk),
         .rst(rst),
         .x_data(win_tdata),
-        .w_data(w_lanes),
+        .w_data(w_grp),
         .x_valid(win_tvalid),
         .x_first(1'b1),
         .x_last(1'b1),

@@ -11,14 +11,22 @@
 // Parameters: N_LANES input lanes of IN_W bits (unsigned when IN_SIGNED = 0, signed when 1),
 // N_OUT accumulators of ACC_W bits (signed), weights W_W bits signed, MULTS multipliers
 // (1 <= MULTS <= N; MULTS = N is a single chunk), DEPTHWISE 0 (N = N_OUT*N_LANES products) or 1
-// (N = N_LANES products, N_LANES a multiple of N_OUT).
+// (N = N_LANES products, N_LANES a multiple of N_OUT), W_GROUPED 0 or 1 (weight order in w_data).
 //
 // Folding: product n = l*N_OUT + o (output innermost; DEPTHWISE = 1: product n = lane n, weight
 // word n, o = n % N_OUT) is formed in chunk t = n / MULTS by
 // multiplier m = n % MULTS (chunk T-1 is padded with zero products); each multiplier's operands are
-// T-way one-hot AND-OR muxes over the lanes of x_data and the words of w_data, selected by the
-// chunk counter (no index arithmetic, so the only $mul cells are the MULTS multipliers; a
-// constant w_data folds to a T-word constant table per multiplier).
+// T-way one-hot AND-OR muxes over its tables of lanes of x_data and words of w_data (those of its
+// T_m products n = t*MULTS + m < N, T_m = T or T-1), selected by the chunk counter (no index
+// arithmetic, so the only $mul cells are the MULTS multipliers; a constant w_data folds to a
+// T-word constant table per multiplier). The tables are wiring kept as bit planes (bit b of all
+// entries side by side, so operand bit b is one AND-OR) and each is filled by one process, as are
+// the accumulator sums: an event-driven simulator (Icarus) then updates a table once per change of
+// x_data / w_data, where a wide bus of per-word continuous assigns is re-evaluated in full for each
+// word (O(N^2) at time 0 for a constant w_data, and per chunk for the accumulator muxes).
+// W_GROUPED = 1 hands each multiplier its weights as one slice of w_data (see Stream order), read
+// once per multiplier instead of N words (conv2d: constant tables copied from its weight ROM);
+// W_GROUPED = 0 gathers them here from the [o][l] order (dense: a ROM row register).
 //   stage 1 (prod_en): the chunk's MULTS products (ACC_W bits, modulo 2^ACC_W), its rotation
 //            (t*MULTS) mod N_OUT one-hot, p_valid = x_valid, p_first = x_first on the first chunk,
 //            p_last = x_last on the last chunk;
@@ -34,7 +42,9 @@
 //
 // Stream order: lane l at x_data[l*IN_W +: IN_W]; weight w[o][l] at w_data[(o*N_LANES + l)*W_W
 // +: W_W] (DEPTHWISE = 1: the weight of lane l at w_data[l*W_W +: W_W], N_LANES words);
-// bias[o] / acc[o] at [o*ACC_W +: ACC_W].
+// W_GROUPED = 1: the weight of product n = t*MULTS + m at word m*T - max(0, m - R) + t, R =
+// N - (T-1)*MULTS (multipliers m < R have T products, the others T-1: N words, multiplier m's
+// contiguous); bias[o] / acc[o] at [o*ACC_W +: ACC_W].
 
 `default_nettype none
 
@@ -56,7 +66,12 @@ module mac_fold #
     parameter MULTS = 1,
     // 0 = every lane feeds every accumulator; 1 = lane l feeds only accumulator l % N_OUT, with its
     // own weight (depthwise conv2d; N_LANES a multiple of N_OUT)
-    parameter DEPTHWISE = 0
+    parameter DEPTHWISE = 0,
+    // order of the weights in w_data: 0 = by product (w[o][l], see Stream order), gathered into
+    // each multiplier's table here (dense: a ROM row register that changes every input beat);
+    // 1 = grouped per multiplier (see Stream order), one slice per multiplier (conv2d: constant
+    // tables from its weight ROM)
+    parameter W_GROUPED = 0
 )
 (
     input  wire                         clk,
@@ -97,6 +112,8 @@ localparam T_CH = (N_P + NM - 1) / NM;
 localparam CH_W = (T_CH > 1) ? $clog2(T_CH) : 1;
 // product slots per accumulator per chunk
 localparam N_SL = (NM + N_OUT - 1) / N_OUT;
+// multipliers with a product in the last chunk (the others have T_CH - 1 products per set)
+localparam R_CH = N_P - (T_CH - 1)*NM;
 
 initial begin
     if (N_LANES < 1 || N_OUT < 1) begin
@@ -122,6 +139,10 @@ initial begin
                N_LANES, N_OUT);
         $finish;
     end
+    if (W_GROUPED != 0 && W_GROUPED != 1) begin
+        $error("Error: mac_fold W_GROUPED (%0d) must be 0 or 1 (instance %m)", W_GROUPED);
+        $finish;
+    end
     if (MULTS < 1 || MULTS > N_P) begin
         $error("Error: mac_fold MULTS (%0d) must be in 1..N (%0d products) (instance %m)",
                MULTS, N_P);
@@ -129,7 +150,7 @@ initial begin
     end
 end
 
-genvar gm, gt, gr, gq, go;
+genvar gm;
 
 /*
  * Chunk counter
@@ -137,68 +158,91 @@ genvar gm, gt, gr, gq, go;
 reg  [CH_W-1:0] chunk_reg;
 wire            chunk_first = (chunk_reg == {CH_W{1'b0}});
 
-// chunk_reg one-hot, and the rotation (t*MULTS) mod N_OUT of chunk t one-hot in rot_tab
-wire [T_CH-1:0]       chunk_hot;
-wire [T_CH*N_OUT-1:0] rot_tab;
+// chunk_reg one-hot
+reg     [T_CH-1:0] chunk_hot;
+integer            jc;
 
-generate
-    for (gt = 0; gt < T_CH; gt = gt + 1) begin : g_chunk
-        // (gt < T_CH <= 2^CH_W)
-        /* verilator lint_off WIDTHTRUNC */
-        localparam [CH_W-1:0] TC = gt;
-        /* verilator lint_on WIDTHTRUNC */
-        assign chunk_hot[gt] = (chunk_reg == TC);
-        for (gq = 0; gq < N_OUT; gq = gq + 1) begin : g_rot
-            assign rot_tab[gt*N_OUT + gq] = (gq == (gt*MULTS) % N_OUT) ? 1'b1 : 1'b0;
-        end
+always @* begin
+    for (jc = 0; jc < T_CH; jc = jc + 1) begin
+        // (jc < T_CH <= 2^CH_W)
+        chunk_hot[jc] = (chunk_reg == jc[CH_W-1:0]);
     end
-endgenerate
+end
 
 assign chunk_last = chunk_hot[T_CH-1];
 
 /*
  * Multipliers: the chunk's products, multiplier m at [m*ACC_W +: ACC_W]
  */
-wire [MULTS*ACC_W-1:0] prod_next;
+reg [MULTS*ACC_W-1:0] prod_next;
 
 generate
     for (gm = 0; gm < MULTS; gm = gm + 1) begin : g_mul
-        // operand tables: entry t = lane and weight of product t*MULTS + m (zero past N_P)
-        wire [T_CH*IN_W-1:0] x_tab;
-        wire [T_CH*W_W-1:0]  w_tab;
+        // this multiplier forms products t*MULTS + gm, t = 0..T_M-1 (T_M = T_CH, or T_CH - 1
+        // when the last chunk has no product for it: its operands are then zero)
+        localparam T_M = (gm < R_CH) ? T_CH : T_CH - 1;
+        // first word of its weight table in w_data when W_GROUPED = 1
+        localparam W_OFF = gm*T_CH - ((gm > R_CH) ? gm - R_CH : 0);
 
-        for (gt = 0; gt < T_CH; gt = gt + 1) begin : g_t
-            localparam NP = gt*MULTS + gm;
-            if (NP < N_P) begin : g_used
-                // lane L, accumulator O, weight word WI
-                localparam L = DEPTHWISE ? NP : NP / N_OUT;
-                localparam O = NP % N_OUT;
-                localparam WI = DEPTHWISE ? NP : O*N_LANES + L;
-                assign x_tab[gt*IN_W +: IN_W] = x_data[L*IN_W +: IN_W];
-                assign w_tab[gt*W_W +: W_W] = w_data[WI*W_W +: W_W];
-            end else begin : g_zero
-                assign x_tab[gt*IN_W +: IN_W] = {IN_W{1'b0}};
-                assign w_tab[gt*W_W +: W_W] = {W_W{1'b0}};
-            end
-        end
+        // the w_data words this multiplier reads: its own table (W_GROUPED = 1) or all of w_data
+        localparam W_N = W_GROUPED ? T_M : N_P;
+        localparam W_BASE = W_GROUPED ? W_OFF : 0;
 
-        // operands of the current chunk (one-hot AND-OR mux)
-        reg [IN_W-1:0] x;
-        reg [W_W-1:0]  w;
-        integer        j;
+        wire [W_N*W_W-1:0] w_words = w_data[W_BASE*W_W +: W_N*W_W];
+
+        // operand tables in bit planes: bit b of entry t (the lane / weight of product
+        // t*MULTS + gm) at [b*T_M + t], so that operand bit b is one AND-OR over a T_M-bit plane.
+        // Pure wiring, filled by one process per table (a table assembled from T_M continuous
+        // part assigns would cost an event simulator the whole table per entry update).
+        reg [IN_W*T_M-1:0] x_tab;
+        reg [W_W*T_M-1:0]  w_tab;
+        reg [IN_W-1:0]     x_lane;
+        reg [W_W-1:0]      w_word;
+        integer            tx, bx, tw, bw;
 
         always @* begin
-            x = {IN_W{1'b0}};
-            w = {W_W{1'b0}};
-            for (j = 0; j < T_CH; j = j + 1) begin
-                x = x | (x_tab[j*IN_W +: IN_W] & {IN_W{chunk_hot[j]}});
-                w = w | (w_tab[j*W_W +: W_W] & {W_W{chunk_hot[j]}});
+            for (tx = 0; tx < T_M; tx = tx + 1) begin
+                // lane (tx*MULTS + gm) / N_OUT (depthwise: tx*MULTS + gm)
+                x_lane = x_data[(DEPTHWISE ? tx*MULTS + gm : (tx*MULTS + gm) / N_OUT)*IN_W
+                                +: IN_W];
+                for (bx = 0; bx < IN_W; bx = bx + 1) begin
+                    x_tab[bx*T_M + tx] = x_lane[bx];
+                end
             end
         end
 
-        wire signed [XS_W-1:0]   x_s;
-        wire signed [W_W-1:0]    w_s = w;
-        wire signed [PROD_W-1:0] prod = x_s * w_s;
+        always @* begin
+            for (tw = 0; tw < T_M; tw = tw + 1) begin
+                // grouped: word tw of the table; else word o*N_LANES + l of product
+                // n = tw*MULTS + gm, o = n % N_OUT, l = n / N_OUT (depthwise: word n)
+                w_word = w_words[(W_GROUPED ? tw : DEPTHWISE ? tw*MULTS + gm :
+                                  ((tw*MULTS + gm) % N_OUT)*N_LANES + (tw*MULTS + gm) / N_OUT)*W_W
+                                 +: W_W];
+                for (bw = 0; bw < W_W; bw = bw + 1) begin
+                    w_tab[bw*T_M + tw] = w_word[bw];
+                end
+            end
+        end
+
+        // operands of the current chunk: bit b = OR of plane b AND chunk_hot (one-hot AND-OR
+        // mux), formed in x_sel / w_sel and then written once
+        reg [IN_W-1:0] x, x_sel;
+        reg [W_W-1:0]  w, w_sel;
+        integer        bs;
+
+        always @* begin
+            for (bs = 0; bs < IN_W; bs = bs + 1) begin
+                x_sel[bs] = |(x_tab[bs*T_M +: T_M] & chunk_hot[T_M-1:0]);
+            end
+            for (bs = 0; bs < W_W; bs = bs + 1) begin
+                w_sel[bs] = |(w_tab[bs*T_M +: T_M] & chunk_hot[T_M-1:0]);
+            end
+            x = x_sel;
+            w = w_sel;
+        end
+
+        wire signed [XS_W-1:0] x_s;
+        wire signed [W_W-1:0]  w_s = w;
 
         if (IN_SIGNED) begin : g_sx
             assign x_s = x;
@@ -206,23 +250,29 @@ generate
             assign x_s = {1'b0, x};
         end
 
-        // the product sign-extended to SUM_W bits; its low ACC_W bits are accumulated
+        // the product, sign-extended to SUM_W bits; its low ACC_W bits are accumulated (one
+        // process: formed once per chunk, after all operand bits are in)
+        reg signed [PROD_W-1:0] prod;
         /* verilator lint_off UNUSEDSIGNAL */
-        wire [SUM_W-1:0] prod_ext = {{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};
+        reg        [SUM_W-1:0]  prod_ext;
         /* verilator lint_on UNUSEDSIGNAL */
 
-        assign prod_next[gm*ACC_W +: ACC_W] = prod_ext[ACC_W-1:0];
+        always @* begin
+            prod = x_s * w_s;
+            prod_ext = {{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};
+            prod_next[gm*ACC_W +: ACC_W] = prod_ext[ACC_W-1:0];
+        end
     end
 endgenerate
 
-// rotation of the current chunk, one-hot
+// rotation of the current chunk, one-hot: chunk t's rotation is (t*MULTS) mod N_OUT
 reg     [N_OUT-1:0] rot_next;
 integer             jr;
 
 always @* begin
     rot_next = {N_OUT{1'b0}};
     for (jr = 0; jr < T_CH; jr = jr + 1) begin
-        rot_next = rot_next | (rot_tab[jr*N_OUT +: N_OUT] & {N_OUT{chunk_hot[jr]}});
+        rot_next[(jr*MULTS) % N_OUT] = rot_next[(jr*MULTS) % N_OUT] | chunk_hot[jr];
     end
 end
 
@@ -248,48 +298,46 @@ assign p_last = p_last_reg;
 /*
  * Stage 2: accumulators, each adding its N_SL product slots of the chunk
  */
-reg [N_OUT*ACC_W-1:0] acc_reg;
+// the chunk's products zero-padded to N_SL*N_OUT slots (slot m >= MULTS is zero)
+wire [N_SL*N_OUT*ACC_W-1:0] prod_pad;
 
 generate
-    for (go = 0; go < N_OUT; go = go + 1) begin : g_acc
-        // slot r, candidate q: product m = (o - q) mod N_OUT + r*N_OUT of the chunk, taken when
-        // the chunk's rotation is q (none when m >= MULTS)
-        wire [N_SL*N_OUT*ACC_W-1:0] cand;
-
-        for (gr = 0; gr < N_SL; gr = gr + 1) begin : g_slot
-            for (gq = 0; gq < N_OUT; gq = gq + 1) begin : g_q
-                localparam MI = (go - gq + N_OUT) % N_OUT + gr*N_OUT;
-                if (MI < MULTS) begin : g_prod
-                    assign cand[(gr*N_OUT + gq)*ACC_W +: ACC_W] = prod_reg[MI*ACC_W +: ACC_W];
-                end else begin : g_none
-                    assign cand[(gr*N_OUT + gq)*ACC_W +: ACC_W] = {ACC_W{1'b0}};
-                end
-            end
-        end
-
-        reg [ACC_W-1:0] acc_sum, addend;
-        integer         s, q;
-
-        always @* begin
-            acc_sum = p_first_reg ? bias[go*ACC_W +: ACC_W] : acc_reg[go*ACC_W +: ACC_W];
-            for (s = 0; s < N_SL; s = s + 1) begin
-                addend = {ACC_W{1'b0}};
-                for (q = 0; q < N_OUT; q = q + 1) begin
-                    addend = addend | (cand[(s*N_OUT + q)*ACC_W +: ACC_W] & {ACC_W{rot_reg[q]}});
-                end
-                acc_sum = acc_sum + addend;
-            end
-        end
-
-        assign acc_next[go*ACC_W +: ACC_W] = acc_sum;
-
-        always @(posedge clk) begin
-            if (acc_en && p_valid_reg) begin
-                acc_reg[go*ACC_W +: ACC_W] <= acc_sum;
-            end
-        end
+    if (N_SL*N_OUT > MULTS) begin : g_pad
+        assign prod_pad = {{((N_SL*N_OUT - MULTS)*ACC_W){1'b0}}, prod_reg};
+    end else begin : g_no_pad
+        assign prod_pad = prod_reg;
     end
 endgenerate
+
+// accumulator o, slot r: the product m = (o - q) mod N_OUT + r*N_OUT of the chunk, q = the
+// chunk's rotation (an N_OUT-way one-hot AND-OR mux over q); all accumulators in one process
+reg     [N_OUT*ACC_W-1:0] acc_reg;
+reg     [N_OUT*ACC_W-1:0] sum_next;
+reg     [ACC_W-1:0]       acc_sum, addend;
+integer                   o, s, q;
+
+always @* begin
+    for (o = 0; o < N_OUT; o = o + 1) begin
+        acc_sum = p_first_reg ? bias[o*ACC_W +: ACC_W] : acc_reg[o*ACC_W +: ACC_W];
+        for (s = 0; s < N_SL; s = s + 1) begin
+            addend = {ACC_W{1'b0}};
+            for (q = 0; q < N_OUT; q = q + 1) begin
+                addend = addend | (prod_pad[((o - q + N_OUT) % N_OUT + s*N_OUT)*ACC_W +: ACC_W]
+                                   & {ACC_W{rot_reg[q]}});
+            end
+            acc_sum = acc_sum + addend;
+        end
+        sum_next[o*ACC_W +: ACC_W] = acc_sum;
+    end
+end
+
+assign acc_next = sum_next;
+
+always @(posedge clk) begin
+    if (acc_en && p_valid_reg) begin
+        acc_reg <= sum_next;
+    end
+end
 
 assign acc = acc_reg;
 
