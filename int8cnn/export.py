@@ -34,7 +34,7 @@ def dense_words(weight: np.ndarray, in_shape) -> list[int]:
 
 
 def layer_files(layer: QLayer) -> dict:
-    if layer.type == "maxpool2d":
+    if layer.type in ("maxpool2d", "add"):  # add: MA, MB, S are module parameters (network.vh)
         return {}
     if layer.type == "act_lut":
         return {"table": f"{layer.name}_table.mem"}
@@ -56,6 +56,10 @@ def layer_manifest(layer: QLayer) -> dict:
         "scale_in": float(layer.scale_in), "scale_out": float(layer.scale_out),
         "files": layer_files(layer),
     }
+    if layer.inputs is not None:
+        d.update(inputs=list(layer.inputs))
+    if layer.groups != 1:
+        d.update(groups=int(layer.groups))
     if layer.has_weights:
         d.update(acc_bits=int(layer.acc_bits), scale_w=[float(s) for s in layer.scale_w],
                  relu=bool(layer.relu))
@@ -65,7 +69,11 @@ def layer_manifest(layer: QLayer) -> dict:
         d.update(acc_bits=int(layer.acc_bits))
     if layer.type == "act_lut":
         d.update(activation=layer.activation, clamp=[int(v) for v in layer.clamp])
-    if layer.mult is not None:
+    if layer.type == "add":
+        d.update(relu=bool(layer.relu), mult_bits=int(layer.mult_bits),
+                 mult=[int(m) for m in layer.mult], shift=[int(s) for s in layer.shift],
+                 clamp=[int(v) for v in layer.clamp])
+    elif layer.mult is not None:
         d.update(requant=layer.requant, mult_bits=int(layer.mult_bits),
                  mult=[int(m) for m in layer.mult], shift=[int(s) for s in layer.shift],
                  clamp=[int(v) for v in layer.clamp])
@@ -99,10 +107,19 @@ def network_vh(qnet: QNet) -> str:
             p(l, "ACC_W", l.acc_bits)
         if l.type in ("conv2d", "dense"):
             p(l, "BIAS_W", l.bias_bits)
+        if l.groups != 1:
+            p(l, "DEPTHWISE", 1)
+        if l.type == "add":
+            p(l, "B_SIGNED", qnet.layer(qnet.sources(l)[1]).out_signed)
+            p(l, "MA", l.mult[0])
+            p(l, "MB", l.mult[1])
+            p(l, "S", l.shift[0])
         if l.mult is not None:
-            p(l, "POW2", l.requant == "pow2")
+            if l.type != "add":
+                p(l, "POW2", l.requant == "pow2")
             p(l, "MULT_W", l.mult_bits)
-            p(l, "SHIFT_W", 6)  # shifts are 0..62
+            if l.type != "add":
+                p(l, "SHIFT_W", 6)  # shifts are 0..62
             p(l, "LO", l.clamp[0])
             p(l, "HI", l.clamp[1])
             p(l, "ZP_OUT", l.zero_point_out)
@@ -175,6 +192,7 @@ def load_network(wdir: Path) -> QNet:
     shape = m["input"].get("shape", [])
     _need(shape == [1, 28, 28], mpath, "input.shape", f"expected [1, 28, 28], got {shape}")
     layers = []
+    shapes = {"input": shape}  # output shape of every stream so far
     for i, d in enumerate(m["layers"]):
         where = f"layers[{i}]" + (f" ({d.get('name')})" if isinstance(d, dict) else "")
         _need(isinstance(d, dict), mpath, where, "expected an object")
@@ -188,12 +206,26 @@ def load_network(wdir: Path) -> QNet:
                   f"{key} must be [C, H, W] positive integers, got {d[key]!r}")
         t = d["type"]
         _need(t in LAYER_TYPES, mpath, where, f"type {t!r} not one of {LAYER_TYPES}")
+        inputs = d.get("inputs")
+        srcs = [layers[-1].name if layers else "input"] if inputs is None else inputs
+        _need(isinstance(srcs, list) and len(srcs) == (2 if t == "add" else 1)
+              and all(isinstance(n, str) and n in shapes for n in srcs), mpath, where,
+              f"inputs {inputs!r} must name {2 if t == 'add' else 1} earlier layer(s) or 'input'")
+        shape = shapes[srcs[0]]
         _need(list(d["in_shape"]) == shape, mpath, where,
-              f"in_shape {d['in_shape']} does not match the previous output {shape}")
+              f"in_shape {d['in_shape']} does not match its input {srcs[0]}'s output {shape}")
+        if t == "add":
+            _need(shapes[srcs[1]] == shape, mpath, where,
+                  f"add of {srcs[0]} {shape} and {srcs[1]} {shapes[srcs[1]]}: shapes differ")
+        groups = d.get("groups", 1)
+        _need(groups == 1 or (t == "conv2d" and groups == shape[0] == d["out_shape"][0]), mpath,
+              where, f"groups {groups!r} must be 1 or C_IN = C_OUT = {shape[0]} (depthwise conv2d)")
         c, h, w = shape
         k, s, pad = d["kernel"], d["stride"], d["padding"]
         if t == "dense":
             expect_out = [d["out_shape"][0], 1, 1]
+        elif t == "add":
+            expect_out = list(shape)
         else:
             _need(k >= 1 and s >= 1 and pad >= 0 and k <= h + 2 * pad and k <= w + 2 * pad,
                   mpath, where, f"kernel {k} / stride {s} / padding {pad} invalid for {shape}")
@@ -201,11 +233,12 @@ def load_network(wdir: Path) -> QNet:
             expect_out = [oc, (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1]
         _need(list(d["out_shape"]) == expect_out, mpath, where,
               f"out_shape {d['out_shape']} inconsistent with in_shape {shape}, expected {expect_out}")
+        _need(d["name"] not in shapes, mpath, where, f"layer name {d['name']!r} used twice")
         layer = QLayer(name=d["name"], type=t, in_shape=shape, out_shape=list(d["out_shape"]),
                        in_signed=bool(d["in_signed"]), out_signed=bool(d["out_signed"]),
                        kernel=k, stride=s, padding=pad, zero_point_in=d["zero_point_in"],
                        zero_point_out=d["zero_point_out"], scale_in=d.get("scale_in", 1.0),
-                       scale_out=d.get("scale_out", 1.0))
+                       scale_out=d.get("scale_out", 1.0), groups=groups, inputs=inputs)
         files = d["files"]
         _need(isinstance(files, dict), mpath, where, "files must be an object")
         oc = expect_out[0]
@@ -216,8 +249,9 @@ def load_network(wdir: Path) -> QNet:
                 _need(key in files, mpath, where, f"files: missing {key!r}")
             layer.acc_bits, layer.scale_w, layer.relu = d["acc_bits"], d["scale_w"], d.get("relu", False)
             if t == "conv2d":
-                layer.weight = read_values(wdir / files["weight"], 8, oc * c * k * k, True,
-                                           -128, 127).reshape(oc, c, k, k)
+                cg = c // groups
+                layer.weight = read_values(wdir / files["weight"], 8, oc * cg * k * k, True,
+                                           -128, 127).reshape(oc, cg, k, k)
             else:
                 words = read_words(wdir / files["weight"], 2 * oc * c, h * w)
                 wt = np.zeros((oc, c, h * w), dtype=np.int64)
@@ -247,7 +281,24 @@ def load_network(wdir: Path) -> QNet:
             layer.activation, layer.clamp = d["activation"], list(d["clamp"])
             lo, hi = layer.clamp
             layer.table = read_values(wdir / files["table"], 8, 256, lo < 0, lo, hi)
-        if "mult" in files or "mult" in d:
+        if t == "add":
+            for key in ("mult", "shift", "clamp", "mult_bits"):
+                _need(key in d, mpath, where, f"missing field {key!r}")
+            mb = d["mult_bits"]
+            _need(type(mb) is int and 2 <= mb <= 31, mpath, where, f"mult_bits {mb!r} not in 2..31")
+            _need(isinstance(d["mult"], list) and len(d["mult"]) == 2
+                  and all(type(v) is int and -(1 << (mb - 1)) <= v < 1 << (mb - 1) for v in d["mult"]),
+                  mpath, where, f"mult {d['mult']!r} must be [MA, MB], {mb}-bit integers")
+            _need(isinstance(d["shift"], list) and len(d["shift"]) == 1 and type(d["shift"][0]) is int
+                  and 0 <= d["shift"][0] <= SHIFT_MAX, mpath, where,
+                  f"shift {d['shift']!r} must be [S] with 0 <= S <= {SHIFT_MAX}")
+            _need(d["clamp"] in ([-128, 127], [0, 255]), mpath, where,
+                  f"clamp {d['clamp']} must be [-128, 127] or [0, 255]")
+            layer.mult_bits, layer.relu = mb, bool(d.get("relu", False))
+            layer.mult = np.array(d["mult"], dtype=np.int64)
+            layer.shift = np.array(d["shift"], dtype=np.int64)
+            layer.clamp = list(d["clamp"])
+        elif "mult" in files or "mult" in d:
             for key in ("mult", "shift", "clamp", "mult_bits"):
                 _need(key in d, mpath, where, f"missing field {key!r}")
                 if key in ("mult", "shift"):
@@ -275,7 +326,7 @@ def load_network(wdir: Path) -> QNet:
             _need(layer.acc_bits >= need, mpath, where,
                   f"acc_bits {layer.acc_bits} too small: worst case needs {need}")
         layers.append(layer)
-        shape = list(d["out_shape"])
+        shapes[layer.name] = list(d["out_shape"])
     _need(layers[-1].type == "dense" and layers[-1].mult is None, mpath, "layers[-1]",
           "the last layer must be a dense layer emitting logits (no mult/shift)")
     return QNet(name=m["network"], input_shape=[1, 28, 28], layers=layers,

@@ -10,12 +10,15 @@ the same bytes (tests/test_generate.py checks the committed tops for drift).
     int8cnn generate --net default --mults 8    # -> rtl/generated/cnn_default_m8.v (folded)
 
 Supported layers and how they map:
-    conv2d    -> conv2d (PAD, STRIDE) + requant; a padded conv after the first layer gets an
-                 axis_fifo in front (see fifo_depth)
+    conv2d    -> conv2d (PAD, STRIDE; DEPTHWISE = 1 for groups = C) + requant; a padded conv
+                 after the first layer gets an axis_fifo in front (see fifo_depth)
     maxpool2d -> maxpool2d
     avgpool2d -> avgpool2d (window sums) + requant (global average pooling: K = the image)
     act_lut   -> act_lut (256-entry table ROM)
     dense     -> dense + requant (hidden) | dense (the last layer: int32 logits)
+    add       -> eltwise_add of its two inputs (a residual block); the stream both branches start
+                 from is split by an axis_fork, and the branch that runs ahead waits in an
+                 axis_fifo sized by skip_fifo_depths so the fork never deadlocks
 A requantization with manifest "requant": "pow2" gets requant POW2 = 1 (no multiplier).
 
 Folding (`mults`): every conv2d and dense instance gets MULTS = min(mults, its products per
@@ -42,7 +45,7 @@ class UnsupportedLayer(ValueError):
 # --mults / MULTS is given. seed000's conv2 alone has 18,432 products per window; seed002's 5,832
 # parallel multipliers make an 83 MB Verilator C++ model that takes longer to compile than the
 # whole regression runs.
-DEFAULT_MULTS = {"seed000": 64, "seed002": 64}
+DEFAULT_MULTS = {"seed000": 64, "seed002": 64, "seed003": 64, "seed004": 64}
 
 
 def default_mults(net: str) -> int | None:
@@ -116,7 +119,7 @@ def check_supported(qnet: QNet) -> None:
     for i, l in enumerate(qnet.layers):
         last = i == len(qnet.layers) - 1
         where = f"layer {l.name} ({l.type})"
-        if l.type not in ("conv2d", "maxpool2d", "avgpool2d", "act_lut", "dense"):
+        if l.type not in ("conv2d", "maxpool2d", "avgpool2d", "act_lut", "add", "dense"):
             raise UnsupportedLayer(f"{where}: no RTL module for layer type {l.type!r}")
         if l.type in ("maxpool2d", "avgpool2d") and l.padding:
             raise UnsupportedLayer(f"{where}: padded pooling is not supported")
@@ -131,6 +134,100 @@ def check_supported(qnet: QNet) -> None:
             raise UnsupportedLayer(f"{where}: accumulator of {l.acc_bits} bits exceeds 32")
         if l.zero_point_in != 0:
             raise UnsupportedLayer(f"{where}: input zero point {l.zero_point_in} != 0 unsupported")
+        if l.type == "conv2d" and l.groups != 1 and not l.groups == l.in_shape[0] == l.out_shape[0]:
+            raise UnsupportedLayer(f"{where}: groups {l.groups}: only depthwise (groups = C_IN = "
+                                   "C_OUT) grouped convolutions have an RTL module")
+    for name in ["input"] + [l.name for l in qnet.layers]:
+        n = len(qnet.consumers(name))
+        if n > 2:
+            raise UnsupportedLayer(f"stream {name} has {n} consumers; a fork feeds at most 2")
+    for l in qnet.layers:
+        if l.type == "add":
+            branches(qnet, l)  # raises when the two inputs do not meet at one fork
+
+
+# ----------------------------------------------------------------------------- residual branches
+
+def branches(qnet: QNet, add) -> tuple[str, list, list]:
+    """(fork stream, layers of branch a, layers of branch b) of an add layer: each branch is the
+    chain of layers from the fork (exclusive) to the add's input (inclusive), in stream order.
+    The fork is the nearest stream both inputs descend from (following first inputs)."""
+    def path(name):
+        out = [name]
+        while name != "input":
+            name = qnet.sources(qnet.layer(name))[0]
+            out.append(name)
+        return out
+    pa, pb = (path(s) for s in qnet.sources(add))
+    fork = next(n for n in pa if n in pb)
+    chain = lambda p: [qnet.layer(n) for n in reversed(p[:p.index(fork)])]  # noqa: E731
+    return fork, chain(pa), chain(pb)
+
+
+def _need(layer):
+    """For each output beat of `layer` (raster order): the last input beat it waits for, as a
+    running maximum (outputs leave in order). A window layer needs its window's bottom-right
+    input pixel (clipped to the image: padding is generated, not received), dense the whole image."""
+    import numpy as np
+    _, h, w = layer.in_shape
+    _, oh, ow = layer.out_shape
+    if layer.type in ("conv2d", "maxpool2d", "avgpool2d"):
+        k, st, p = layer.kernel, layer.stride, layer.padding
+        r = np.minimum(h - 1, np.arange(oh) * st - p + k - 1)
+        c = np.minimum(w - 1, np.arange(ow) * st - p + k - 1)
+        need = (r[:, None] * w + c[None, :]).reshape(-1)
+    elif layer.type == "dense":
+        need = np.array([h * w - 1])
+    else:
+        need = np.arange(h * w)
+    return np.maximum.accumulate(need)
+
+
+SKIP_FIFO_SLACK = 2  # beats beyond the dependency bound: the fork's one-beat skew, the add's join
+
+
+def skip_fifo_depths(qnet: QNet, add) -> tuple[int, int]:
+    """Depths of the FIFOs in front of an add's inputs a and b (0: none), from the branches'
+    dependencies, so that the fork never waits on a full branch while the other branch still needs
+    input before it can emit the add's next beat (the deadlock a residual block can have).
+
+    When branch a can emit the add's beat p only after the fork has delivered fork beat n_a(p),
+    branch b has meanwhile produced count_b(n_a(p)) beats of which the add consumed p: b's FIFO
+    must hold max_p count_b(n_a(p)) - p beats (and the same with a and b swapped). The depth is
+    that plus SKIP_FIFO_SLACK, rounded up to a power of two (rtl/axis_fifo.v); registers inside
+    the branch only add room, and a branch with layers needs no FIFO for one beat (its last
+    layer's output register holds it)."""
+    import numpy as np
+    _, la, lb = branches(qnet, add)
+    beats = add.out_shape[1] * add.out_shape[2]
+
+    def need(branch):
+        n = np.arange(beats)
+        for l in reversed(branch):
+            n = _need(l)[n]
+        return n
+    na, nb = need(la), need(lb)
+    p = np.arange(beats)
+
+    def depth(n_other, n_self, branch_len):
+        occ = int((np.searchsorted(n_self, n_other, side="right") - p).max())
+        if occ <= (1 if branch_len else 0):  # a branch's registered output holds one beat
+            return 0
+        d = 2
+        while d < occ + SKIP_FIFO_SLACK:
+            d *= 2
+        return d
+    return depth(nb, na, len(la)), depth(na, nb, len(lb))
+
+
+# Fault injection for the deadlock test (tb/test_int8cnn_top.py, like the INT8CNN_FAULT_* defines in
+# rtl/): skip FIFOs a quarter of skip_fifo_depths must make the graph hang.
+SKIP_FIFO_FAULT = [
+    "`ifdef INT8CNN_FAULT_SKIP_FIFO",
+    "    localparam integer SKIP_FIFO_DIV = 4;  // injected fault: skip FIFOs too small, must hang",
+    "`else",
+    "    localparam integer SKIP_FIFO_DIV = 1;",
+    "`endif", ""]
 
 
 def fifo_depth(layer) -> int:
@@ -153,6 +250,42 @@ def _inst(module: str, params: list, name: str, src: str, dst: str) -> list[str]
               f"        .m_axis_tdata({dst}_tdata), .m_axis_tvalid({dst}_tvalid),",
               f"        .m_axis_tready({dst}_tready), .m_axis_tlast({dst}_tlast)",
               "    );", ""]
+    return lines
+
+
+def _fork_inst(name: str, width: str, src: str) -> list[str]:
+    return [f"    axis_fork #(", f"        .DATA_W({width})", f"    ) {name} (",
+            "        .clk(clk), .rst(rst),",
+            f"        .s_axis_tdata({src}_tdata), .s_axis_tvalid({src}_tvalid),",
+            f"        .s_axis_tready({src}_tready), .s_axis_tlast({src}_tlast),",
+            f"        .m_axis_a_tdata({src}_f0_tdata), .m_axis_a_tvalid({src}_f0_tvalid),",
+            f"        .m_axis_a_tready({src}_f0_tready), .m_axis_a_tlast({src}_f0_tlast),",
+            f"        .m_axis_b_tdata({src}_f1_tdata), .m_axis_b_tvalid({src}_f1_tvalid),",
+            f"        .m_axis_b_tready({src}_f1_tready), .m_axis_b_tlast({src}_f1_tlast)",
+            "    );", ""]
+
+
+def _add_inst(l, P, ports: list) -> list[str]:
+    """eltwise_add of input a (carries tlast) and b; b's tlast is left unconnected (the same
+    frames as a's)."""
+    a, b = ports
+    params = [("C", P(l, "C_IN")), ("A_SIGNED", P(l, "IN_SIGNED")), ("B_SIGNED", P(l, "B_SIGNED")),
+              ("MULT_W", P(l, "MULT_W")), ("MA", P(l, "MA")), ("MB", P(l, "MB")), ("S", P(l, "S")),
+              ("ZP_OUT", P(l, "ZP_OUT")), ("LO", P(l, "LO")), ("HI", P(l, "HI")), ("OUT_W", "8")]
+    lines = ["    eltwise_add #("]
+    lines += [f"        .{k}({v})" + ("," if i < len(params) - 1 else "") for i, (k, v) in enumerate(params)]
+    lines += [f"    ) u_{l.name} (",
+              "        .clk(clk), .rst(rst),",
+              f"        .s_axis_a_tdata({a}_tdata), .s_axis_a_tvalid({a}_tvalid),",
+              f"        .s_axis_a_tready({a}_tready), .s_axis_a_tlast({a}_tlast),",
+              f"        .s_axis_b_tdata({b}_tdata), .s_axis_b_tvalid({b}_tvalid),",
+              f"        .s_axis_b_tready({b}_tready),",
+              f"        .m_axis_tdata({l.name}_tdata), .m_axis_tvalid({l.name}_tvalid),",
+              f"        .m_axis_tready({l.name}_tready), .m_axis_tlast({l.name}_tlast)",
+              "    );",
+              "    /* verilator lint_off UNUSEDSIGNAL */",
+              f"    wire {l.name}_b_tlast_unused = {b}_tlast;  // b's frames are a's",
+              "    /* verilator lint_on UNUSEDSIGNAL */", ""]
     return lines
 
 
@@ -183,12 +316,41 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
     body += ["    // ------------------------------------------------------------ input register slice"]
     body += _wires("in", "8")
     body += _inst("axis_skid", [("DATA_W", "8")], "u_in_skid", "s_axis_pixel", "in")
-    src = "in"
+    read: dict = {}  # (stream, consumer layer) -> the wires the consumer reads
+
+    def fork(stream: str, wire: str, width: str) -> None:
+        """Route stream to its consumers: directly, or through an axis_fork to two."""
+        cons = [c.name for c in qnet.consumers(stream)]
+        if len(cons) == 2:
+            body.append(f"    // fork: {wire} -> {cons[0]}, {cons[1]}")
+            body.extend(_wires(f"{wire}_f0", width) + _wires(f"{wire}_f1", width))
+            body.extend(_fork_inst(f"u_{wire}_fork", width, wire))
+        for i, c in enumerate(cons):
+            read[(stream, c)] = wire if len(cons) == 1 else f"{wire}_f{i}"
+
+    fork("input", "in", "8")
     for l in qnet.layers:
         f = lambda kind: f'{{WEIGHTS_DIR, "/{l.name}_{kind}.mem"}}'  # noqa: E731
+        srcs = qnet.sources(l)
+        src = read[(srcs[0], l.name)]
         body.append(f"    // ------------------------------------------------------------ {l.name}: "
-                    f"{l.type} {l.in_shape} -> {l.out_shape}")
-        if l.type == "maxpool2d":
+                    f"{l.type} {l.in_shape} -> {l.out_shape}"
+                    + (f" from {', '.join(srcs)}" if l.inputs is not None else ""))
+        if l.type == "add":
+            width = f"{P(l, 'C_IN')}*8"
+            ins = []
+            for port, name, depth in zip("ab", srcs, skip_fifo_depths(qnet, l)):
+                wire = read[(name, l.name)]
+                if depth:
+                    body.append(f"    // {name} waits here for the other branch (skip_fifo_depths: {depth})")
+                    body += _wires(f"{l.name}_{port}", width)
+                    body += _inst("axis_fifo", [("DATA_W", width), ("DEPTH", f"{depth} / SKIP_FIFO_DIV")],
+                                  f"u_{l.name}_{port}_fifo", wire, f"{l.name}_{port}")
+                    wire = f"{l.name}_{port}"
+                ins.append(wire)
+            body += _wires(l.name, f"{P(l, 'C_OUT')}*8")
+            body += _add_inst(l, P, ins)
+        elif l.type == "maxpool2d":
             body += _wires(l.name, f"{P(l, 'C_OUT')}*8")
             body += _inst("maxpool2d", [("C", P(l, "C_IN")), ("DATA_W", "8"),
                                         ("IN_SIGNED", P(l, "IN_SIGNED")), ("IMG_W", P(l, "IMG_W")),
@@ -203,7 +365,7 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
             acc = f"{l.name}_acc"
             acc_lane = "32" if l.emits_logits else P(l, "ACC_W")
             body += _wires(l.name if l.emits_logits else acc, f"{P(l, 'C_OUT')}*{acc_lane}")
-            if l.type == "conv2d" and l.padding and src != "in":
+            if l.type == "conv2d" and l.padding and srcs[0] != "input":
                 # pad2d stalls its input for the bottom and top padding rows of consecutive images
                 # (2*PAD*(W+2*PAD+1) beats); a FIFO absorbs what the previous layer produces
                 # meanwhile, so the layers upstream never stall and the II stays at its formula.
@@ -223,6 +385,8 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
                           ("IN_SIGNED", P(l, "IN_SIGNED")), ("IN_W", "8"), ("W_W", "8"),
                           ("ACC_W", P(l, "ACC_W")), ("BIAS_W", P(l, "BIAS_W")),
                           ("WEIGHT_FILE", f("weight")), ("BIAS_FILE", f("bias"))]
+                if l.groups != 1:
+                    params.append(("DEPTHWISE", P(l, "DEPTHWISE")))
             else:
                 params = [("C", P(l, "C_IN")), ("N_BEATS", P(l, "N_BEATS")), ("OUT", P(l, "C_OUT")),
                           ("IN_SIGNED", P(l, "IN_SIGNED")), ("IN_W", "8"), ("W_W", "8"),
@@ -244,7 +408,8 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
                  f"    assign tap_{l.name}_tvalid = {l.name}_tvalid;",
                  f"    assign tap_{l.name}_tready = {l.name}_tready;",
                  f"    assign tap_{l.name}_tlast  = {l.name}_tlast;"]
-        src = l.name
+        fork(l.name, l.name, f"{P(l, 'C_OUT')}*8")
+    src = qnet.layers[-1].name
     body.append("    // ------------------------------------------------------------ argmax + output slice")
     body += _wires("am", f"({n_out}+1)*32")
     body += _inst("argmax", [("N", n_out), ("DATA_W", "32")], "u_argmax", src, "am")
@@ -305,6 +470,7 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
         "    /* verilator lint_off UNUSEDPARAM */  // network.vh lists every manifest number; a top uses a subset",
         '`include "network.vh"',
         "    /* verilator lint_on UNUSEDPARAM */", "",
+        *(SKIP_FIFO_FAULT if any(l.type == "add" for l in qnet.layers) else []),
         *body,
         "    // ------------------------------------------------------------ taps",
         *taps, "",

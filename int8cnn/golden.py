@@ -148,8 +148,12 @@ def avgpool2d_acc(x, kernel: int, stride: int | None = None) -> np.ndarray:
     return np.sum(taps, axis=0, dtype=np.int64)
 
 
-def run_layer(layer, x: np.ndarray) -> np.ndarray:
-    """One quantized layer (int8cnn.qnet.QLayer) on a batch [N,C,H,W] -> [N,C',H',W']."""
+def run_layer(layer, x: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """One quantized layer (int8cnn.qnet.QLayer) on a batch [N,C,H,W] -> [N,C',H',W'];
+    an add layer also takes its second input `b`."""
+    if layer.type == "add":
+        return eltwise_add(x, b, layer.mult[0], layer.mult[1], layer.shift[0], layer.clamp[0],
+                           layer.clamp[1], layer.zero_point_out)
     if layer.type == "maxpool2d":
         return maxpool2d(x, layer.kernel, layer.stride)
     if layer.type == "act_lut":
@@ -157,7 +161,7 @@ def run_layer(layer, x: np.ndarray) -> np.ndarray:
     if layer.type == "avgpool2d":
         acc = avgpool2d_acc(x, layer.kernel, layer.stride)
     elif layer.type == "conv2d":
-        acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding)
+        acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding, layer.groups)
     elif layer.type == "dense":
         acc = dense_acc(x.reshape(x.shape[0], -1), layer.weight, layer.bias)[:, :, None, None]
     else:
@@ -169,7 +173,8 @@ def run_layer(layer, x: np.ndarray) -> np.ndarray:
 
 
 def run_network(qnet, images, chunk: int = 2000) -> tuple[dict, np.ndarray]:
-    """Run every layer on uint8 images [N,28,28] (or [N,1,28,28]).
+    """Run every layer on uint8 images [N,28,28] (or [N,1,28,28]), in layer order, each on the
+    outputs of its sources (QNet.sources: the previous layer, or named layers in a graph).
 
     Returns ({layer name: int64 output [N,C,H,W]}, predicted classes [N])."""
     images = np.asarray(images)
@@ -177,10 +182,10 @@ def run_network(qnet, images, chunk: int = 2000) -> tuple[dict, np.ndarray]:
         images = images[:, None]
     outs: dict = {l.name: [] for l in qnet.layers}
     for i in range(0, len(images), chunk):
-        x = images[i:i + chunk].astype(np.int64)
+        cur = {"input": images[i:i + chunk].astype(np.int64)}
         for layer in qnet.layers:
-            x = run_layer(layer, x)
-            outs[layer.name].append(x)
+            cur[layer.name] = run_layer(layer, *(cur[s] for s in qnet.sources(layer)))
+            outs[layer.name].append(cur[layer.name])
     outs = {k: np.concatenate(v) for k, v in outs.items()}
     logits = outs[qnet.layers[-1].name].reshape(len(images), -1)
     return outs, argmax(logits)

@@ -8,10 +8,20 @@
   default_fashion : the default topology trained on Fashion-MNIST
   seed002 : Conv2d(1->8, k3, pad1) -> ReLU -> Conv2d(8->16, k3, pad1) -> SELU -> MaxPool2d(2)
             -> Conv2d(16->32, k3, pad1) -> GELU -> global average pool -> Linear(32->10)  (seed 002)
+  seed003 : ResNet-style (seed 003): stem Conv2d(1->8, k3, pad1) -> ReLU -> MaxPool2d(2), then two
+            BasicBlocks relu(conv3x3 -> ReLU -> conv3x3 + skip) (8->8 identity skip; 8->16 with a
+            1x1 conv on the skip), AvgPool2d(2), Linear(784->32) -> ReLU -> Linear(32->10)
+  seed004 : MobileNetV2-style (seed 004), BatchNorm after every conv (folded into the conv for
+            quantization): stem Conv2d(1->16, k3, stride 2, pad1) -> ReLU6, two
+            inverted-residual blocks (1x1 expand -> ReLU6 -> depthwise 3x3 -> ReLU6 -> 1x1 project;
+            16->16 stride 1 with the residual add, 16->24 stride 2 without), global average pool,
+            Linear(24->10)
 
 layer_plan() flattens a model into the quantizer's layer kinds: conv2d, dense, maxpool2d,
-avgpool2d (global average pooling is avgpool2d with the kernel = the image) and act (an
-activation other than ReLU, run through a lookup table; the plan entry's module is its name).
+avgpool2d (global average pooling is avgpool2d with the kernel = the image), act (an
+activation other than ReLU, run through a lookup table; the plan entry's module is its name) and
+add (a residual add, module None). A plan entry may carry a 4th element: the plan indices of its
+inputs (-1: the image); without it an entry reads the entry before it.
 """
 from __future__ import annotations
 
@@ -71,9 +81,114 @@ class Seed002Net(nn.Module):
         return self.fc1(torch.flatten(x, 1))
 
 
+class BasicBlock(nn.Module):
+    """relu(conv3x3 -> ReLU -> conv3x3 + skip); skip = x, or a 1x1 conv when channels change."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(c_out, c_out, kernel_size=3, padding=1)
+        self.skip = nn.Conv2d(c_in, c_out, kernel_size=1) if c_in != c_out else None
+
+    def forward(self, x):
+        y = self.conv2(torch.relu(self.conv1(x)))
+        return torch.relu(y + (x if self.skip is None else self.skip(x)))
+
+    def plan(self, x_index: int, first: int):
+        """Plan entries of this block, the block input being plan entry x_index and this block's
+        first entry landing at plan index `first`."""
+        p = [("conv2d", self.conv1, True, (x_index,)), ("conv2d", self.conv2, False)]
+        main = first + 1
+        skip = x_index
+        if self.skip is not None:
+            p.append(("conv2d", self.skip, False, (x_index,)))
+            skip = first + 2
+        p.append(("add", None, True, (main, skip)))
+        return p
+
+
+class ConvBN(nn.Sequential):
+    """Conv2d followed by BatchNorm2d (trained together; folded into one conv for quantization)."""
+
+    def __init__(self, c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1):
+        super().__init__(nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, groups=groups),
+                         nn.BatchNorm2d(c_out))
+
+    def folded(self) -> nn.Conv2d:
+        """The eval-mode conv+BN as one Conv2d: w' = w*g/sqrt(var+eps), b' = (b-mean)*g/sqrt(var+eps)+beta."""
+        conv, bn = self[0], self[1]
+        out = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                        conv.padding, groups=conv.groups)
+        with torch.no_grad():
+            g = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            out.weight.copy_(conv.weight * g.view(-1, 1, 1, 1))
+            out.bias.copy_((conv.bias - bn.running_mean) * g + bn.bias)
+        return out
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block: 1x1 expand -> ReLU6 -> depthwise 3x3 (stride) -> ReLU6 -> 1x1 project
+    (each conv with BatchNorm), plus the input when the shapes match (stride 1, c_in == c_out)."""
+
+    def __init__(self, c_in: int, c_out: int, expand: int, stride: int):
+        super().__init__()
+        hidden = c_in * expand
+        self.expand = ConvBN(c_in, hidden, 1)
+        self.dw = ConvBN(hidden, hidden, 3, stride=stride, groups=hidden)
+        self.project = ConvBN(hidden, c_out, 1)
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x):
+        y = self.project(F.relu6(self.dw(F.relu6(self.expand(x)))))
+        return x + y if self.residual else y
+
+    def plan(self, x_index: int, first: int):
+        p = [("conv2d", self.expand.folded(), "relu6", (x_index,)),
+             ("conv2d", self.dw.folded(), "relu6"), ("conv2d", self.project.folded(), False)]
+        if self.residual:
+            p.append(("add", None, False, (first + 2, x_index)))
+        return p
+
+
+class MobileNetSmall(nn.Module):
+    """The seed-004 topology: stem conv, two inverted-residual blocks, global average pool, FC."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvBN(1, 16, 3, stride=2)
+        self.block1 = InvertedResidual(16, 16, expand=2, stride=1)
+        self.block2 = InvertedResidual(16, 24, expand=2, stride=2)
+        self.gap = nn.AvgPool2d(7)
+        self.fc1 = nn.Linear(24, 10)
+
+    def forward(self, x):
+        x = self.block2(self.block1(F.relu6(self.stem(x))))
+        return self.fc1(torch.flatten(self.gap(x), 1))
+
+
+class ResNetSmall(nn.Module):
+    """The seed-003 topology: stem conv + max-pool, two BasicBlocks, average pool, 2-layer MLP."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 8, kernel_size=3, padding=1)
+        self.pool1 = nn.MaxPool2d(2)
+        self.block1 = BasicBlock(8, 8)
+        self.block2 = BasicBlock(8, 16)
+        self.pool2 = nn.AvgPool2d(2)
+        self.fc1 = nn.Linear(16 * 7 * 7, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.pool1(torch.relu(self.stem(x)))
+        x = self.pool2(self.block2(self.block1(x)))
+        return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
+
+
 MODELS = {"default": DefaultNet, "small16": lambda: TwoConvNet(8, 16),
           "seed000": lambda: TwoConvNet(32, 64), "seed002": Seed002Net,
-          "default_fashion": DefaultNet}
+          "default_fashion": DefaultNet, "seed003": ResNetSmall,
+          "seed004": MobileNetSmall}
 # (the dataset each network is trained on: int8cnn.data.NET_DATASETS)
 
 
@@ -84,8 +199,8 @@ def build(name: str) -> nn.Module:
 
 
 def layer_plan(model: nn.Module):
-    """The model as a flat list of (kind, module, relu_after) in execution order, where kind is
-    conv2d, maxpool2d or dense. ReLU is attached to the preceding conv/dense (for conv -> pool ->
+    """The model as a flat list of (kind, module, relu_after[, inputs]) in execution order (kinds:
+    the module docstring; relu_after is False, True or "relu6"). ReLU is attached to the preceding conv/dense (for conv -> pool ->
     relu it is moved before the pool: max-pooling commutes with ReLU)."""
     if isinstance(model, DefaultNet):
         return [("conv2d", model.conv1, True), ("maxpool2d", model.pool1, False),
@@ -98,4 +213,15 @@ def layer_plan(model: nn.Module):
         return [("conv2d", model.conv1, True), ("conv2d", model.conv2, False), ("act", "selu", False),
                 ("maxpool2d", model.pool1, False), ("conv2d", model.conv3, False),
                 ("act", "gelu", False), ("avgpool2d", model.gap, False), ("dense", model.fc1, False)]
+    if isinstance(model, ResNetSmall):
+        plan = [("conv2d", model.stem, True), ("maxpool2d", model.pool1, False)]
+        for block in (model.block1, model.block2):
+            plan += block.plan(len(plan) - 1, len(plan))
+        return plan + [("avgpool2d", model.pool2, False), ("dense", model.fc1, True),
+                       ("dense", model.fc2, False)]
+    if isinstance(model, MobileNetSmall):
+        plan = [("conv2d", model.stem.folded(), "relu6")]  # BatchNorm folded (eval mode)
+        for block in (model.block1, model.block2):
+            plan += block.plan(len(plan) - 1, len(plan))
+        return plan + [("avgpool2d", model.gap, False), ("dense", model.fc1, False)]
     raise TypeError(f"no layer plan for {type(model).__name__}")

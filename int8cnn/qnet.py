@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-LAYER_TYPES = ("conv2d", "maxpool2d", "avgpool2d", "act_lut", "dense")
+LAYER_TYPES = ("conv2d", "maxpool2d", "avgpool2d", "act_lut", "add", "dense")
 # layer types with weights and biases (the others have none)
 MAC_TYPES = ("conv2d", "dense")
 MULT_BITS = 16
@@ -45,6 +45,9 @@ class QLayer:
     bias_bits: int = 32                # 16: int16 biases (saturated), rtl BIAS_W = 16
     activation: str | None = None      # act_lut: the float function the table was built from
     table: np.ndarray | None = None    # act_lut: int64 [256], output for input byte a
+    # the layers this one reads, by name ("input": the image); None: the previous layer (the image
+    # for the first). add: [a, b], with mult = [MA, MB] and shift = [S] (golden.eltwise_add)
+    inputs: list | None = None
 
     @property
     def emits_logits(self) -> bool:
@@ -67,6 +70,17 @@ class QNet:
     layers: list
     requant_mode: str = "fixed"
     meta: dict = field(default_factory=dict)
+
+    def sources(self, layer: QLayer) -> list:
+        """Names of the streams `layer` reads ("input" is the image), in port order."""
+        if layer.inputs is not None:
+            return list(layer.inputs)
+        i = next(k for k, l in enumerate(self.layers) if l is layer)
+        return [self.layers[i - 1].name if i else "input"]
+
+    def consumers(self, name: str) -> list:
+        """The layers reading stream `name` ("input": the image), in layer order."""
+        return [l for l in self.layers if name in self.sources(l)]
 
     def layer(self, name: str) -> QLayer:
         for l in self.layers:

@@ -3,7 +3,10 @@
 Calibration runs the float model on training images and takes each activation's maximum.
 Layer kinds (int8cnn.models.layer_plan): conv2d / dense (int8 weights, int32 bias, per-channel
 requantization), maxpool2d, avgpool2d (window sum + one multiplier s_in/(s_out*K*K), s_out calibrated)
-and act (an activation through a 256-entry lookup table, int8cnn.activations.lut_table).
+act (an activation through a 256-entry lookup table, int8cnn.activations.lut_table) and add
+(a residual add of two branches, each rescaled to the calibrated output scale by
+int8cnn.residual.add_multipliers; ReLU after it is its [0, 255] clamp). Plan entries that read
+anything but the entry before them keep their sources as QLayer.inputs.
 """
 from __future__ import annotations
 
@@ -11,8 +14,11 @@ import numpy as np
 import torch
 
 from .models import layer_plan
-from .qnet import (QLayer, QNet, acc_bits_for, fixed_multiplier, pow2_multiplier,
+from .residual import add_multipliers
+from .qnet import (SHIFT_MAX, QLayer, QNet, acc_bits_for, fixed_multiplier, pow2_multiplier,
                    sum_bits_for)
+
+REQUANT_MODES = ("fixed", "pow2", "pow2_exact")
 from .train import to_float
 
 
@@ -24,90 +30,120 @@ def _round_int(a: np.ndarray) -> np.ndarray:
 def quantize(model, calib_images: np.ndarray, name: str, requant: str = "fixed",
              pow2_layers=(), bias_bits: int = 32) -> QNet:
     """Quantize `model` (a layer_plan network). requant "fixed": every requantization uses a
-    16-bit multiplier and a shift; "pow2": shift only (M = 1) everywhere. `pow2_layers` names
+    16-bit multiplier and a shift; "pow2": shift only (M = 1) everywhere, S[c] = round(-log2 m[c]);
+    "pow2_exact": shift only with exact power-of-two exponents: each output channel's weight
+    scale is chosen as 2^-S[c] * s_out / s_in (S[c] the largest keeping its weights within +-127,
+    at least 0; an average pool's output scale likewise), so the shift is the exact
+    requantization and no rounding of m is lost (the seed-004 style; residual adds keep MA, MB).
+    `pow2_layers` names
     layers that use shift-only requantization in "fixed" mode (rtl/requant.v POW2 = 1).
     bias_bits 16 stores biases as int16, saturated to [-32768, 32767] (the number saturated per
     layer is in QNet.meta["bias_saturated"]); 32 (default) raises if a bias does not fit int32."""
     if bias_bits not in (16, 32):
         raise ValueError(f"bias_bits must be 16 or 32, not {bias_bits!r}")
     saturated = {}
-    if requant not in ("fixed", "pow2"):
-        raise ValueError(f"requant must be 'fixed' or 'pow2', not {requant!r}")
+    if requant not in REQUANT_MODES:
+        raise ValueError(f"requant must be one of {', '.join(REQUANT_MODES)}, not {requant!r}")
     pow2_layers = set(pow2_layers)
 
     def multiplier(lname: str, m: float) -> tuple[int, int]:
-        return (pow2_multiplier(m) if requant == "pow2" or lname in pow2_layers
+        return (pow2_multiplier(m) if _mode(requant, lname, pow2_layers) == "pow2"
                 else fixed_multiplier(m))
 
     model.eval()
     plan = layer_plan(model)
-    x = to_float(calib_images).double()
-    shape = [1, 28, 28]
-    s_in, in_signed = 1.0 / 255.0, False
+    # per plan entry: (float activation, scale, signed, [C, H, W], layer name); -1 is the image
+    state = {-1: (to_float(calib_images).double(), 1.0 / 255.0, False, [1, 28, 28], "input")}
     layers = []
-    conv_i = pool_i = fc_i = act_i = 0
+    count: dict = {}
     clamp_of = lambda signed: [-128, 127] if signed else [0, 255]  # noqa: E731
-    for i, (kind, mod, relu) in enumerate(plan):
+
+    def new_name(prefix: str) -> str:
+        count[prefix] = count.get(prefix, 0) + 1
+        return f"{prefix}{count[prefix]}"
+
+    for i, (kind, mod, relu, *inp) in enumerate(plan):
         last = i == len(plan) - 1
+        srcs = list(inp[0]) if inp else [i - 1]
+        x, s_in, in_signed, shape, _ = state[srcs[0]]
+        # a layer reading anything but the entry before it names its sources in the manifest
+        inputs = None if srcs == [i - 1] else [state[j][4] for j in srcs]
+        if kind == "add":
+            xb, s_b, b_signed, shape_b, _ = state[srcs[1]]
+            if shape_b != shape:
+                raise ValueError(f"plan entry {i}: add of shapes {shape} and {shape_b}")
+            lname = new_name("add")
+            x = x + xb
+            if relu:
+                x = torch.relu(x)
+            s_out = max(float(x.abs().max()), 1e-12) / (255.0 if relu else 127.0)
+            ma, mb, sh = add_multipliers(s_in, s_b, s_out)
+            layers.append(QLayer(name=lname, type="add", in_shape=shape, out_shape=list(shape),
+                                 in_signed=in_signed, out_signed=not relu, relu=relu,
+                                 mult=np.array([ma, mb], dtype=np.int64),
+                                 shift=np.array([sh], dtype=np.int64), clamp=clamp_of(not relu),
+                                 scale_in=s_in, scale_out=s_out, inputs=inputs))
+            state[i] = (x, s_out, not relu, list(shape), lname)
+            continue
         if kind == "act":
             from .activations import ACTIVATIONS, lut_table
-            act_i += 1
+            lname = new_name("act")
             x = torch.from_numpy(ACTIVATIONS[mod](x.numpy()))
             signed = bool(x.min() < 0)
             s_out = max(float(x.abs().max()), 1e-12) / (127.0 if signed else 255.0)
             lo, hi = clamp_of(signed)
             table = lut_table(mod, s_in, s_out, in_signed=in_signed, out_lo=lo, out_hi=hi)
-            layers.append(QLayer(name=f"act{act_i}", type="act_lut", in_shape=shape,
+            layers.append(QLayer(name=lname, type="act_lut", in_shape=shape,
                                  out_shape=list(shape), in_signed=in_signed, out_signed=signed,
                                  activation=mod, table=np.asarray(table, dtype=np.int64),
-                                 clamp=[lo, hi], scale_in=s_in, scale_out=s_out))
-            s_in, in_signed = s_out, signed
+                                 clamp=[lo, hi], scale_in=s_in, scale_out=s_out, inputs=inputs))
+            state[i] = (x, s_out, signed, list(shape), lname)
             continue
-        if kind == "avgpool2d":
-            pool_i += 1
+        if kind in ("avgpool2d", "maxpool2d"):
+            lname = new_name("pool")
             k = int(mod.kernel_size if isinstance(mod.kernel_size, int) else mod.kernel_size[0])
             st = int(mod.stride if isinstance(mod.stride, int) else mod.stride[0])
-            if st != k or getattr(mod, "padding", 0):
-                raise ValueError(f"pool{pool_i}: average pooling needs stride == kernel, no padding")
-            x = torch.nn.functional.avg_pool2d(x, k, st)
             out_shape = [shape[0], (shape[1] - k) // st + 1, (shape[2] - k) // st + 1]
+            if kind == "maxpool2d":
+                x = torch.nn.functional.max_pool2d(x, k, st)
+                layers.append(QLayer(name=lname, type="maxpool2d", in_shape=shape,
+                                     out_shape=out_shape, in_signed=in_signed, out_signed=in_signed,
+                                     kernel=k, stride=st, scale_in=s_in, scale_out=s_in,
+                                     inputs=inputs))
+                state[i] = (x, s_in, in_signed, out_shape, lname)
+                continue
+            if st != k or getattr(mod, "padding", 0):
+                raise ValueError(f"{lname}: average pooling needs stride == kernel, no padding")
+            x = torch.nn.functional.avg_pool2d(x, k, st)
             # a mean is smaller than the maxima it is taken over: calibrate its own scale
             s_out = max(float(x.abs().max()), 1e-12) / (127.0 if in_signed else 255.0)
-            m, sh = multiplier(f"pool{pool_i}", s_in / (s_out * k * k))
-            layers.append(QLayer(name=f"pool{pool_i}", type="avgpool2d", in_shape=shape,
-                                 requant=_mode(requant, f"pool{pool_i}", pow2_layers),
+            if requant == "pow2_exact":  # the smallest s_out = s_in * 2^S / (K*K) >= the calibrated
+                sh = _exponent(lname, np.ceil(np.log2(s_out * k * k / s_in)))
+                s_out = s_in * 2.0 ** sh / (k * k)
+            m, sh = multiplier(lname, s_in / (s_out * k * k))
+            layers.append(QLayer(name=lname, type="avgpool2d", in_shape=shape,
+                                 requant=_mode(requant, lname, pow2_layers),
                                  out_shape=out_shape, in_signed=in_signed, out_signed=in_signed,
                                  kernel=k, stride=st, scale_in=s_in, scale_out=s_out,
                                  mult=np.full(shape[0], m, dtype=np.int64),
                                  shift=np.full(shape[0], sh, dtype=np.int64),
-                                 clamp=clamp_of(in_signed), acc_bits=sum_bits_for(k, in_signed)))
-            s_in = s_out
-            shape = out_shape
-            continue
-        if kind == "maxpool2d":
-            pool_i += 1
-            x = torch.nn.functional.max_pool2d(x, mod.kernel_size, mod.stride)
-            k = int(mod.kernel_size if isinstance(mod.kernel_size, int) else mod.kernel_size[0])
-            st = int(mod.stride if isinstance(mod.stride, int) else mod.stride[0])
-            out_shape = [shape[0], (shape[1] - k) // st + 1, (shape[2] - k) // st + 1]
-            layers.append(QLayer(name=f"pool{pool_i}", type="maxpool2d", in_shape=shape,
-                                 out_shape=out_shape, in_signed=in_signed, out_signed=in_signed,
-                                 kernel=k, stride=st, scale_in=s_in, scale_out=s_in))
-            shape = out_shape
+                                 clamp=clamp_of(in_signed), acc_bits=sum_bits_for(k, in_signed),
+                                 inputs=inputs))
+            state[i] = (x, s_out, in_signed, out_shape, lname)
             continue
         w = mod.weight.detach().double().numpy()
         b = mod.bias.detach().double().numpy()
         if kind == "conv2d":
-            conv_i += 1
-            lname = f"conv{conv_i}"
+            lname = new_name("conv")
             k, st, pad = mod.kernel_size[0], mod.stride[0], mod.padding[0]
-            x = torch.nn.functional.conv2d(x, mod.weight.double(), mod.bias.double(), st, pad)
+            groups = mod.groups
+            x = torch.nn.functional.conv2d(x, mod.weight.double(), mod.bias.double(), st, pad,
+                                           groups=groups)
             out_shape = [w.shape[0], (shape[1] + 2 * pad - k) // st + 1,
                          (shape[2] + 2 * pad - k) // st + 1]
         else:
-            fc_i += 1
-            lname = f"fc{fc_i}"
-            k, st, pad = 1, 1, 0
+            lname = new_name("fc")
+            k, st, pad, groups = 1, 1, 0, 1
             x = torch.nn.functional.linear(torch.flatten(x, 1), mod.weight.double(), mod.bias.double())
             out_shape = [w.shape[0], 1, 1]
         oc = w.shape[0]
@@ -115,6 +151,13 @@ def quantize(model, calib_images: np.ndarray, name: str, requant: str = "fixed",
         if last:  # one scale for all logits, so integer argmax == real argmax
             wmax = np.full(oc, wmax.max())
         s_w = np.maximum(wmax, 1e-12) / 127.0
+        if relu:  # ReLU6: the same [0, 255] clamp, the scale calibrated on the clipped range
+            x = torch.clamp(x, 0.0, 6.0) if relu == "relu6" else torch.relu(x)
+        s_out = max(float(x.abs().max()), 1e-12) / (255.0 if relu else 127.0)
+        if requant == "pow2_exact" and not last:  # s_in * s_w[c] / s_out = 2^-S[c] exactly
+            sh = np.floor(np.log2(127.0 * s_out / (s_in * np.maximum(wmax, 1e-12))))
+            sh = np.clip(sh, 0, SHIFT_MAX)  # S < 0 (m > 1): the weights saturate at +-127
+            s_w = 2.0 ** -sh * s_out / s_in
         wq = np.clip(_round_int(w / s_w.reshape((-1,) + (1,) * (w.ndim - 1))), -127, 127)
         bq = _round_int(b / (s_in * s_w))
         if np.abs(bq).max() >= 2 ** 31:
@@ -125,7 +168,7 @@ def quantize(model, calib_images: np.ndarray, name: str, requant: str = "fixed",
         layer = QLayer(name=lname, type=kind, in_shape=shape, out_shape=out_shape,
                        in_signed=in_signed, out_signed=True, kernel=k, stride=st, padding=pad,
                        weight=wq, bias=bq, scale_in=s_in, scale_w=[float(v) for v in s_w],
-                       bias_bits=bias_bits)
+                       bias_bits=bias_bits, inputs=inputs, groups=groups)
         layer.acc_bits = acc_bits_for(wq, bq, in_signed)
         if last:
             layer.out_signed = True
@@ -133,22 +176,17 @@ def quantize(model, calib_images: np.ndarray, name: str, requant: str = "fixed",
             if layer.acc_bits > 32:
                 raise OverflowError(f"{lname}: logits need {layer.acc_bits} bits > 32")
         else:
-            if relu:
-                x = torch.relu(x)
-            amax = float(x.abs().max())
-            s_out = max(amax, 1e-12) / (255.0 if relu else 127.0)
             mults = [multiplier(lname, s_in * sw / s_out) for sw in s_w]
             layer.requant = _mode(requant, lname, pow2_layers)
             layer.mult = np.array([m for m, _ in mults], dtype=np.int64)
             layer.shift = np.array([s for _, s in mults], dtype=np.int64)
             layer.clamp = clamp_of(not relu)
             layer.out_signed = not relu
-            layer.relu = relu
+            layer.relu = bool(relu)
             layer.scale_out = s_out
-            s_in, in_signed = s_out, not relu
         layers.append(layer)
-        shape = out_shape
-    unknown = pow2_layers - {l.name for l in layers if l.mult is not None}
+        state[i] = (x, layer.scale_out, layer.out_signed, out_shape, lname)
+    unknown = pow2_layers - {l.name for l in layers if l.mult is not None and l.type != "add"}
     if unknown:
         raise ValueError(f"pow2_layers {sorted(unknown)} are not requantized layers of {name}")
     meta = {"bias_saturated": saturated} if bias_bits == 16 else {}
@@ -156,4 +194,12 @@ def quantize(model, calib_images: np.ndarray, name: str, requant: str = "fixed",
 
 
 def _mode(requant: str, lname: str, pow2_layers: set) -> str:
-    return "pow2" if requant == "pow2" or lname in pow2_layers else "fixed"
+    """The layer's requantization in the manifest / RTL: "pow2" (POW2 = 1) or "fixed"."""
+    return "pow2" if requant in ("pow2", "pow2_exact") or lname in pow2_layers else "fixed"
+
+
+def _exponent(lname: str, e: float) -> int:
+    """A pow2_layer shift exponent, checked against the requantizer's 0..SHIFT_MAX."""
+    if not 0 <= e <= SHIFT_MAX:
+        raise ValueError(f"{lname}: power-of-two shift {e:.0f} outside 0..{SHIFT_MAX}")
+    return int(e)

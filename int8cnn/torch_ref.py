@@ -26,9 +26,15 @@ def run_network_torch(qnet, images) -> tuple[dict, np.ndarray]:
     x = torch.as_tensor(np.asarray(images), dtype=torch.int64)
     if x.dim() == 3:
         x = x.unsqueeze(1)
-    outs = {}
+    outs = {"input": x}
     for layer in qnet.layers:
-        if layer.type == "maxpool2d":
+        x, *rest = (outs[s] for s in qnet.sources(layer))
+        if layer.type == "add":  # each branch times its multiplier, floor division for the shift
+            ma, mb = (int(v) for v in layer.mult)
+            div = 2 ** int(layer.shift[0])
+            y = torch.div(x * ma + rest[0] * mb + div // 2, div, rounding_mode="floor")
+            x = torch.clamp(y + int(layer.zero_point_out), int(layer.clamp[0]), int(layer.clamp[1]))
+        elif layer.type == "maxpool2d":
             x = F.max_pool2d(x.double(), layer.kernel, layer.stride).round().long()
         elif layer.type == "act_lut":  # table lookup by the input byte, as a gather
             table = torch.as_tensor(np.asarray(layer.table), dtype=torch.int64)
@@ -41,13 +47,15 @@ def run_network_torch(qnet, images) -> tuple[dict, np.ndarray]:
             w = torch.as_tensor(np.asarray(layer.weight), dtype=torch.float64)
             b = torch.as_tensor(np.asarray(layer.bias), dtype=torch.float64)
             if layer.type == "conv2d":
-                acc = F.conv2d(x.double(), w, b, layer.stride, layer.padding)
+                acc = F.conv2d(x.double(), w, b, layer.stride, layer.padding, groups=layer.groups)
             else:
                 acc = F.linear(torch.flatten(x, 1).double(), w, b)[:, :, None, None]
             assert acc.abs().max() < 2 ** 52
             acc = acc.round().long()
             x = acc if layer.mult is None else _requant(acc, layer)
-        outs[layer.name] = x.numpy()
+        outs[layer.name] = x
+    del outs["input"]
+    outs = {k: v.numpy() for k, v in outs.items()}
     logits = x.flatten(1)
     best = logits.max(dim=1, keepdim=True).values
     idx = torch.arange(logits.shape[1]).expand_as(logits)

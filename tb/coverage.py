@@ -59,25 +59,32 @@ def sample_results(labels, predicted):
 
 
 def sample_saturation(qnet, images):
-    """For each requantizing layer: which channels' pre-clamp values fell below lo / above hi."""
-    x = np.asarray(images, dtype=np.int64)[:, None]
+    """For each requantizing layer (and residual add): which channels' pre-clamp values fell
+    below lo / above hi."""
+    cur = {"input": np.asarray(images, dtype=np.int64)[:, None]}
     for layer in qnet.layers:
+        x, *rest = (cur[s] for s in qnet.sources(layer))
         if layer.mult is not None:
+            if layer.type == "add":  # the rescaled sum is requantized with M = 1
+                acc, m = x * int(layer.mult[0]) + rest[0] * int(layer.mult[1]), [1] * x.shape[1]
+                sh = [int(layer.shift[0])] * x.shape[1]
+            else:
+                m, sh = layer.mult, layer.shift
             if layer.type == "conv2d":
-                acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding)
+                acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding, layer.groups)
             elif layer.type == "avgpool2d":
                 acc = avgpool2d_acc(x, layer.kernel, layer.stride)
-            else:
+            elif layer.type == "dense":
                 acc = dense_acc(x.reshape(len(x), -1), layer.weight, layer.bias)[:, :, None, None]
             # the requantization before its clamp: golden.requant with unreachable bounds
-            y = requant(acc, layer.mult, layer.shift, -(1 << 62), 1 << 62, layer.zero_point_out)
+            y = requant(acc, m, sh, -(1 << 62), 1 << 62, layer.zero_point_out)
             f = _saturation_sampler(layer)
             for c in range(y.shape[1]):
                 if (y[:, c] < layer.clamp[0]).any():
                     f(c, "low")
                 if (y[:, c] > layer.clamp[1]).any():
                     f(c, "high")
-        x = run_layer(layer, x)
+        cur[layer.name] = run_layer(layer, x, *rest)
 
 
 def save(directory: Path, log=None) -> float:

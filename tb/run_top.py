@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from int8cnn.sim import SIM_BUILD, run_cocotb, rtl_sources  # noqa: E402
 
 LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "mac_fold", "conv2d", "requant",
-           "maxpool2d", "avgpool2d", "act_lut", "dense", "argmax")
+           "maxpool2d", "avgpool2d", "act_lut", "axis_fork", "eltwise_add", "dense", "argmax")
 
 
 def top_sources(net: str, mults: int | None = None) -> list:
@@ -34,6 +34,8 @@ FAULTS = {  # define -> the layer where the scoreboard must first see it
     "INT8CNN_FAULT_CONV_ACC_BIT": "conv1",
     "INT8CNN_FAULT_FC_BIAS": "fc1",
 }
+# define of a residual top (int8cnn.generate.SKIP_FIFO_FAULT): skip FIFOs too small, must hang
+SKIP_FIFO_FAULT = "INT8CNN_FAULT_SKIP_FIFO"
 
 
 def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "golden",
@@ -61,7 +63,7 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
     defines = {}
     if fault:
         defines[fault] = 1
-        c.update(fault=fault, fault_layer=FAULTS[fault])
+        c.update(fault=fault, fault_layer=FAULTS.get(fault))
     if tests is None:
         tests = "fault_detected" if fault else "^(?!.*fault_detected)"
     return run_cocotb(sim, top_name(net, mults), top_sources(net, mults), "test_int8cnn_top", name,

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tb"))
 
-from run_top import FAULTS, run_top  # noqa: E402
+from run_top import FAULTS, SKIP_FIFO_FAULT, run_top  # noqa: E402
 import coverage as cov  # noqa: E402  (tb/coverage.py: functional coverage)
 from scoreboard import Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
 
@@ -371,6 +371,32 @@ async def fault_detected(dut):
         assert layer not in sb.by_layer, f"{layer} should be clean: {sb.report()}"
 
 
+@cocotb.test()
+async def deadlock_detected(dut):
+    """Run only on a residual network built with INT8CNN_FAULT_SKIP_FIFO (skip FIFOs a quarter of
+    int8cnn.generate.skip_fifo_depths): the graph must hang. Two images go in; for 4 II no result
+    leaves and the input stops accepting pixels (a frame is still queued at the source). The same
+    stimulus on the unfaulted build completes bit-exact (test_generated_network)."""
+    from cocotb.triggers import SimTimeoutError, Timer
+    c = cfg()
+    qnet, images, *_ = load_stimulus(dict(c, dataset="golden"), 2)
+    tb = TopTB(dut, qnet, check_layers=False)
+    await tb.reset()
+    for img in images:
+        await tb.source.send(AxiStreamFrame(bytes(img.reshape(-1))))
+    budget = 4 * ii_formula(qnet, c.get("mults")) * CLK_NS
+    try:
+        rx = await with_timeout(tb.sink.recv(), budget, "ns")
+        raise AssertionError(f"skip FIFO fault: a result left at {rx.sim_time_end} ps, no deadlock")
+    except SimTimeoutError:
+        pass
+    queued = tb.source.count()
+    await Timer(ii_formula(qnet, c.get("mults")) * CLK_NS, "ns")
+    assert tb.source.count() == queued > 0, (
+        f"the input still moves ({queued} -> {tb.source.count()} frames queued): slow, not hung")
+    assert int(dut.s_axis_pixel_tready.value) == 0
+
+
 # ----------------------------------------------------------------------------- pytest side
 
 def test_top(sim):
@@ -416,6 +442,21 @@ def test_folded_default(sim):
     checked bit for bit and the II equal to int8cnn.generate.expected_ii (9496 cycles per image;
     about 70 s on Icarus, 30 s on Verilator including the build)."""
     run_top(sim, mults=8, tests="regression")
+
+
+def _residual_networks():
+    from int8cnn.export import load_network
+    return [n for n in _other_networks() if any(l.type == "add" for l in load_network(ROOT / "weights" / n).layers)]
+
+
+@pytest.mark.parametrize("net", _residual_networks())
+def test_skip_fifo_too_small_deadlocks(net):
+    """The skip FIFO depth is needed: with a quarter of it the residual graph hangs
+    (deadlock_detected). Icarus when selected (its build is quick; the run is 4 II), else Verilator."""
+    from int8cnn.sim import selected_simulators
+    sims = selected_simulators()
+    run_top("icarus" if "icarus" in sims else sims[0], net=net, fault=SKIP_FIFO_FAULT,
+            tests="deadlock_detected")
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))

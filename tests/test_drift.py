@@ -28,7 +28,7 @@ def test_every_network_has_golden_vectors():
 def test_weights_regenerate_byte_for_byte(tmp_path, net):
     """Re-quantize the committed checkpoint exactly as `int8cnn export` does; every file matches."""
     args = argparse.Namespace(net=net, weights=None, checkpoint=str(WEIGHTS / f"{net}.pt"),
-                              requant="fixed", data=None, dataset=dataset_of(net))
+                              requant=None, data=None, dataset=dataset_of(net))
     _, q = quantized(args)
     out = export(q, tmp_path / net)
     got, want = dir_files(out), dir_files(WEIGHTS / net)

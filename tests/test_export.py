@@ -185,7 +185,13 @@ BAD_CASES = [
      ManifestError, "manifest.json", ["input.shape", "[1, 28, 28]"]),
     ("in_shape_mismatch", lambda w: _manifest(w, lambda m: m["layers"][1].update(in_shape=[3, 21, 22])),
      ManifestError, "manifest.json", ["layers[1] (pool1)", "in_shape [3, 21, 22]",
-                                      "previous output [3, 22, 22]"]),
+                                      "its input conv1's output [3, 22, 22]"]),
+    ("inputs_unknown_layer", lambda w: _manifest(w, lambda m: m["layers"][1].update(inputs=["conv9"])),
+     ManifestError, "manifest.json", ["pool1", "inputs ['conv9'] must name 1 earlier layer(s)"]),
+    ("inputs_later_layer", lambda w: _manifest(w, lambda m: m["layers"][0].update(inputs=["fc1"])),
+     ManifestError, "manifest.json", ["conv1", "inputs ['fc1']"]),
+    ("groups_not_depthwise", lambda w: _manifest(w, lambda m: m["layers"][0].update(groups=3)),
+     ManifestError, "manifest.json", ["conv1", "groups 3 must be 1 or C_IN = C_OUT"]),
     ("out_shape_vs_kernel", lambda w: _manifest(w, lambda m: m["layers"][0].update(kernel=5)),
      ManifestError, "manifest.json", ["conv1", "out_shape [3, 22, 22]", "expected [3, 24, 24]"]),
     ("out_shape_vs_pool", lambda w: _manifest(w, lambda m: m["layers"][1].update(out_shape=[3, 12, 11])),
@@ -218,6 +224,38 @@ BAD_CASES = [
     ("missing_manifest", lambda w: (w / "manifest.json").unlink(),
      ManifestError, "manifest.json", ["cannot read"]),
 ]
+
+
+def _add_layer(m, name="add1"):
+    return next(d for d in m["layers"] if d["name"] == name)
+
+
+ADD_CASES = [
+    ("one_input", lambda m: _add_layer(m).update(inputs=["conv3"]),
+     ["add1", "must name 2 earlier layer(s)"]),
+    ("in_shape", lambda m: _add_layer(m).update(in_shape=[16, 14, 14]),
+     ["add1", "in_shape [16, 14, 14] does not match its input conv3's output [8, 14, 14]"]),
+    ("three_mults", lambda m: _add_layer(m)["mult"].append(3), ["add1", "must be [MA, MB]"]),
+    ("shift_63", lambda m: _add_layer(m).update(shift=[63]), ["add1", "0 <= S <= 62"]),
+    ("no_clamp", lambda m: _add_layer(m).pop("clamp"), ["add1", "missing field 'clamp'"]),
+    ("branch_shapes", lambda m: _add_layer(m, "add2").update(inputs=["conv5", "pool1"]),
+     ["add2", "add of conv5 [16, 14, 14] and pool1 [8, 14, 14]: shapes differ"]),
+]
+
+
+@pytest.mark.parametrize("mutate,parts", [c[1:] for c in ADD_CASES], ids=[c[0] for c in ADD_CASES])
+def test_bad_residual_manifest_gives_one_clear_error(tmp_path, mutate, parts):
+    """seed003's add layers: wrong sources, shapes and parameters are named in one error."""
+    import shutil
+    w = tmp_path / "w"
+    shutil.copytree(WEIGHTS / "seed003", w)
+    _manifest(w, mutate)
+    with pytest.raises(ManifestError) as ei:
+        load_network(w)
+    msg = str(ei.value)
+    assert "\n" not in msg and str(w / "manifest.json") in msg, msg
+    for p in parts:
+        assert p in msg, msg
 
 
 @pytest.mark.parametrize("mutate,exc,fname,parts", [c[1:] for c in BAD_CASES],

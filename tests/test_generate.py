@@ -128,3 +128,64 @@ def test_avgpool_and_act_lut_map_to_their_modules():
     text = generate_top(q)
     assert text.count("    act_lut #(") == 2 and text.count("    avgpool2d #(") == 1
     assert "u_pool2_rq" in text and '"/act1_table.mem"' in text
+
+
+# ----------------------------------------------------------------------------- residual graphs
+
+def _residual_net(skip_first: bool, width: int = 14):
+    """pool1 -> {conv2 (3x3 pad 1) -> conv3 (3x3 pad 1), identity} -> add1 -> fc1, with the add's
+    inputs in either order."""
+    from int8cnn.qnet import QLayer, QNet
+    c = 4
+    shp = [c, width, width]
+    conv = lambda n, src=None: QLayer(name=n, type="conv2d", in_shape=shp, out_shape=shp,  # noqa: E731
+                                      in_signed=False, out_signed=False, kernel=3, padding=1,
+                                      inputs=src, mult=np.ones(c), shift=np.zeros(c),
+                                      clamp=[0, 255])
+    layers = [QLayer(name="pool1", type="maxpool2d", in_shape=[c, 2 * width, 2 * width],
+                     out_shape=shp, in_signed=False, out_signed=False, kernel=2, stride=2),
+              conv("conv2"), conv("conv3"),
+              QLayer(name="add1", type="add", in_shape=shp, out_shape=shp, in_signed=False,
+                     out_signed=False, mult=np.array([1, 1]), shift=np.array([0]), clamp=[0, 255],
+                     inputs=["pool1", "conv3"] if skip_first else ["conv3", "pool1"]),
+              QLayer(name="fc1", type="dense", in_shape=shp, out_shape=[10, 1, 1],
+                     in_signed=False, out_signed=True)]
+    return QNet("res", [1, 28, 28], layers)
+
+
+@pytest.mark.parametrize("skip_first", [False, True])
+@pytest.mark.parametrize("width", [7, 14])
+def test_skip_fifo_depth_from_branch_latency(skip_first, width):
+    """Two padded 3x3 convs emit the add's beat (r, c) only after the fork delivered beat
+    (r+2, c+2): the identity branch has meanwhile run 2*W + 3 beats ahead. Its FIFO holds that
+    plus SKIP_FIFO_SLACK, rounded up to a power of two, whichever port it is on; the conv branch
+    gets none."""
+    from int8cnn.generate import SKIP_FIFO_SLACK, branches, skip_fifo_depths
+    q = _residual_net(skip_first, width)
+    add = q.layer("add1")
+    fork, la, lb = branches(q, add)
+    assert fork == "pool1"
+    ahead = 2 * width + 3
+    want = 2
+    while want < ahead + SKIP_FIFO_SLACK:
+        want *= 2
+    depths = skip_fifo_depths(q, add)
+    assert depths == ((want, 0) if skip_first else (0, want))
+    assert [l.name for l in (lb if skip_first else la)] == ["conv2", "conv3"]
+
+
+def test_committed_residual_top_forks_and_buffers_the_skip():
+    q = load_network(ROOT / "weights" / "seed003")
+    text = generate_top(q, default_mults("seed003"))
+    assert text.count("    axis_fork #(") == 2 and text.count("    eltwise_add #(") == 2
+    # block 1: the identity skip waits in a FIFO; block 2: the 1x1 conv skip does too
+    assert "u_add1_b_fifo" in text and "u_add2_b_fifo" in text and "u_add1_a_fifo" not in text
+    assert ".s_axis_tdata(pool1_tdata)" in text  # the fork reads pool1, the tap sees it unforked
+
+
+def test_three_consumers_rejected():
+    q = _residual_net(False)
+    q.layers.insert(4, copy.deepcopy(q.layer("conv2")))
+    q.layers[4].name, q.layers[4].inputs = "conv9", ["pool1"]
+    with pytest.raises(UnsupportedLayer, match="pool1 has 3 consumers"):
+        generate_top(q)

