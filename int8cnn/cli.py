@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TRAIN_DEFAULTS = {"default": dict(epochs=100, lr=3e-3), "small16": dict(epochs=40, lr=2e-3),
                   "default_fashion": dict(epochs=4, lr=3e-3),
                   "seed000": dict(epochs=10, lr=1e-3), "seed002": dict(epochs=100, lr=3e-3),
-                  "seed003": dict(epochs=30, lr=3e-3), "seed004": dict(epochs=40, lr=1e-2)}
+                  "seed003": dict(epochs=30, lr=3e-3),
+                  "seed003_fashion": dict(epochs=4, lr=3e-3), "seed004": dict(epochs=40, lr=1e-2)}
 
 
 def _paths(args):
@@ -157,7 +158,7 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p):
-        p.add_argument("--net", default="default", help="network name (default, small16, seed000, seed002, seed003, seed004, default_fashion)")
+        p.add_argument("--net", default="default", help="network name (default, small16, seed000, seed002, seed003, seed004, default_fashion, seed003_fashion)")
         p.add_argument("--weights", help="weights directory (default weights/<net>)")
         p.add_argument("--checkpoint", help="float checkpoint (default weights/<net>.pt)")
         p.add_argument("--data", help="MNIST directory with IDX files (default $MNIST_DIR, "

@@ -111,7 +111,7 @@ def _download(raw_dir: Path, split: str) -> str:
 
 # The dataset a network is trained, calibrated and evaluated on (default: mnist). A <net>_fashion
 # network is the <net> topology trained on Fashion-MNIST (`make ... DATASET=fashion` selects it).
-NET_DATASETS = {"default_fashion": "fashion"}
+NET_DATASETS = {"default_fashion": "fashion", "seed003_fashion": "fashion"}
 
 
 def dataset_of(net: str) -> str:

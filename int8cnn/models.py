@@ -6,6 +6,7 @@
   seed000 : Conv2d(1->32, k3, pad1) -> ReLU -> MaxPool2d(2) -> Conv2d(32->64, k3, pad1) -> ReLU
             -> MaxPool2d(2) -> Flatten -> Linear(3136->10)                            (seed 000)
   default_fashion : the default topology trained on Fashion-MNIST
+  seed003_fashion : the seed003 (ResNet-style) topology trained on Fashion-MNIST
   seed002 : Conv2d(1->8, k3, pad1) -> ReLU -> Conv2d(8->16, k3, pad1) -> SELU -> MaxPool2d(2)
             -> Conv2d(16->32, k3, pad1) -> GELU -> global average pool -> Linear(32->10)  (seed 002)
   seed003 : ResNet-style (seed 003): stem Conv2d(1->8, k3, pad1) -> ReLU -> MaxPool2d(2), then two
@@ -187,7 +188,7 @@ class ResNetSmall(nn.Module):
 
 MODELS = {"default": DefaultNet, "small16": lambda: TwoConvNet(8, 16),
           "seed000": lambda: TwoConvNet(32, 64), "seed002": Seed002Net,
-          "default_fashion": DefaultNet, "seed003": ResNetSmall,
+          "default_fashion": DefaultNet, "seed003": ResNetSmall, "seed003_fashion": ResNetSmall,
           "seed004": MobileNetSmall}
 # (the dataset each network is trained on: int8cnn.data.NET_DATASETS)
 

@@ -8,6 +8,7 @@ import pytest
 
 from int8cnn.export import load_network
 from int8cnn.generate import (GEN_DIR, UnsupportedLayer, default_mults, expected_ii, fifo_depth,
+                              layer_products,
                               fold_cycles, generate_top, layer_cycles, layer_mults, top_name)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,3 +190,16 @@ def test_three_consumers_rejected():
     q.layers[4].name, q.layers[4].inputs = "conv9", ["pool1"]
     with pytest.raises(UnsupportedLayer, match="pool1 has 3 consumers"):
         generate_top(q)
+
+
+def test_folded_unpadded_conv_gets_a_decoupling_fifo():
+    """A folded 1x1 conv (seed004 conv5 on 14x14) gets a FIFO of a row + 4 beats (a power of two)
+    in front; the same conv unfolded, or reading the image, gets none."""
+    q = load_network(ROOT / "weights" / "seed004")
+    conv5 = q.layer("conv5")
+    assert conv5.kernel == 1 and conv5.padding == 0 and conv5.in_shape[2] == 14
+    assert fifo_depth(conv5, 64) == 32 and fifo_depth(conv5, None) == 0
+    assert fifo_depth(q.layer("conv7"), 64) == 16                  # 7 wide: 7 + 4 -> 16
+    assert fifo_depth(conv5, layer_products(conv5)) == 0          # fully parallel: T = 1
+    text = generate_top(q, 64)
+    assert "u_conv5_fifo" in text and "u_conv1_fifo" not in text   # conv1 reads the image

@@ -532,6 +532,20 @@ module cnn_seed003_m64 #(
     wire [CONV6_C_OUT*CONV6_ACC_W-1:0] conv6_acc_tdata;
     wire conv6_acc_tvalid, conv6_acc_tready, conv6_acc_tlast;
 
+    wire [CONV6_C_IN*8-1:0] conv6_in_tdata;
+    wire conv6_in_tvalid, conv6_in_tready, conv6_in_tlast;
+
+    axis_fifo #(
+        .DATA_W(CONV6_C_IN*8),
+        .DEPTH(32)
+    ) u_conv6_fifo (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(add1_f1_tdata), .s_axis_tvalid(add1_f1_tvalid),
+        .s_axis_tready(add1_f1_tready), .s_axis_tlast(add1_f1_tlast),
+        .m_axis_tdata(conv6_in_tdata), .m_axis_tvalid(conv6_in_tvalid),
+        .m_axis_tready(conv6_in_tready), .m_axis_tlast(conv6_in_tlast)
+    );
+
     conv2d #(
         .C_IN(CONV6_C_IN),
         .C_OUT(CONV6_C_OUT),
@@ -550,8 +564,8 @@ module cnn_seed003_m64 #(
         .MULTS(64)
     ) u_conv6 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(add1_f1_tdata), .s_axis_tvalid(add1_f1_tvalid),
-        .s_axis_tready(add1_f1_tready), .s_axis_tlast(add1_f1_tlast),
+        .s_axis_tdata(conv6_in_tdata), .s_axis_tvalid(conv6_in_tvalid),
+        .s_axis_tready(conv6_in_tready), .s_axis_tlast(conv6_in_tlast),
         .m_axis_tdata(conv6_acc_tdata), .m_axis_tvalid(conv6_acc_tvalid),
         .m_axis_tready(conv6_acc_tready), .m_axis_tlast(conv6_acc_tlast)
     );

@@ -181,6 +181,20 @@ module cnn_seed004_m64 #(
     wire [CONV2_C_OUT*CONV2_ACC_W-1:0] conv2_acc_tdata;
     wire conv2_acc_tvalid, conv2_acc_tready, conv2_acc_tlast;
 
+    wire [CONV2_C_IN*8-1:0] conv2_in_tdata;
+    wire conv2_in_tvalid, conv2_in_tready, conv2_in_tlast;
+
+    axis_fifo #(
+        .DATA_W(CONV2_C_IN*8),
+        .DEPTH(32)
+    ) u_conv2_fifo (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv1_f0_tdata), .s_axis_tvalid(conv1_f0_tvalid),
+        .s_axis_tready(conv1_f0_tready), .s_axis_tlast(conv1_f0_tlast),
+        .m_axis_tdata(conv2_in_tdata), .m_axis_tvalid(conv2_in_tvalid),
+        .m_axis_tready(conv2_in_tready), .m_axis_tlast(conv2_in_tlast)
+    );
+
     conv2d #(
         .C_IN(CONV2_C_IN),
         .C_OUT(CONV2_C_OUT),
@@ -199,8 +213,8 @@ module cnn_seed004_m64 #(
         .MULTS(64)
     ) u_conv2 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv1_f0_tdata), .s_axis_tvalid(conv1_f0_tvalid),
-        .s_axis_tready(conv1_f0_tready), .s_axis_tlast(conv1_f0_tlast),
+        .s_axis_tdata(conv2_in_tdata), .s_axis_tvalid(conv2_in_tvalid),
+        .s_axis_tready(conv2_in_tready), .s_axis_tlast(conv2_in_tlast),
         .m_axis_tdata(conv2_acc_tdata), .m_axis_tvalid(conv2_acc_tvalid),
         .m_axis_tready(conv2_acc_tready), .m_axis_tlast(conv2_acc_tlast)
     );
@@ -298,6 +312,20 @@ module cnn_seed004_m64 #(
     wire [CONV4_C_OUT*CONV4_ACC_W-1:0] conv4_acc_tdata;
     wire conv4_acc_tvalid, conv4_acc_tready, conv4_acc_tlast;
 
+    wire [CONV4_C_IN*8-1:0] conv4_in_tdata;
+    wire conv4_in_tvalid, conv4_in_tready, conv4_in_tlast;
+
+    axis_fifo #(
+        .DATA_W(CONV4_C_IN*8),
+        .DEPTH(32)
+    ) u_conv4_fifo (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv3_tdata), .s_axis_tvalid(conv3_tvalid),
+        .s_axis_tready(conv3_tready), .s_axis_tlast(conv3_tlast),
+        .m_axis_tdata(conv4_in_tdata), .m_axis_tvalid(conv4_in_tvalid),
+        .m_axis_tready(conv4_in_tready), .m_axis_tlast(conv4_in_tlast)
+    );
+
     conv2d #(
         .C_IN(CONV4_C_IN),
         .C_OUT(CONV4_C_OUT),
@@ -316,8 +344,8 @@ module cnn_seed004_m64 #(
         .MULTS(64)
     ) u_conv4 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv3_tdata), .s_axis_tvalid(conv3_tvalid),
-        .s_axis_tready(conv3_tready), .s_axis_tlast(conv3_tlast),
+        .s_axis_tdata(conv4_in_tdata), .s_axis_tvalid(conv4_in_tvalid),
+        .s_axis_tready(conv4_in_tready), .s_axis_tlast(conv4_in_tlast),
         .m_axis_tdata(conv4_acc_tdata), .m_axis_tvalid(conv4_acc_tvalid),
         .m_axis_tready(conv4_acc_tready), .m_axis_tlast(conv4_acc_tlast)
     );
@@ -393,6 +421,20 @@ module cnn_seed004_m64 #(
     wire [CONV5_C_OUT*CONV5_ACC_W-1:0] conv5_acc_tdata;
     wire conv5_acc_tvalid, conv5_acc_tready, conv5_acc_tlast;
 
+    wire [CONV5_C_IN*8-1:0] conv5_in_tdata;
+    wire conv5_in_tvalid, conv5_in_tready, conv5_in_tlast;
+
+    axis_fifo #(
+        .DATA_W(CONV5_C_IN*8),
+        .DEPTH(32)
+    ) u_conv5_fifo (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(add1_tdata), .s_axis_tvalid(add1_tvalid),
+        .s_axis_tready(add1_tready), .s_axis_tlast(add1_tlast),
+        .m_axis_tdata(conv5_in_tdata), .m_axis_tvalid(conv5_in_tvalid),
+        .m_axis_tready(conv5_in_tready), .m_axis_tlast(conv5_in_tlast)
+    );
+
     conv2d #(
         .C_IN(CONV5_C_IN),
         .C_OUT(CONV5_C_OUT),
@@ -411,8 +453,8 @@ module cnn_seed004_m64 #(
         .MULTS(64)
     ) u_conv5 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(add1_tdata), .s_axis_tvalid(add1_tvalid),
-        .s_axis_tready(add1_tready), .s_axis_tlast(add1_tlast),
+        .s_axis_tdata(conv5_in_tdata), .s_axis_tvalid(conv5_in_tvalid),
+        .s_axis_tready(conv5_in_tready), .s_axis_tlast(conv5_in_tlast),
         .m_axis_tdata(conv5_acc_tdata), .m_axis_tvalid(conv5_acc_tvalid),
         .m_axis_tready(conv5_acc_tready), .m_axis_tlast(conv5_acc_tlast)
     );
@@ -510,6 +552,20 @@ module cnn_seed004_m64 #(
     wire [CONV7_C_OUT*CONV7_ACC_W-1:0] conv7_acc_tdata;
     wire conv7_acc_tvalid, conv7_acc_tready, conv7_acc_tlast;
 
+    wire [CONV7_C_IN*8-1:0] conv7_in_tdata;
+    wire conv7_in_tvalid, conv7_in_tready, conv7_in_tlast;
+
+    axis_fifo #(
+        .DATA_W(CONV7_C_IN*8),
+        .DEPTH(16)
+    ) u_conv7_fifo (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv6_tdata), .s_axis_tvalid(conv6_tvalid),
+        .s_axis_tready(conv6_tready), .s_axis_tlast(conv6_tlast),
+        .m_axis_tdata(conv7_in_tdata), .m_axis_tvalid(conv7_in_tvalid),
+        .m_axis_tready(conv7_in_tready), .m_axis_tlast(conv7_in_tlast)
+    );
+
     conv2d #(
         .C_IN(CONV7_C_IN),
         .C_OUT(CONV7_C_OUT),
@@ -528,8 +584,8 @@ module cnn_seed004_m64 #(
         .MULTS(64)
     ) u_conv7 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv6_tdata), .s_axis_tvalid(conv6_tvalid),
-        .s_axis_tready(conv6_tready), .s_axis_tlast(conv6_tlast),
+        .s_axis_tdata(conv7_in_tdata), .s_axis_tvalid(conv7_in_tvalid),
+        .s_axis_tready(conv7_in_tready), .s_axis_tlast(conv7_in_tlast),
         .m_axis_tdata(conv7_acc_tdata), .m_axis_tvalid(conv7_acc_tvalid),
         .m_axis_tready(conv7_acc_tready), .m_axis_tlast(conv7_acc_tlast)
     );
