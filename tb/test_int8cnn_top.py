@@ -415,10 +415,27 @@ def _other_networks():
 # `make SIM=verilator NET=<net>` (INT8CNN_VERILATOR_OPT=-O0 shortens the C++ compile).
 BY_HAND = {"seed000": "conv2's 18,432 weights as per-multiplier constant tables: 156 MB of "
                       "Verilator C++ (more than 20 min to compile on 2 cores)"}
-# Icarus runs the folded networks' tops at a few hundred cycles per second (every multiplier's
-# weight table is re-evaluated each chunk): it checks the first ICARUS_FOLDED_IMAGES golden images
-# of a folded top (two images: both bit-exact on every layer, one II measured); Verilator runs all.
+# Folded tops simulate slowly (Icarus a few hundred cycles per second, Verilator a few thousand:
+# every multiplier's operand tables are re-evaluated each chunk). Icarus checks the first
+# ICARUS_FOLDED_IMAGES golden images of a folded top (both bit-exact on every layer, one II
+# measured); Verilator as many as fit FOLDED_CYCLES (all 20 for an II up to 7,500: seed003,
+# seed004; 10 for seed002). The whole set: `tb/run_top.py --sim verilator --net <net>`.
 ICARUS_FOLDED_IMAGES = 2
+FOLDED_CYCLES = 150_000
+
+
+def folded_images(sim: str, net: str) -> int:
+    """Golden images test_generated_network runs (0: all) for `net` on `sim`."""
+    from int8cnn.export import load_network
+    from int8cnn.generate import default_mults, expected_ii
+    m = default_mults(net)
+    if m is None:
+        return 0
+    if sim == "icarus":
+        return ICARUS_FOLDED_IMAGES
+    fit = FOLDED_CYCLES // expected_ii(load_network(ROOT / "weights" / net), m)
+    golden = json.loads((ROOT / "golden" / net / "vectors.json").read_text())["images"]
+    return 0 if fit >= golden else max(ICARUS_FOLDED_IMAGES, fit)
 
 
 def _network_cases():
@@ -429,12 +446,9 @@ def _network_cases():
 @pytest.mark.parametrize("sim, net", _network_cases(), indirect=["sim"])
 def test_generated_network(sim, net):
     """Every other committed network: its generated top (folded to int8cnn.generate.default_mults
-    where the network has one) on its committed golden set (on Icarus the first
-    ICARUS_FOLDED_IMAGES of a folded top), every layer checked bit for bit and the II equal to
-    expected_ii."""
-    from int8cnn.generate import default_mults
-    folded_icarus = sim == "icarus" and default_mults(net) is not None
-    run_top(sim, net=net, tests="regression", images=ICARUS_FOLDED_IMAGES if folded_icarus else 0)
+    where the network has one) on its committed golden set (a folded top: the first
+    folded_images), every layer checked bit for bit and the II equal to expected_ii."""
+    run_top(sim, net=net, tests="regression", images=folded_images(sim, net))
 
 
 def test_folded_default(sim):
