@@ -41,7 +41,8 @@ SKIP_FIFO_FAULT = "INT8CNN_FAULT_SKIP_FIFO"
 def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "golden",
             seed: int = 1, waves: bool = False, tests: str | None = None, stall: str = "none",
             fault: str | None = None, build_name: str | None = None, start: int = 0,
-            progress: bool = False, check_layers: bool = True, mults: int | None = None) -> Path:
+            progress: bool = False, check_layers: bool = True, mults: int | None = None,
+            stress_images: int = 6) -> Path:
     from int8cnn.generate import default_mults, top_name
     if mults is None:  # a network too big for a fully parallel top has a default fold
         mults = default_mults(net)
@@ -59,13 +60,13 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
     c = {"weights": str(wdir), "golden": str(ROOT / "golden" / net), "dataset": dataset,
          "images": images, "start": start, "seed": seed, "stall": stall,
          "report": str(SIM_BUILD / name / "report.json"), "progress": progress,
-         "check_layers": check_layers, "mults": mults}
+         "check_layers": check_layers, "mults": mults, "stress_images": stress_images}
     defines = {}
     if fault:
         defines[fault] = 1
         c.update(fault=fault, fault_layer=FAULTS.get(fault))
-    if tests is None:
-        tests = "fault_detected" if fault else "^(?!.*fault_detected)"
+    if tests is None:  # the fault tests need a faulted build: not by default
+        tests = "fault_detected" if fault else "^(?!.*(fault_detected|deadlock_detected))"
     return run_cocotb(sim, top_name(net, mults), top_sources(net, mults), "test_int8cnn_top", name,
                       parameters={"WEIGHTS_DIR": f'"{wdir}"'}, defines=defines, includes=[wdir],
                       test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
@@ -83,7 +84,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--stall", default="none")
     ap.add_argument("--waves", action="store_true")
-    ap.add_argument("--tests", default=None, help="regex of cocotb tests (default: all but fault)")
+    ap.add_argument("--tests", default=None,
+                    help="regex of cocotb tests (default: all but fault_detected / deadlock_detected)")
     ap.add_argument("--shard", default=None,
                     help="i/N: run the i-th of N equal slices of [start, start+images)")
     ap.add_argument("--progress", action="store_true", help="progress bar")

@@ -266,9 +266,11 @@ async def regression(dut):
 @cocotb.test()
 @cocotb.parametrize(stall=[cocotb.Param(value=s, name=s) for s in STALLS if s != "none"])
 async def stress(dut, stall):
-    """Random idle input cycles and output backpressure patterns; nothing lost or duplicated."""
+    """Random idle input cycles and output backpressure patterns; nothing lost or duplicated
+    (run_top stress_images golden images per pattern, default 6)."""
     c = cfg()
-    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 6)
+    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"),
+                                                        c.get("stress_images", 6))
     tb = TopTB(dut, qnet)
     tb.set_stall(stall, random.Random(c["seed"] * 7 + STALLS.index(stall)))
     await tb.reset()
@@ -443,12 +445,30 @@ def _network_cases():
     return [(sim, net) for net in _other_networks() for sim in selected_simulators()]
 
 
+# the residual network stressed on Icarus too (the smallest II; seed003's stall patterns would take
+# over half an hour of Icarus time)
+ICARUS_STRESS = {"seed004"}
+
+
+def _residual_networks():
+    from int8cnn.export import load_network
+    return [n for n in _other_networks() if any(l.type == "add" for l in load_network(ROOT / "weights" / n).layers)]
+
+
 @pytest.mark.parametrize("sim, net", _network_cases(), indirect=["sim"])
 def test_generated_network(sim, net):
     """Every other committed network: its generated top (folded to int8cnn.generate.default_mults
     where the network has one) on its committed golden set (a folded top: the first
-    folded_images), every layer checked bit for bit and the II equal to expected_ii."""
-    run_top(sim, net=net, tests="regression", images=folded_images(sim, net))
+    folded_images), every layer checked bit for bit and the II equal to expected_ii.
+    A residual graph (fork, skip FIFO, add; not its _fashion twin) also runs `stress`: every stall
+    pattern (idle input, output backpressure, slow consumer, random bursts), 3 images each (two
+    image boundaries under stalls; 2 on Icarus), every layer bit-exact, nothing lost, no deadlock;
+    on Icarus only ICARUS_STRESS."""
+    images = folded_images(sim, net)
+    stress = (net in _residual_networks() and not net.endswith("_fashion")
+              and (sim == "verilator" or net in ICARUS_STRESS))
+    run_top(sim, net=net, tests="regression|stress" if stress else "regression", images=images,
+            stress_images=3 if sim == "verilator" else 2)
 
 
 def test_folded_default(sim):
@@ -457,11 +477,6 @@ def test_folded_default(sim):
     checked bit for bit and the II equal to int8cnn.generate.expected_ii (9496 cycles per image;
     about 70 s on Icarus, 30 s on Verilator including the build)."""
     run_top(sim, mults=8, tests="regression")
-
-
-def _residual_networks():
-    from int8cnn.export import load_network
-    return [n for n in _other_networks() if any(l.type == "add" for l in load_network(ROOT / "weights" / n).layers)]
 
 
 @pytest.mark.parametrize("net", _residual_networks())
