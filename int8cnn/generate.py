@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .memfile import atomic_write_text
 from .qnet import QNet
 
@@ -168,7 +170,6 @@ def _need(layer):
     """For each output beat of `layer` (raster order): the last input beat it waits for, as a
     running maximum (outputs leave in order). A window layer needs its window's bottom-right
     input pixel (clipped to the image: padding is generated, not received), dense the whole image."""
-    import numpy as np
     _, h, w = layer.in_shape
     _, oh, ow = layer.out_shape
     if layer.type in ("conv2d", "maxpool2d", "avgpool2d"):
@@ -197,7 +198,6 @@ def skip_fifo_depths(qnet: QNet, add) -> tuple[int, int]:
     that plus SKIP_FIFO_SLACK, rounded up to a power of two (rtl/axis_fifo.v); registers inside
     the branch only add room, and a branch with layers needs no FIFO for one beat (its last
     layer's output register holds it)."""
-    import numpy as np
     _, la, lb = branches(qnet, add)
     beats = add.out_shape[1] * add.out_shape[2]
 
@@ -222,8 +222,9 @@ def skip_fifo_depths(qnet: QNet, add) -> tuple[int, int]:
 
 # Fault injection for the deadlock test (tb/test_int8cnn_top.py, like the INT8CNN_FAULT_* defines in
 # rtl/): skip FIFOs a quarter of skip_fifo_depths must make the graph hang.
+SKIP_FIFO_FAULT_DEFINE = "INT8CNN_FAULT_SKIP_FIFO"
 SKIP_FIFO_FAULT = [
-    "`ifdef INT8CNN_FAULT_SKIP_FIFO",
+    f"`ifdef {SKIP_FIFO_FAULT_DEFINE}",
     "    localparam integer SKIP_FIFO_DIV = 4;  // injected fault: skip FIFOs too small, must hang",
     "`else",
     "    localparam integer SKIP_FIFO_DIV = 1;",
@@ -254,29 +255,29 @@ def fifo_depth(layer, mults: int | None = None) -> int:
     return depth
 
 
-def _inst(module: str, params: list, name: str, src: str, dst: str) -> list[str]:
+def _instance(module: str, params: list, name: str, ports: list) -> list[str]:
+    """A module instance: `#(params)`, clk/rst, then the port connection lines `ports`."""
     lines = [f"    {module} #("]
     lines += [f"        .{k}({v})" + ("," if i < len(params) - 1 else "") for i, (k, v) in enumerate(params)]
-    lines += [f"    ) {name} (",
-              "        .clk(clk), .rst(rst),",
-              f"        .s_axis_tdata({src}_tdata), .s_axis_tvalid({src}_tvalid),",
-              f"        .s_axis_tready({src}_tready), .s_axis_tlast({src}_tlast),",
-              f"        .m_axis_tdata({dst}_tdata), .m_axis_tvalid({dst}_tvalid),",
-              f"        .m_axis_tready({dst}_tready), .m_axis_tlast({dst}_tlast)",
-              "    );", ""]
-    return lines
+    return lines + [f"    ) {name} (", "        .clk(clk), .rst(rst),", *ports, "    );"]
+
+
+def _stream(port: str, wire: str, tlast: bool = True, last: bool = False) -> list[str]:
+    """Connection lines of AXI-Stream port prefix `port` to the wires `wire`_*."""
+    return [f"        .{port}_tdata({wire}_tdata), .{port}_tvalid({wire}_tvalid),",
+            f"        .{port}_tready({wire}_tready)"
+            + (f", .{port}_tlast({wire}_tlast)" if tlast else "") + ("" if last else ",")]
+
+
+def _inst(module: str, params: list, name: str, src: str, dst: str) -> list[str]:
+    return _instance(module, params, name,
+                     _stream("s_axis", src) + _stream("m_axis", dst, last=True)) + [""]
 
 
 def _fork_inst(name: str, width: str, src: str) -> list[str]:
-    return [f"    axis_fork #(", f"        .DATA_W({width})", f"    ) {name} (",
-            "        .clk(clk), .rst(rst),",
-            f"        .s_axis_tdata({src}_tdata), .s_axis_tvalid({src}_tvalid),",
-            f"        .s_axis_tready({src}_tready), .s_axis_tlast({src}_tlast),",
-            f"        .m_axis_a_tdata({src}_f0_tdata), .m_axis_a_tvalid({src}_f0_tvalid),",
-            f"        .m_axis_a_tready({src}_f0_tready), .m_axis_a_tlast({src}_f0_tlast),",
-            f"        .m_axis_b_tdata({src}_f1_tdata), .m_axis_b_tvalid({src}_f1_tvalid),",
-            f"        .m_axis_b_tready({src}_f1_tready), .m_axis_b_tlast({src}_f1_tlast)",
-            "    );", ""]
+    return _instance("axis_fork", [("DATA_W", width)], name,
+                     _stream("s_axis", src) + _stream("m_axis_a", f"{src}_f0")
+                     + _stream("m_axis_b", f"{src}_f1", last=True)) + [""]
 
 
 def _add_inst(l, P, ports: list) -> list[str]:
@@ -286,21 +287,12 @@ def _add_inst(l, P, ports: list) -> list[str]:
     params = [("C", P(l, "C_IN")), ("A_SIGNED", P(l, "IN_SIGNED")), ("B_SIGNED", P(l, "B_SIGNED")),
               ("MULT_W", P(l, "MULT_W")), ("MA", P(l, "MA")), ("MB", P(l, "MB")), ("S", P(l, "S")),
               ("ZP_OUT", P(l, "ZP_OUT")), ("LO", P(l, "LO")), ("HI", P(l, "HI")), ("OUT_W", "8")]
-    lines = ["    eltwise_add #("]
-    lines += [f"        .{k}({v})" + ("," if i < len(params) - 1 else "") for i, (k, v) in enumerate(params)]
-    lines += [f"    ) u_{l.name} (",
-              "        .clk(clk), .rst(rst),",
-              f"        .s_axis_a_tdata({a}_tdata), .s_axis_a_tvalid({a}_tvalid),",
-              f"        .s_axis_a_tready({a}_tready), .s_axis_a_tlast({a}_tlast),",
-              f"        .s_axis_b_tdata({b}_tdata), .s_axis_b_tvalid({b}_tvalid),",
-              f"        .s_axis_b_tready({b}_tready),",
-              f"        .m_axis_tdata({l.name}_tdata), .m_axis_tvalid({l.name}_tvalid),",
-              f"        .m_axis_tready({l.name}_tready), .m_axis_tlast({l.name}_tlast)",
-              "    );",
-              "    /* verilator lint_off UNUSEDSIGNAL */",
-              f"    wire {l.name}_b_tlast_unused = {b}_tlast;  // b's frames are a's",
-              "    /* verilator lint_on UNUSEDSIGNAL */", ""]
-    return lines
+    ports = (_stream("s_axis_a", a) + _stream("s_axis_b", b, tlast=False)
+             + _stream("m_axis", l.name, last=True))
+    return _instance("eltwise_add", params, f"u_{l.name}", ports) + [
+        "    /* verilator lint_off UNUSEDSIGNAL */",
+        f"    wire {l.name}_b_tlast_unused = {b}_tlast;  // b's frames are a's",
+        "    /* verilator lint_on UNUSEDSIGNAL */", ""]
 
 
 def _wires(name: str, width: str) -> list[str]:

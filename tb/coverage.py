@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
-from int8cnn.golden import avgpool2d_acc, conv2d_acc, dense_acc, requant, run_layer
+from int8cnn.golden import avgpool2d_acc, conv2d_acc, dense_acc, eltwise_add, requant, run_layer
 
 STALL_BINS = ("none", "idle", "backpressure", "slow_consumer", "random")
 RESET_PHASES = ("line_buffer_fill", "conv_pool_busy", "fc_argmax_busy")
@@ -65,19 +65,20 @@ def sample_saturation(qnet, images):
     for layer in qnet.layers:
         x, *rest = (cur[s] for s in qnet.sources(layer))
         if layer.mult is not None:
-            if layer.type == "add":  # the rescaled sum is requantized with M = 1
-                acc, m = x * int(layer.mult[0]) + rest[0] * int(layer.mult[1]), [1] * x.shape[1]
-                sh = [int(layer.shift[0])] * x.shape[1]
+            # the output before its clamp: the golden function with unreachable bounds
+            lo, hi = -(1 << 62), 1 << 62
+            if layer.type == "add":
+                y = eltwise_add(x, rest[0], layer.mult[0], layer.mult[1], layer.shift[0], lo, hi,
+                                layer.zero_point_out)
             else:
-                m, sh = layer.mult, layer.shift
-            if layer.type == "conv2d":
-                acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding, layer.groups)
-            elif layer.type == "avgpool2d":
-                acc = avgpool2d_acc(x, layer.kernel, layer.stride)
-            elif layer.type == "dense":
-                acc = dense_acc(x.reshape(len(x), -1), layer.weight, layer.bias)[:, :, None, None]
-            # the requantization before its clamp: golden.requant with unreachable bounds
-            y = requant(acc, m, sh, -(1 << 62), 1 << 62, layer.zero_point_out)
+                if layer.type == "conv2d":
+                    acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding,
+                                     layer.groups)
+                elif layer.type == "avgpool2d":
+                    acc = avgpool2d_acc(x, layer.kernel, layer.stride)
+                else:
+                    acc = dense_acc(x.reshape(len(x), -1), layer.weight, layer.bias)[:, :, None, None]
+                y = requant(acc, layer.mult, layer.shift, lo, hi, layer.zero_point_out)
             f = _saturation_sampler(layer)
             for c in range(y.shape[1]):
                 if (y[:, c] < layer.clamp[0]).any():

@@ -35,7 +35,7 @@ FAULTS = {  # define -> the layer where the scoreboard must first see it
     "INT8CNN_FAULT_FC_BIAS": "fc1",
 }
 # define of a residual top (int8cnn.generate.SKIP_FIFO_FAULT): skip FIFOs too small, must hang
-SKIP_FIFO_FAULT = "INT8CNN_FAULT_SKIP_FIFO"
+from int8cnn.generate import SKIP_FIFO_FAULT_DEFINE as SKIP_FIFO_FAULT  # noqa: E402
 
 
 def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "golden",
