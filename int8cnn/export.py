@@ -33,6 +33,38 @@ def dense_words(weight: np.ndarray, in_shape) -> list[int]:
     return [pack_lanes(wr[:, :, p].reshape(-1), 8) for p in range(h * w)]
 
 
+def product_weights(layer) -> np.ndarray:
+    """[sets, N] weights of a conv2d / dense layer in rtl/mac_fold.v product order: row s = the
+    weights of operand set s (conv2d: 1 set, every window; dense: input beat p), column n = the
+    weight of product n. conv2d: n = L*C_OUT + oc, L = (ky*K+kx)*C_IN + ic (output channel
+    innermost), weight w[oc][ic][ky][kx]; depthwise (groups = C): n = L, weight w[L % C][0][ky][kx];
+    dense: n = c*OUT + o, weight W[o][c*H*W + p]."""
+    w = np.asarray(layer.weight)
+    if layer.type == "conv2d":
+        if layer.groups != 1:                               # [C,1,K,K] -> [ky][kx][c]
+            return w[:, 0].transpose(1, 2, 0).reshape(1, -1)
+        return w.transpose(2, 3, 1, 0).reshape(1, -1)       # [ky][kx][ic][oc]
+    if layer.type == "dense":
+        c, h, wd = layer.in_shape
+        return w.reshape(w.shape[0], c, h * wd).transpose(2, 1, 0).reshape(h * wd, -1)  # [p][c][o]
+    raise ValueError(f"layer {layer.name} ({layer.type}) has no weights")
+
+
+def fold_words(layer, mults: int, bits: int = 8) -> list[int]:
+    """The chunk-ordered weight ROM of a conv2d / dense layer folded onto `mults` multipliers
+    (rtl/mac_fold.v WEIGHT_FILE; conv2d / dense FOLD_FILE): for every set s (product_weights) its
+    T = ceil(N / mults) chunks, word s*T + t holding lane m = the weight of product t*mults + m
+    (zero beyond N), first lane in the least significant bits. Hex digits per word: mults*bits/4."""
+    pw = product_weights(layer)
+    sets, n = pw.shape
+    if not 1 <= mults <= n:
+        raise ValueError(f"layer {layer.name}: mults {mults} must be in 1..{n} (products per set)")
+    t = -(-n // mults)
+    padded = np.zeros((sets, t * mults), dtype=np.int64)
+    padded[:, :n] = pw
+    return [pack_lanes(row, bits) for row in padded.reshape(sets * t, mults)]
+
+
 def layer_files(layer: QLayer) -> dict:
     if layer.type in ("maxpool2d", "add"):  # add: MA, MB, S are module parameters (network.vh)
         return {}

@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .memfile import atomic_write_text
+from .export import fold_words
+from .memfile import atomic_dir, atomic_write_text, format_words
 from .qnet import QNet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +81,12 @@ def layer_mults(layer, mults: int | None) -> int:
     if mults < 1:
         raise ValueError(f"mults must be >= 1, got {mults}")
     return min(mults, layer_products(layer))
+
+
+def is_folded(layer, mults: int | None) -> bool:
+    """A conv2d / dense instance folded by `mults` (0 < MULTS < products): it reads its weights from
+    a chunk-ordered ROM file (FOLD_FILE, int8cnn.export.fold_words) instead of WEIGHT_FILE."""
+    return layer.type in ("conv2d", "dense") and 0 < layer_mults(layer, mults) < layer_products(layer)
 
 
 def fold_cycles(products: int, mults: int | None) -> int:
@@ -300,13 +307,18 @@ def _wires(name: str, width: str) -> list[str]:
             f"    wire {name}_tvalid, {name}_tready, {name}_tlast;", ""]
 
 
-def generate_top(qnet: QNet, mults: int | None = None) -> str:
+def generate_top(qnet: QNet, mults: int | None = None, fold_dir: str | None = None) -> str:
     """The top of `qnet` as Verilog text; with `mults`, every conv2d / dense instance is folded
-    to MULTS = layer_mults(layer, mults) multipliers and the module is cnn_<net>_m<mults>."""
+    to MULTS = layer_mults(layer, mults) multipliers and the module is cnn_<net>_m<mults>; the
+    folded layers read their chunk-ordered weight ROMs from parameter FOLD_DIR (default
+    `fold_dir`, else rtl/generated/<top>: where write_top puts them)."""
     check_supported(qnet)
     if mults is not None and (not isinstance(mults, int) or mults < 1):
         raise ValueError(f"mults must be a positive integer, got {mults!r}")
     top = top_name(qnet.name, mults)
+    folded = [l for l in qnet.layers if is_folded(l, mults)]
+    if fold_dir is None:
+        fold_dir = f"rtl/generated/{top}"
     last = qnet.layers[-1]
     P = lambda l, k: f"{l.name.upper()}_{k}"  # noqa: E731  network.vh localparam name
     n_out = P(last, "C_OUT")
@@ -397,6 +409,9 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
                           ("WEIGHT_FILE", f("weight")), ("BIAS_FILE", f("bias"))]
             if mults is not None and l.type in ("conv2d", "dense"):
                 params.append(("MULTS", str(layer_mults(l, mults))))
+            if is_folded(l, mults):  # the chunk-ordered ROM replaces WEIGHT_FILE
+                params = [(k, v) for k, v in params if k != "WEIGHT_FILE"]
+                params.append(("FOLD_FILE", f'{{FOLD_DIR, "/{l.name}_weight.mem"}}'))
             body += _inst(l.type, params, f"u_{l.name}", src, l.name if l.emits_logits else acc)
             if not l.emits_logits:
                 body += _wires(l.name, f"{P(l, 'C_OUT')}*8")
@@ -447,6 +462,9 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
         "// Parameters",
         "//   WEIGHTS_DIR  directory of the exported network (*.mem); network.vh from the same",
         "//                directory must be on the include path (-I weights/<net>).",
+        *(["//   FOLD_DIR     directory of the folded layers' chunk-ordered weight ROMs",
+           "//                (<layer>_weight.mem, int8cnn.export.fold_words; written with this top)."]
+          if folded else []),
         "// Streams (docs/quantization.md)",
         "//   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.",
         "//   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.",
@@ -456,7 +474,9 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
         "`default_nettype none", "",
         f"module {top} #(",
         "    // directory of the exported network's .mem files (no trailing slash)",
-        f'    parameter WEIGHTS_DIR = "weights/{qnet.name}"',
+        f'    parameter WEIGHTS_DIR = "weights/{qnet.name}"' + ("," if folded else ""),
+        *(["    // directory of the folded layers' weight ROMs (no trailing slash)",
+           f'    parameter FOLD_DIR = "{fold_dir}"'] if folded else []),
         ") (",
         "    input  wire clk,",
         "    input  wire rst,", "",
@@ -483,8 +503,32 @@ def generate_top(qnet: QNet, mults: int | None = None) -> str:
     return "\n".join(text)
 
 
+def fold_roms(qnet: QNet, mults: int | None) -> dict:
+    """{file name: text} of the chunk-ordered weight ROMs of the layers `mults` folds
+    (<layer>_weight.mem, int8cnn.export.fold_words; empty when nothing is folded)."""
+    return {f"{l.name}_weight.mem": format_words(fold_words(l, layer_mults(l, mults)),
+                                                 2 * layer_mults(l, mults))
+            for l in qnet.layers if is_folded(l, mults)}
+
+
 def write_top(qnet: QNet, out_dir: Path = GEN_DIR, mults: int | None = None) -> Path:
-    """Write rtl/generated/<top_name(net, mults)>.v."""
-    path = Path(out_dir) / f"{top_name(qnet.name, mults)}.v"
-    atomic_write_text(path, generate_top(qnet, mults))
+    """Write <out_dir>/<top>.v (top = top_name(net, mults); out_dir defaults to rtl/generated) and,
+    when layers are folded, their weight ROMs (fold_roms) into <out_dir>/<top>/, the top's
+    FOLD_DIR default (relative to the repository root when out_dir is inside it). The ROM
+    directory is written whole or not at all."""
+    out_dir = Path(out_dir).resolve()
+    top = top_name(qnet.name, mults)
+    roms = fold_roms(qnet, mults)
+    fold_dir = out_dir / top
+    try:
+        fold_ref = fold_dir.relative_to(ROOT).as_posix()
+    except ValueError:
+        fold_ref = fold_dir.as_posix()
+    text = generate_top(qnet, mults, fold_ref)
+    if roms:
+        with atomic_dir(fold_dir) as tmp:
+            for name, body in roms.items():
+                atomic_write_text(tmp / name, body)
+    path = out_dir / f"{top}.v"
+    atomic_write_text(path, text)
     return path

@@ -3,9 +3,10 @@
 // multipliers over ceil(N / MULTS) cycles.
 //
 // Parameters: C_IN input channels, C_OUT output channels, K x K kernel, image IMG_W x IMG_H,
-// zero padding PAD on every side (a pad2d stage in front of the window), stride STRIDE, input values IN_W bits (uint8 when IN_SIGNED = 0, int8 when 1), weights W_W bits
-// signed, accumulators ACC_W bits signed; weights and BIAS_W-bit biases (16 or 32) from $readmemh
-// files (see below); MULTS multipliers (0 = fully parallel, N; 0 < MULTS < N = folded);
+// zero padding PAD on every side (a pad2d stage in front of the window), stride STRIDE, input
+// values IN_W bits (uint8 when IN_SIGNED = 0, int8 when 1), weights W_W bits signed,
+// accumulators ACC_W bits signed; weights and BIAS_W-bit biases (16 or 32) from $readmemh files
+// (see below); MULTS multipliers (0 = fully parallel, N; 0 < MULTS < N = folded);
 // DEPTHWISE = 1: depthwise convolution, C = C_IN = C_OUT (PyTorch groups = C_IN).
 //
 // Function: m_axis lane oc = bias[oc] + sum_{ic,ky,kx} w[oc][ic][ky][kx] * xp[ic][oy*S+ky][ox*S+kx],
@@ -34,19 +35,16 @@
 // Folded (0 < MULTS < N): T = ceil(N / MULTS) cycles per window. Product n = L*C_OUT + oc
 // (L = window lane (ky*K+kx)*C_IN+ic, output channel innermost; DEPTHWISE = 1: product n = L, the
 // window lane itself, times w[c][ky][kx] for output channel c = n % C, N = C*K*K) is formed in
-// chunk t = n / MULTS by
-// multiplier m = n % MULTS (chunk T-1 is padded with zero products) in mac_fold (one operand set
-// per window); each multiplier's operands are a T-way mux over the window lanes and a T-word
-// constant table of weights, both indexed by the chunk counter. The weights reach mac_fold grouped
-// per multiplier (W_GROUPED = 1: multiplier m's table is one contiguous slice of a register that
-// one process per weight copies from the ROM word, rather than one wide bus of N continuous
-// assigns, which Icarus re-evaluates in full for every weight at time 0).
+// chunk t = n / MULTS by multiplier m = n % MULTS (chunk T-1 is padded with zero products) in
+// mac_fold (one operand set per window); each multiplier's input is a T-way mux over the window
+// lanes indexed by the chunk counter, and its weight comes from the chunk-ordered ROM FOLD_FILE
+// (one MULTS-weight word per chunk, read synchronously: a block RAM where the target has one).
 // Pipeline: chunk t's MULTS products are registered (stage 1), then added to the C_OUT
-// accumulators (stage 2: channel oc
-// takes the products m = (oc - t*MULTS) mod C_OUT + r*C_OUT, r = 0..ceil(MULTS/C_OUT)-1, a
-// C_OUT-way mux per slot; the first chunk adds to the bias). The accumulators are the output register. The window stays in window2d's output
-// register for its T chunks and is taken in the cycle of the last one (no second window register:
-// folding is for area), so window2d takes the next pixel in that cycle.
+// accumulators (stage 2: channel oc takes the products m = (oc - t*MULTS) mod C_OUT + r*C_OUT,
+// r = 0..ceil(MULTS/C_OUT)-1, a C_OUT-way mux per slot; the first chunk adds to the bias). The
+// accumulators are the output register. The window stays in window2d's output register for its
+// T chunks and is taken in the cycle of the last one (no second window register: folding is for
+// area), so window2d takes the next pixel in that cycle.
 // Throughput: one window per T cycles while consecutive windows complete on consecutive input
 // pixels; a window whose completing (padded) pixel comes g > 1 pixels after the previous window's
 // (g = STRIDE along a row; more at row and image ends) costs T + g - 1 cycles. Per image with
@@ -58,16 +56,13 @@
 // the whole datapath advances with !m_axis_tvalid || m_axis_tready (as above); the chunk counter
 // advances only then.
 //
-// Files: WEIGHT_FILE one int8 per line (2 hex digits, two's complement), order [oc][ic][ky][kx]
-// (C_OUT*C_IN*K*K lines; DEPTHWISE = 1: order [c][ky][kx], C*K*K lines); BIAS_FILE one BIAS_W-bit
-// two's-complement bias per line (BIAS_W/4 hex digits: 8 for int32, 4 for int16; sign-extended
-// into the accumulator), C_OUT lines. An empty file
-// name leaves the values zero. Weights are read at constant addresses only (the folded tables are
-// built from the same ROM, each word copied to its multiplier's table), so the file format does
-// not depend on MULTS. (A chunk-ordered ROM read
-// once per chunk would suit a block RAM but needs a MULTS-dependent file; folded, each multiplier's
-// weights are a T-entry constant table indexed by the chunk, e.g. 19 x 8 bits for the default
-// conv1 at MULTS = 8, which maps to a few LUTs per bit.)
+// Files: WEIGHT_FILE (fully parallel) one int8 per line (2 hex digits, two's complement), order
+// [oc][ic][ky][kx] (C_OUT*C_IN*K*K lines; DEPTHWISE = 1: order [c][ky][kx], C*K*K lines), read at
+// constant addresses; FOLD_FILE (folded) the same weights in chunk order, T lines of MULTS words
+// (mac_fold WEIGHT_FILE with N_SETS = 1; written by int8cnn.export.fold_words, so it depends on
+// MULTS); BIAS_FILE one BIAS_W-bit two's-complement bias per line (BIAS_W/4 hex digits: 8 for
+// int32, 4 for int16; sign-extended into the accumulator), C_OUT lines. An empty file name leaves
+// the values zero.
 
 `default_nettype none
 
@@ -102,6 +97,9 @@ module conv2d #
     parameter BIAS_FILE = "",
     // bits per bias (signed, sign-extended into the accumulator): 16 or 32
     parameter BIAS_W = 32,
+    // folded (0 < MULTS < N): $readmemh file of the weights in chunk order (mac_fold
+    // WEIGHT_FILE, int8cnn.export.fold_words; "" = zeros); WEIGHT_FILE is then not read
+    parameter FOLD_FILE = "",
     // multipliers: 0 = fully parallel (N = C_OUT*C_IN*K*K products, C*K*K when DEPTHWISE = 1);
     // 1 .. N-1 = folded over ceil(N / MULTS) cycles per window; N = fully parallel
     parameter MULTS = 0,
@@ -187,21 +185,13 @@ initial begin
 end
 
 /*
- * Weight and bias ROMs
+ * Bias ROM (the weight ROM is the datapath's: flat in g_par, chunk-ordered in mac_fold)
  */
-reg [W_W-1:0] weight_rom [0:N_W-1];
 reg [B_W-1:0] bias_rom [0:C_OUT-1];
 
 integer i;
 
 initial begin
-    if (WEIGHT_FILE != "") begin
-        $readmemh(WEIGHT_FILE, weight_rom);
-    end else begin
-        for (i = 0; i < N_W; i = i + 1) begin
-            weight_rom[i] = {W_W{1'b0}};
-        end
-    end
     if (BIAS_FILE != "") begin
         $readmemh(BIAS_FILE, bias_rom);
     end else begin
@@ -281,7 +271,7 @@ window_inst (
     .m_axis_tlast(win_tlast)
 );
 
-genvar oc, ic, ky, kx, goc, gl;
+genvar oc, ic, ky, kx, goc;
 generate
 if (FOLD == 0) begin : g_par
     /*
@@ -295,6 +285,21 @@ if (FOLD == 0) begin : g_par
      * of continuous assigns, which cascade events) keep event-driven simulation (Icarus) fast.
      */
     wire [C_OUT*ACC_W-1:0] out_next;
+
+    // weight ROM, file order [oc][ic][ky][kx] ([c][ky][kx] when DEPTHWISE = 1), read at constant
+    // addresses
+    reg [W_W-1:0] weight_rom [0:N_W-1];
+    integer       iw;
+
+    initial begin
+        if (WEIGHT_FILE != "") begin
+            $readmemh(WEIGHT_FILE, weight_rom);
+        end else begin
+            for (iw = 0; iw < N_W; iw = iw + 1) begin
+                weight_rom[iw] = {W_W{1'b0}};
+            end
+        end
+    end
 
     assign win_tready = adv;
 
@@ -429,43 +434,10 @@ end else begin : g_fold
      * C_OUT accumulators (stage 2); the first chunk starts from the bias. The accumulators are the
      * output register: valid after the last chunk.
      */
-    // chunks per window; multipliers with a product in the last chunk (the others have T_F - 1)
-    localparam T_F = (N_W + MULTS - 1) / MULTS;
-    localparam R_F = N_W - (T_F - 1)*MULTS;
-
-    // weights grouped per multiplier (mac_fold W_GROUPED = 1): product n = t*MULTS + m (window
-    // lane L = n / C_OUT and output channel oc = n % C_OUT, weight w[oc][L]; depthwise lane
-    // L = n, weight w[c][ky][kx] of that lane) at word m*T_F - max(0, m - R_F) + t, so each
-    // multiplier's T_F (or T_F - 1) table entries are contiguous. Each word is copied from the
-    // ROM by its own process into this register (not a bus of continuous part assigns, which an
-    // event simulator re-evaluates in full for every weight at time 0). `public` keeps it a
-    // variable in Verilator, whose dataflow optimizer would otherwise re-derive every
-    // multiplier's slice through the N_W words (minutes of lint / build at N_W = 18,432).
-    reg  [N_W*W_W-1:0]     w_grp /* verilator public */;
     // biases extended or reduced to ACC_W bits (the sums are exact modulo 2^ACC_W)
     wire [C_OUT*ACC_W-1:0] bias_acc;
 
     for (goc = 0; goc < C_OUT; goc = goc + 1) begin : g_oc
-        // weight lanes of this output channel (depthwise: all in g_oc[0], file order [c][ky][kx]
-        // is the full order with oc = 0)
-        localparam N_WL = (DEPTHWISE && goc > 0) ? 0 : K*K*C_IN;
-
-        for (gl = 0; gl < N_WL; gl = gl + 1) begin : g_lane
-            // window lane L = (ky*K+kx)*C_IN + ic, weight index P (file order), product N_I
-            // (multiplier M_I, chunk T_I), word POS in w_grp
-            localparam P = ((goc*C_IN + gl % C_IN)*K + (gl / C_IN) / K)*K + (gl / C_IN) % K;
-            localparam N_I = DEPTHWISE ? gl : gl*C_OUT + goc;
-            localparam M_I = N_I % MULTS;
-            localparam T_I = N_I / MULTS;
-            localparam POS = M_I*T_F - ((M_I > R_F) ? M_I - R_F : 0) + T_I;
-
-            wire [W_W-1:0] w_word = weight_rom[P];
-
-            always @* begin
-                w_grp[POS*W_W +: W_W] = w_word;
-            end
-        end
-
         /* verilator lint_off UNUSEDSIGNAL */
         wire [B_W-1:0] bias_word = bias_rom[goc];
         /* verilator lint_on UNUSEDSIGNAL */
@@ -492,13 +464,13 @@ end else begin : g_fold
         .ACC_W(ACC_W),
         .MULTS(MULTS),
         .DEPTHWISE(DEPTHWISE),
-        .W_GROUPED(1)
+        .N_SETS(1),
+        .WEIGHT_FILE(FOLD_FILE)
     )
     mac_inst (
         .clk(clk),
         .rst(rst),
         .x_data(win_tdata),
-        .w_data(w_grp),
         .x_valid(win_tvalid),
         .x_first(1'b1),
         .x_last(1'b1),

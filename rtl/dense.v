@@ -13,8 +13,12 @@
 //   W_W          weight width (signed)
 //   ACC_W        accumulator width (signed); IN_W+1+W_W <= ACC_W <= min(OUT_W, 32)
 //   OUT_W        output lane width; accumulators are sign-extended to it
-//   WEIGHT_FILE  $readmemh file, N_BEATS lines (line p = input beat p) of OUT*C weights,
-//                lane o*C+c = weight[o][c*N_BEATS + p] (first lane in the LSBs, 2*OUT*C hex digits)
+//   WEIGHT_FILE  (fully parallel) $readmemh file, N_BEATS lines (line p = input beat p) of OUT*C
+//                weights, lane o*C+c = weight[o][c*N_BEATS + p] (first lane in the LSBs, 2*OUT*C
+//                hex digits)
+//   FOLD_FILE    (folded) the same weights in chunk order: N_BEATS*T lines of MULTS weights, line
+//                p*T + t = chunk t of beat p, lane m = product t*MULTS + m (mac_fold WEIGHT_FILE
+//                with N_SETS = N_BEATS; int8cnn.export.fold_words)
 //   BIAS_FILE    $readmemh file, OUT lines of BIAS_W-bit two's complement (BIAS_W/4 hex digits:
 //                8 for int32, 4 for int16), sign-extended into the accumulator
 //   BIAS_W       bias width (signed), 16 or 32
@@ -30,10 +34,11 @@
 // Folded (0 < MULTS < OUT*C): T = ceil(OUT*C / MULTS) cycles per input beat
 //   Product n = c*OUT + o (output innermost) of a beat is formed in chunk t = n / MULTS by
 //   multiplier m = n % MULTS (chunk T-1 is padded with zero products) in mac_fold (one operand set
-//   per input beat); each multiplier's operands are T-way muxes over the held input lanes and
-//   weight-ROM row, indexed by the chunk counter.
-//   Stage 0 (input + weight row, as above) holds a beat for its T chunks and takes the next beat in
-//   the cycle of the last one; stage 1 registers the chunk's MULTS products; stage 2 adds them to
+//   per input beat); each multiplier's input is a T-way mux over the held input lanes, indexed by
+//   the chunk counter, and its weight comes from the chunk-ordered ROM FOLD_FILE (one word per
+//   chunk, read synchronously inside mac_fold).
+//   Stage 0 (the input beat) holds a beat for its T chunks and takes the next beat in the cycle
+//   of the last one; stage 1 registers the chunk's MULTS products; stage 2 adds them to
 //   the OUT accumulators (output o takes the products m = (o - t*MULTS) mod OUT + r*OUT,
 //   r = 0..ceil(MULTS/OUT)-1, an OUT-way mux per slot) and writes the output register after the
 //   last chunk of the last beat. Throughput: one input beat per T cycles when not stalled, so a
@@ -72,7 +77,10 @@ module dense #(
     parameter integer BIAS_W = 32,
     // multipliers: 0 = OUT*C in parallel; 1 .. OUT*C-1 = folded over ceil(OUT*C / MULTS) cycles
     // per input beat; OUT*C = parallel
-    parameter integer MULTS = 0
+    parameter integer MULTS = 0,
+    // folded (0 < MULTS < OUT*C): weights in chunk order (mac_fold WEIGHT_FILE, one set per
+    // input beat; int8cnn.export.fold_words); WEIGHT_FILE is then not read
+    parameter FOLD_FILE = ""
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -102,7 +110,6 @@ localparam [CNT_W-1:0] CNT_LAST = LAST_BEAT[CNT_W-1:0];
 localparam integer N_P  = OUT * C;
 localparam integer FOLD = (MULTS > 0 && MULTS < N_P) ? 1 : 0;
 
-reg [ROW_W-1:0] weight_rom [0:N_BEATS-1];
 reg [BIAS_W-1:0] bias_mem  [0:OUT-1];
 integer         chk;
 
@@ -116,7 +123,6 @@ initial begin
     if (BIAS_W != 16 && BIAS_W != 32) $error("dense: BIAS_W=%0d must be 16 or 32", BIAS_W);
     if (ACC_W > OUT_W) $error("dense: ACC_W=%0d must be <= OUT_W=%0d", ACC_W, OUT_W);
     if (MULTS < 0 || MULTS > N_P) $error("dense: MULTS=%0d must be in 0..OUT*C (%0d)", MULTS, N_P);
-    $readmemh(WEIGHT_FILE, weight_rom);
     $readmemh(BIAS_FILE, bias_mem);
 `ifndef SYNTHESIS
     // each bias must fit the accumulator (the Python export sizes ACC_W from the worst case)
@@ -148,7 +154,6 @@ endgenerate
 // stage 0: input beat and its weight row
 reg [CNT_W-1:0]      cnt_reg;
 reg [C*IN_W-1:0]     x_reg;
-reg [ROW_W-1:0]      w_row_reg;
 reg                  x_valid_reg;
 reg                  x_first_reg;
 reg                  x_last_reg;
@@ -167,11 +172,10 @@ assign m_axis_tdata  = m_data_reg;
 assign m_axis_tvalid = m_valid_reg;
 assign m_axis_tlast  = 1'b1;
 
-// stage 0 data: synchronous ROM read with read enable (block-RAM friendly)
+// stage 0 data (fully parallel: and the beat's weight row, below)
 always @(posedge clk) begin
     if (s_hs) begin
         x_reg       <= s_axis_tdata;
-        w_row_reg   <= weight_rom[cnt_reg];
         x_first_reg <= (cnt_reg == {CNT_W{1'b0}});
         x_last_reg  <= (cnt_reg == CNT_LAST);
     end
@@ -185,6 +189,21 @@ if (FOLD == 0) begin : g_par
 
     assign x_en = !x_valid_reg || mac_en;
     assign out_load = mac_en && x_last_reg;
+
+    // weight ROM, row p = input beat p; stage 0 reads the row of the beat it takes (synchronous
+    // read with read enable: block-RAM friendly)
+    reg [ROW_W-1:0] weight_rom [0:N_BEATS-1];
+    reg [ROW_W-1:0] w_row_reg;
+
+    initial begin
+        $readmemh(WEIGHT_FILE, weight_rom);
+    end
+
+    always @(posedge clk) begin
+        if (s_hs) begin
+            w_row_reg <= weight_rom[cnt_reg];
+        end
+    end
 
     // stage 1: OUT parallel dot products of C lanes, accumulated over the beats in acc_reg
     reg [OUT*ACC_W-1:0] acc_reg;
@@ -245,13 +264,14 @@ end else begin : g_fold
         .IN_W(IN_W),
         .W_W(W_W),
         .ACC_W(ACC_W),
-        .MULTS(MULTS)
+        .MULTS(MULTS),
+        .N_SETS(N_BEATS),
+        .WEIGHT_FILE(FOLD_FILE)
     )
     mac_inst (
         .clk(clk),
         .rst(rst),
         .x_data(x_reg),
-        .w_data(w_row_reg),
         .x_valid(x_valid_reg),
         .x_first(x_first_reg),
         .x_last(x_last_reg),

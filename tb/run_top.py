@@ -67,8 +67,17 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         c.update(fault=fault, fault_layer=FAULTS.get(fault))
     if tests is None:  # the fault tests need a faulted build: not by default
         tests = "fault_detected" if fault else "^(?!.*(fault_detected|deadlock_detected))"
-    return run_cocotb(sim, top_name(net, mults), top_sources(net, mults), "test_int8cnn_top", name,
-                      parameters={"WEIGHTS_DIR": f'"{wdir}"'}, defines=defines, includes=[wdir],
+    sources = top_sources(net, mults)
+    params = {"WEIGHTS_DIR": f'"{wdir}"'}
+    fold_dir = sources[-1].with_suffix("")
+    if "parameter FOLD_DIR" in sources[-1].read_text():
+        # the folded layers' weight ROMs, written beside the top by `int8cnn generate`
+        if not fold_dir.is_dir():
+            raise FileNotFoundError(f"{fold_dir}: no weight ROMs for the folded top; run "
+                                    f"`int8cnn generate --net {net} --mults {mults}`")
+        params["FOLD_DIR"] = f'"{fold_dir}"'
+    return run_cocotb(sim, top_name(net, mults), sources, "test_int8cnn_top", name,
+                      parameters=params, defines=defines, includes=[wdir],
                       test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
                       waves=waves, test_filter=tests, seed=seed)
 

@@ -7,7 +7,8 @@ The cocotb side reads the same files back, streams several images back to back u
 configuration and compares every beat with golden.conv2d_acc exactly (see axis_tb.stream_images).
 Folded cases (MULTS > 0) also check, without stalls, the exact cycles between output beats
 (T + g - 1, T = ceil(N / MULTS), N = int8cnn.generate.layer_products: C_OUT*C_IN*K*K, or C*K*K
-for a depthwise layer) and the latency T + 2. Depthwise cases (DEPTHWISE = 1) write the weights
+for a depthwise layer) and the latency T + 2; the folded DUT reads only its chunk-ordered weight
+ROM (FOLD_FILE, written by int8cnn.export.fold_words), the golden model the flat file. Depthwise cases (DEPTHWISE = 1) write the weights
 as [C,1,K,K] in [c][ky][kx] order and compare with golden.conv2d_acc(groups=C); BIAS_W = 16 cases
 write 4-hex-digit biases including -32768 and 32767.
 """
@@ -21,6 +22,7 @@ import pytest
 from axis_tb import (build_dir, make_images, pixel_beats, run_case, stall_test, start,
                      stream_images, vstr)
 from int8cnn import golden
+from int8cnn.export import fold_words
 from int8cnn.qnet import acc_bits_for
 from int8cnn.generate import fold_cycles, layer_products
 from memgen import pack_words, read_mem, write_mem
@@ -136,6 +138,15 @@ def test_conv2d(sim, case):
     bias_file = write_mem(build_dir("conv2d", sim, case) / "bias.mem", pack_words(b, bias_w),
                           bias_w // 4)
     hdl = dict(params, ACC_W=acc_w, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file))
+    mults = params.get("MULTS", 0)
+    if 0 < mults < window_products(params):
+        # folded: the DUT reads only the chunk-ordered ROM (the flow's fold_words); the golden
+        # model above reads the [oc][ic][ky][kx] file
+        layer = SimpleNamespace(type="conv2d", name=case, weight=w, groups=groups(params))
+        fold_file = write_mem(build_dir("conv2d", sim, case) / "weight_fold.mem",
+                              fold_words(layer, mults), 2 * mults)
+        del hdl["WEIGHT_FILE"]
+        hdl["FOLD_FILE"] = vstr(fold_file)
     cfg = dict(params, ACC_W=acc_w, weight_file=str(weight_file), bias_file=str(bias_file),
                seed=4321, n_images=n_images)
     run_case(sim, "conv2d", case, hdl, cfg, sources=["pad2d", "window2d", "mac_fold", "conv2d"])

@@ -6,16 +6,20 @@ address order: line p = input beat p, lane o*C+c = W[o][c*N_BEATS+p]); the cocot
 accumulator bound) and compares every output beat with golden.dense_acc exactly (harness:
 axis_tb.py). Folded cases (MULTS > 0) take T = ceil(OUT*C / MULTS) cycles per input beat: without
 stalls the input beats are exactly T cycles apart and each output beat comes T + 2 cycles after
-its vector's last beat. BIAS_W = 16 cases write int16 biases (4 hex digits) including -32768 and
+its vector's last beat; the folded DUT reads only its chunk-ordered weight ROM (FOLD_FILE, written
+by int8cnn.export.fold_words), the golden model the per-beat file. BIAS_W = 16 cases write int16 biases (4 hex digits) including -32768 and
 32767.
 """
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from axis_tb import build_dir, run_case, stall_test, start, vstr
 from int8cnn import golden
+from int8cnn.export import fold_words
 from int8cnn.generate import fold_cycles
 from memgen import int_to_lanes, lanes_to_int, pack_words, read_mem, write_mem
 
@@ -153,6 +157,14 @@ def test_dense(sim, case):
             params[opt] = p[opt]
     cfg = dict(params, WEIGHT_FILE=str(weight_file), BIAS_FILE=str(bias_file), seed=seed,
                vectors=p["vectors"])
-    run_case(sim, "dense", case,
-             dict(params, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file)), cfg,
-             sources=["mac_fold", "dense"])
+    hdl = dict(params, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file))
+    mults = p.get("MULTS", 0)
+    if 0 < mults < out * c:
+        # folded: the DUT reads only the chunk-ordered ROM (the flow's fold_words); the golden
+        # model reads the per-beat file
+        layer = SimpleNamespace(type="dense", name=case, weight=w, in_shape=(c, nb, 1))
+        fold_file = write_mem(build_dir("dense", sim, case) / "weight_fold.mem",
+                              fold_words(layer, mults), 2 * mults)
+        del hdl["WEIGHT_FILE"]
+        hdl["FOLD_FILE"] = vstr(fold_file)
+    run_case(sim, "dense", case, hdl, cfg, sources=["mac_fold", "dense"])

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from int8cnn.export import load_network
+from int8cnn.export import fold_words
 from int8cnn.generate import (GEN_DIR, UnsupportedLayer, default_mults, expected_ii, fifo_depth,
-                              layer_products,
+                              fold_roms, layer_products,
                               fold_cycles, generate_top, layer_cycles, layer_mults, top_name)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,84 @@ def test_committed_folded_top_matches_generator(net, mults):
     committed = (GEN_DIR / f"{name}.v").read_text()
     assert generate_top(q, mults) == committed, (
         f"rtl/generated/{name}.v drifted: run `int8cnn generate --net {net} --mults {mults}`")
+
+
+FOLDED_TOPS = sorted({(n, default_mults(n)) for n in NETS if default_mults(n)} | set(FOLDED))
+
+
+@pytest.mark.parametrize("net, mults", FOLDED_TOPS)
+def test_committed_weight_roms_match_generator(net, mults):
+    """rtl/generated/<top>/ holds exactly the folded layers' chunk-ordered ROMs write_top writes."""
+    q = load_network(ROOT / "weights" / net)
+    rom_dir = GEN_DIR / top_name(net, mults)
+    want = fold_roms(q, mults)
+    assert want, f"{net} at {mults} multipliers folds no layer"
+    got = {p.name: p.read_text() for p in rom_dir.iterdir()}
+    assert sorted(got) == sorted(want), f"{rom_dir}: files differ"
+    differ = [f for f in want if got[f] != want[f]]
+    assert not differ, (f"{rom_dir}: {differ} drifted: run `int8cnn generate --net {net} "
+                        f"--mults {mults}`")
+    assert f'parameter FOLD_DIR = "rtl/generated/{top_name(net, mults)}"' in generate_top(q, mults)
+
+
+def test_every_rom_directory_belongs_to_a_top():
+    for d in GEN_DIR.iterdir():
+        if d.is_dir():
+            assert (GEN_DIR / f"{d.name}.v").exists(), f"{d}: no generated top {d.name}.v"
+
+
+def _unfold(words, mults, sets, n):
+    """Inverse of fold_words: [sets, n] product weights from the chunk-ordered words."""
+    from int8cnn.memfile import unpack_lanes
+    t = -(-n // mults)
+    assert len(words) == sets * t
+    lanes = np.array([unpack_lanes(w, mults, 8, signed=True) for w in words]).reshape(sets, t * mults)
+    assert not lanes[:, n:].any(), "padding products must have zero weights"
+    return lanes[:, :n]
+
+
+@pytest.mark.parametrize("mults", [1, 5, 8, 64, 147])
+def test_fold_words_follow_the_rtl_product_order(mults):
+    """Product n of a conv window is (lane L = n // C_OUT, channel oc = n % C_OUT), L = (ky*K+kx)*C_IN
+    + ic (rtl/conv2d.v); of a depthwise window lane n, channel n % C; of a dense beat p (lane
+    c = n // OUT, output o = n % OUT), weight W[o][c*H*W + p] (rtl/dense.v). Rebuilt here with
+    explicit loops and compared with the unpacked ROM."""
+    from types import SimpleNamespace
+    rng = np.random.default_rng(mults)
+    ci, co, k = 3, 7, 3
+    w = rng.integers(-128, 128, size=(co, ci, k, k))
+    conv = SimpleNamespace(type="conv2d", name="c", weight=w, groups=1)
+    want = [w[n % co, (n // co) % ci, (n // co) // ci // k, (n // co) // ci % k]
+            for n in range(co * ci * k * k)]
+    if mults <= len(want):
+        assert _unfold(fold_words(conv, mults), mults, 1, len(want)).tolist() == [want]
+    wd = rng.integers(-128, 128, size=(5, 1, k, k))
+    dw = SimpleNamespace(type="conv2d", name="d", weight=wd, groups=5)
+    want = [wd[n % 5, 0, (n // 5) // k, (n // 5) % k] for n in range(5 * k * k)]
+    if mults <= len(want):
+        assert _unfold(fold_words(dw, mults), mults, 1, len(want)).tolist() == [want]
+    c, h, wi, out = 4, 2, 3, 10
+    W = rng.integers(-128, 128, size=(out, c * h * wi))
+    dense = SimpleNamespace(type="dense", name="f", weight=W, in_shape=[c, h, wi])
+    want = [[W[n % out, (n // out) * h * wi + p] for n in range(c * out)] for p in range(h * wi)]
+    if mults <= c * out:
+        assert _unfold(fold_words(dense, mults), mults, h * wi, c * out).tolist() == want
+    with pytest.raises(ValueError, match="mults"):
+        fold_words(dense, c * out + 1)
+
+
+def test_write_top_writes_the_roms_beside_the_top(tmp_path):
+    from int8cnn.generate import write_top
+    q = load_network(ROOT / "weights" / "default")
+    path = write_top(q, tmp_path, 8)
+    assert path == tmp_path / "cnn_default_m8.v"
+    assert sorted(p.name for p in (tmp_path / "cnn_default_m8").iterdir()) == ["conv1_weight.mem",
+                                                                               "fc1_weight.mem"]
+    # outside the repository the top names its ROM directory by absolute path
+    assert f'parameter FOLD_DIR = "{(tmp_path / "cnn_default_m8").resolve().as_posix()}"' in path.read_text()
+    # unfolded: no ROM directory, no FOLD_DIR
+    assert "FOLD_DIR" not in write_top(q, tmp_path).read_text()
+    assert not (tmp_path / "cnn_default").exists()
 
 
 def test_folded_top_sets_mults_per_layer():

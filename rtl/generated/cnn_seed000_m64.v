@@ -7,6 +7,8 @@
 // Parameters
 //   WEIGHTS_DIR  directory of the exported network (*.mem); network.vh from the same
 //                directory must be on the include path (-I weights/<net>).
+//   FOLD_DIR     directory of the folded layers' chunk-ordered weight ROMs
+//                (<layer>_weight.mem, int8cnn.export.fold_words; written with this top).
 // Streams (docs/quantization.md)
 //   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
@@ -21,7 +23,9 @@
 
 module cnn_seed000_m64 #(
     // directory of the exported network's .mem files (no trailing slash)
-    parameter WEIGHTS_DIR = "weights/seed000"
+    parameter WEIGHTS_DIR = "weights/seed000",
+    // directory of the folded layers' weight ROMs (no trailing slash)
+    parameter FOLD_DIR = "rtl/generated/cnn_seed000_m64"
 ) (
     input  wire clk,
     input  wire rst,
@@ -93,9 +97,9 @@ module cnn_seed000_m64 #(
         .W_W(8),
         .ACC_W(CONV1_ACC_W),
         .BIAS_W(CONV1_BIAS_W),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/conv1_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv1_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/conv1_weight.mem"})
     ) u_conv1 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(in_tdata), .s_axis_tvalid(in_tvalid),
@@ -178,9 +182,9 @@ module cnn_seed000_m64 #(
         .W_W(8),
         .ACC_W(CONV2_ACC_W),
         .BIAS_W(CONV2_BIAS_W),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/conv2_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv2_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/conv2_weight.mem"})
     ) u_conv2 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv2_in_tdata), .s_axis_tvalid(conv2_in_tvalid),
@@ -246,9 +250,9 @@ module cnn_seed000_m64 #(
         .ACC_W(FC1_ACC_W),
         .BIAS_W(FC1_BIAS_W),
         .OUT_W(32),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/fc1_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/fc1_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/fc1_weight.mem"})
     ) u_fc1 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(pool2_tdata), .s_axis_tvalid(pool2_tvalid),

@@ -7,6 +7,8 @@
 // Parameters
 //   WEIGHTS_DIR  directory of the exported network (*.mem); network.vh from the same
 //                directory must be on the include path (-I weights/<net>).
+//   FOLD_DIR     directory of the folded layers' chunk-ordered weight ROMs
+//                (<layer>_weight.mem, int8cnn.export.fold_words; written with this top).
 // Streams (docs/quantization.md)
 //   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
@@ -26,7 +28,9 @@
 
 module cnn_seed003_fashion_m64 #(
     // directory of the exported network's .mem files (no trailing slash)
-    parameter WEIGHTS_DIR = "weights/seed003_fashion"
+    parameter WEIGHTS_DIR = "weights/seed003_fashion",
+    // directory of the folded layers' weight ROMs (no trailing slash)
+    parameter FOLD_DIR = "rtl/generated/cnn_seed003_fashion_m64"
 ) (
     input  wire clk,
     input  wire rst,
@@ -132,9 +136,9 @@ module cnn_seed003_fashion_m64 #(
         .W_W(8),
         .ACC_W(CONV1_ACC_W),
         .BIAS_W(CONV1_BIAS_W),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/conv1_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv1_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/conv1_weight.mem"})
     ) u_conv1 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(in_tdata), .s_axis_tvalid(in_tvalid),
@@ -236,9 +240,9 @@ module cnn_seed003_fashion_m64 #(
         .W_W(8),
         .ACC_W(CONV2_ACC_W),
         .BIAS_W(CONV2_BIAS_W),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/conv2_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv2_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/conv2_weight.mem"})
     ) u_conv2 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv2_in_tdata), .s_axis_tvalid(conv2_in_tvalid),
@@ -301,9 +305,9 @@ module cnn_seed003_fashion_m64 #(
         .W_W(8),
         .ACC_W(CONV3_ACC_W),
         .BIAS_W(CONV3_BIAS_W),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/conv3_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv3_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/conv3_weight.mem"})
     ) u_conv3 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv3_in_tdata), .s_axis_tvalid(conv3_in_tvalid),
@@ -429,9 +433,9 @@ module cnn_seed003_fashion_m64 #(
         .W_W(8),
         .ACC_W(CONV4_ACC_W),
         .BIAS_W(CONV4_BIAS_W),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/conv4_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv4_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/conv4_weight.mem"})
     ) u_conv4 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv4_in_tdata), .s_axis_tvalid(conv4_in_tvalid),
@@ -494,9 +498,9 @@ module cnn_seed003_fashion_m64 #(
         .W_W(8),
         .ACC_W(CONV5_ACC_W),
         .BIAS_W(CONV5_BIAS_W),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/conv5_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv5_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/conv5_weight.mem"})
     ) u_conv5 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv5_in_tdata), .s_axis_tvalid(conv5_in_tvalid),
@@ -559,9 +563,9 @@ module cnn_seed003_fashion_m64 #(
         .W_W(8),
         .ACC_W(CONV6_ACC_W),
         .BIAS_W(CONV6_BIAS_W),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/conv6_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/conv6_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/conv6_weight.mem"})
     ) u_conv6 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv6_in_tdata), .s_axis_tvalid(conv6_in_tvalid),
@@ -695,9 +699,9 @@ module cnn_seed003_fashion_m64 #(
         .ACC_W(FC1_ACC_W),
         .BIAS_W(FC1_BIAS_W),
         .OUT_W(FC1_ACC_W),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/fc1_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/fc1_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/fc1_weight.mem"})
     ) u_fc1 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(pool2_tdata), .s_axis_tvalid(pool2_tvalid),
@@ -743,9 +747,9 @@ module cnn_seed003_fashion_m64 #(
         .ACC_W(FC2_ACC_W),
         .BIAS_W(FC2_BIAS_W),
         .OUT_W(32),
-        .WEIGHT_FILE({WEIGHTS_DIR, "/fc2_weight.mem"}),
         .BIAS_FILE({WEIGHTS_DIR, "/fc2_bias.mem"}),
-        .MULTS(64)
+        .MULTS(64),
+        .FOLD_FILE({FOLD_DIR, "/fc2_weight.mem"})
     ) u_fc2 (
         .clk(clk), .rst(rst),
         .s_axis_tdata(fc1_tdata), .s_axis_tvalid(fc1_tvalid),
