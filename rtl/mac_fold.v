@@ -155,12 +155,16 @@ localparam [AD_W-1:0] ADDR_MAX = LAST_WORD[AD_W-1:0];
 localparam [RT_W:0]   ROT_STEP_R = ROT_STEP[RT_W:0];
 localparam [RT_W:0]   N_OUT_R = N_OUT[RT_W:0];
 localparam            DW_L = (DEPTHWISE == 1);
-// lane of each multiplier's product: base (t*MULTS div N_OUT; depthwise t*MULTS) plus a constant
-// and a carry; its width holds every lane of the padded last chunk
-localparam integer    BASE_STEP = DEPTHWISE ? NM : NM / N_OUT;
-localparam integer    LN_W = $clog2(N_LANES + NM + 1);
+// bit offset in x_data of each multiplier's lane: base (IN_W * (t*MULTS div N_OUT); depthwise
+// IN_W * t*MULTS) plus a constant and a carry, all additions (no multiplier in the indexing);
+// its width holds every lane of the padded last chunk
+localparam integer    BASE_STEP = (DEPTHWISE ? NM : NM / N_OUT)*IN_W;
+localparam integer    LN_W = $clog2((N_LANES + NM + 1)*IN_W);
 localparam [LN_W-1:0] BASE_STEP_L = BASE_STEP[LN_W-1:0];
-localparam [LN_W-1:0] N_LANES_L = N_LANES[LN_W-1:0];
+localparam [LN_W-1:0] IN_W_L = IN_W[LN_W-1:0];
+localparam integer    X_BITS = N_LANES*IN_W;
+localparam [LN_W-1:0] X_BITS_L = X_BITS[LN_W-1:0];
+localparam integer    XO_W = (X_BITS > 1) ? $clog2(X_BITS) : 1;
 
 reg  [CH_W-1:0] chunk_reg, chunk_next;
 reg  [AD_W-1:0] addr_reg, addr_next;
@@ -187,10 +191,10 @@ always @* begin
         chunk_next = chunk_last ? {CH_W{1'b0}} : chunk_reg + 1'b1;
         addr_next = (addr_reg == ADDR_MAX) ? {AD_W{1'b0}} : addr_reg + 1'b1;
         rot_next = chunk_last ? {RT_W{1'b0}} : rot_wrap[RT_W-1:0];
-        // (t*MULTS) div N_OUT: MULTS div N_OUT more, plus one when the rotation wraps
-        // (depthwise: t*MULTS)
+        // IN_W * ((t*MULTS) div N_OUT): MULTS div N_OUT lanes more, plus one when the rotation
+        // wraps (depthwise: IN_W * t*MULTS)
         base_next = chunk_last ? {LN_W{1'b0}} :
-                    base_reg + BASE_STEP_L + {{(LN_W-1){1'b0}}, !DW_L && rot_sum >= N_OUT_R};
+                    base_reg + BASE_STEP_L + ((!DW_L && rot_sum >= N_OUT_R) ? IN_W_L : {LN_W{1'b0}});
     end
     if (rst) begin
         chunk_next = {CH_W{1'b0}};
@@ -232,22 +236,24 @@ end
 /*
  * Multipliers: the chunk's products, multiplier m at [m*ACC_W +: ACC_W]
  */
-wire [MULTS*ACC_W-1:0] prod_next;
+// (a variable written by one process per multiplier: a wide net assembled from MULTS continuous
+// part assigns is re-resolved in full for each part by an event-driven simulator such as Icarus)
+reg [MULTS*ACC_W-1:0] prod_next;
 
 genvar gm;
 generate
     for (gm = 0; gm < MULTS; gm = gm + 1) begin : g_mul
-        // input operand: lane (t*MULTS + gm) div N_OUT of the current chunk t = base_reg +
-        // gm div N_OUT, plus one when (t*MULTS) mod N_OUT + gm mod N_OUT >= N_OUT (depthwise: lane
-        // t*MULTS + gm); zero beyond the last lane (padded products of the last chunk)
-        localparam integer    M_DIV = DEPTHWISE ? gm : gm / N_OUT;
+        // input operand: lane (t*MULTS + gm) div N_OUT of the current chunk t, at bit offset
+        // base_reg + IN_W * (gm div N_OUT), plus IN_W when (t*MULTS) mod N_OUT + gm mod N_OUT >=
+        // N_OUT (depthwise: lane t*MULTS + gm); zero beyond the last lane (padded products)
+        localparam integer    M_OFF = (DEPTHWISE ? gm : gm / N_OUT)*IN_W;
         localparam integer    M_WRAP = DEPTHWISE ? N_OUT : N_OUT - gm % N_OUT;
-        localparam [LN_W-1:0] M_DIV_L = M_DIV[LN_W-1:0];
+        localparam [LN_W-1:0] M_OFF_L = M_OFF[LN_W-1:0];
         localparam [RT_W:0]   M_WRAP_L = M_WRAP[RT_W:0];
 
-        wire [LN_W-1:0] lane = base_reg + M_DIV_L
-                               + {{(LN_W-1){1'b0}}, {1'b0, rot_cur_reg} >= M_WRAP_L};
-        wire [IN_W-1:0] x = (lane < N_LANES_L) ? x_data[lane*IN_W +: IN_W] : {IN_W{1'b0}};
+        wire [LN_W-1:0] off = base_reg + M_OFF_L
+                              + (({1'b0, rot_cur_reg} >= M_WRAP_L) ? IN_W_L : {LN_W{1'b0}});
+        wire [IN_W-1:0] x = (off < X_BITS_L) ? x_data[off[XO_W-1:0] +: IN_W] : {IN_W{1'b0}};
         wire signed [XS_W-1:0] x_s;
         wire signed [W_W-1:0]  w_s = w_rom_reg[gm*W_W +: W_W];
 
@@ -258,12 +264,16 @@ generate
         end
 
         // the product, sign-extended to SUM_W bits; its low ACC_W bits are accumulated
-        wire signed [PROD_W-1:0] prod = x_s * w_s;
+        reg signed [PROD_W-1:0] prod;
         /* verilator lint_off UNUSEDSIGNAL */
-        wire        [SUM_W-1:0]  prod_ext = {{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};
+        reg        [SUM_W-1:0]  prod_ext;
         /* verilator lint_on UNUSEDSIGNAL */
 
-        assign prod_next[gm*ACC_W +: ACC_W] = prod_ext[ACC_W-1:0];
+        always @* begin
+            prod = x_s * w_s;
+            prod_ext = {{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};
+            prod_next[gm*ACC_W +: ACC_W] = prod_ext[ACC_W-1:0];
+        end
     end
 endgenerate
 
@@ -304,26 +314,64 @@ generate
     end
 endgenerate
 
-// accumulator o, slot r: product (o - rot_reg) mod N_OUT + r*N_OUT of the chunk (an N_OUT-way
-// mux over slot group r); all accumulators in one process
-reg     [N_OUT*ACC_W-1:0] acc_reg;
-reg     [N_OUT*ACC_W-1:0] sum_next;
-reg     [N_OUT*ACC_W-1:0] grp;
-reg     [ACC_W-1:0]       acc_sum;
-integer                   o, r, rot, rel;
+// each slot group r of the chunk's products rotated by rot_reg (a barrel rotator: stage b rotates by
+// 2^b mod N_OUT entries when bit b of rot_reg is set): accumulator o's product of group r, product
+// (o - rot_reg) mod N_OUT + r*N_OUT, at [(r*N_OUT + o)*ACC_W +: ACC_W]. One process; the loops
+// unroll to constant slices.
+localparam GRP_W = N_OUT*ACC_W;
+
+reg     [N_SL*GRP_W-1:0] prod_rot;
+reg     [GRP_W-1:0]      rot_v;
+reg     [2*GRP_W-1:0]    rot_dbl;
+integer                  r, b, k;
 
 always @* begin
-    rot = {{(32-RT_W){1'b0}}, rot_reg};
-    for (o = 0; o < N_OUT; o = o + 1) begin
-        acc_sum = p_first_reg ? bias[o*ACC_W +: ACC_W] : acc_reg[o*ACC_W +: ACC_W];
-        rel = (o >= rot) ? o - rot : o + N_OUT - rot;
-        for (r = 0; r < N_SL; r = r + 1) begin
-            grp = prod_pad[r*N_OUT*ACC_W +: N_OUT*ACC_W];
-            acc_sum = acc_sum + grp[rel*ACC_W +: ACC_W];
+    prod_rot = {(N_SL*GRP_W){1'b0}};
+    rot_dbl = {(2*GRP_W){1'b0}};
+    k = 0;
+    for (r = 0; r < N_SL; r = r + 1) begin
+        rot_v = prod_pad[r*GRP_W +: GRP_W];
+        for (b = 0; b < RT_W; b = b + 1) begin
+            // new entry o = old entry (o - k) mod N_OUT
+            k = (1 << b) % N_OUT;
+            if (rot_reg[b] && k != 0) begin
+                rot_dbl = {rot_v, rot_v};
+                rot_v = rot_dbl[(N_OUT - k)*ACC_W +: GRP_W];
+            end
         end
-        sum_next[o*ACC_W +: ACC_W] = acc_sum;
+        prod_rot[r*GRP_W +: GRP_W] = rot_v;
     end
 end
+
+// accumulator o: its N_SL rotated products added to the bias (first chunk of a set) or to acc[o];
+// one process per accumulator, each writing its own slice
+reg [N_OUT*ACC_W-1:0] acc_reg;
+reg [N_OUT*ACC_W-1:0] sum_next;
+
+genvar go, gs;
+generate
+    for (go = 0; go < N_OUT; go = go + 1) begin : g_acc
+        // the operands as wires (constant slices), the sum in one process: an event-driven
+        // simulator then never copies the wide buses inside a process
+        wire [ACC_W-1:0]      base = p_first_reg ? bias[go*ACC_W +: ACC_W] : acc_reg[go*ACC_W +: ACC_W];
+        wire [N_SL*ACC_W-1:0] adds;
+
+        for (gs = 0; gs < N_SL; gs = gs + 1) begin : g_slot
+            assign adds[gs*ACC_W +: ACC_W] = prod_rot[(gs*N_OUT + go)*ACC_W +: ACC_W];
+        end
+
+        reg [ACC_W-1:0] sum;
+        integer         ra;
+
+        always @* begin
+            sum = base;
+            for (ra = 0; ra < N_SL; ra = ra + 1) begin
+                sum = sum + adds[ra*ACC_W +: ACC_W];
+            end
+            sum_next[go*ACC_W +: ACC_W] = sum;
+        end
+    end
+endgenerate
 
 assign acc_next = sum_next;
 
