@@ -155,16 +155,17 @@ localparam [AD_W-1:0] ADDR_MAX = LAST_WORD[AD_W-1:0];
 localparam [RT_W:0]   ROT_STEP_R = ROT_STEP[RT_W:0];
 localparam [RT_W:0]   N_OUT_R = N_OUT[RT_W:0];
 localparam            DW_L = (DEPTHWISE == 1);
-// bit offset in x_data of each multiplier's lane: base (IN_W * (t*MULTS div N_OUT); depthwise
-// IN_W * t*MULTS) plus a constant and a carry, all additions (no multiplier in the indexing);
-// its width holds every lane of the padded last chunk
-localparam integer    BASE_STEP = (DEPTHWISE ? NM : NM / N_OUT)*IN_W;
-localparam integer    LN_W = $clog2((N_LANES + NM + 1)*IN_W);
+// lane of each multiplier's product: base (t*MULTS div N_OUT; depthwise t*MULTS) plus a constant
+// and a carry; its width holds every lane of the padded last chunk. Lanes are addressed at a
+// power-of-two pitch of LP_W >= IN_W bits (x_pad), so a lane's bit offset is the lane number
+// followed by zeros: no multiplier in the indexing, and a lane-wide (not bit-wide) mux.
+localparam integer    BASE_STEP = DEPTHWISE ? NM : NM / N_OUT;
+localparam integer    LN_W = $clog2(N_LANES + NM + 1);
 localparam [LN_W-1:0] BASE_STEP_L = BASE_STEP[LN_W-1:0];
-localparam [LN_W-1:0] IN_W_L = IN_W[LN_W-1:0];
-localparam integer    X_BITS = N_LANES*IN_W;
-localparam [LN_W-1:0] X_BITS_L = X_BITS[LN_W-1:0];
-localparam integer    XO_W = (X_BITS > 1) ? $clog2(X_BITS) : 1;
+localparam [LN_W-1:0] N_LANES_L = N_LANES[LN_W-1:0];
+localparam integer    LP_S = $clog2(IN_W);
+localparam integer    LP_W = 1 << LP_S;
+localparam integer    LI_W = (N_LANES > 1) ? $clog2(N_LANES) : 1;
 
 reg  [CH_W-1:0] chunk_reg, chunk_next;
 reg  [AD_W-1:0] addr_reg, addr_next;
@@ -190,11 +191,11 @@ always @* begin
     if (chunk_adv) begin
         chunk_next = chunk_last ? {CH_W{1'b0}} : chunk_reg + 1'b1;
         addr_next = (addr_reg == ADDR_MAX) ? {AD_W{1'b0}} : addr_reg + 1'b1;
-        rot_next = chunk_last ? {RT_W{1'b0}} : rot_wrap[RT_W-1:0];
-        // IN_W * ((t*MULTS) div N_OUT): MULTS div N_OUT lanes more, plus one when the rotation
-        // wraps (depthwise: IN_W * t*MULTS)
+        rot_next = (chunk_last || ROT_STEP == 0) ? {RT_W{1'b0}} : rot_wrap[RT_W-1:0];
+        // (t*MULTS) div N_OUT: MULTS div N_OUT more, plus one when the rotation wraps
+        // (depthwise: t*MULTS)
         base_next = chunk_last ? {LN_W{1'b0}} :
-                    base_reg + BASE_STEP_L + ((!DW_L && rot_sum >= N_OUT_R) ? IN_W_L : {LN_W{1'b0}});
+                    base_reg + BASE_STEP_L + {{(LN_W-1){1'b0}}, !DW_L && rot_sum >= N_OUT_R};
     end
     if (rst) begin
         chunk_next = {CH_W{1'b0}};
@@ -240,20 +241,43 @@ end
 // part assigns is re-resolved in full for each part by an event-driven simulator such as Icarus)
 reg [MULTS*ACC_W-1:0] prod_next;
 
-genvar gm;
+// x_data at a lane pitch of LP_W bits, zero-padded to 2^LI_W lanes (the index range)
+localparam integer N_PADL = 1 << LI_W;
+
+wire [N_PADL*LP_W-1:0] x_pad;
+
+genvar gm, gp;
 generate
+    if (LP_W == IN_W) begin : g_pitch
+        if (N_PADL > N_LANES) begin : g_fill
+            assign x_pad = {{((N_PADL-N_LANES)*LP_W){1'b0}}, x_data};
+        end else begin : g_full
+            assign x_pad = x_data;
+        end
+    end else begin : g_repitch
+        for (gp = 0; gp < N_PADL; gp = gp + 1) begin : g_lane
+            if (gp < N_LANES) begin : g_in
+                assign x_pad[gp*LP_W +: LP_W] = {{(LP_W-IN_W){1'b0}}, x_data[gp*IN_W +: IN_W]};
+            end else begin : g_zero
+                assign x_pad[gp*LP_W +: LP_W] = {LP_W{1'b0}};
+            end
+        end
+    end
+
     for (gm = 0; gm < MULTS; gm = gm + 1) begin : g_mul
-        // input operand: lane (t*MULTS + gm) div N_OUT of the current chunk t, at bit offset
-        // base_reg + IN_W * (gm div N_OUT), plus IN_W when (t*MULTS) mod N_OUT + gm mod N_OUT >=
-        // N_OUT (depthwise: lane t*MULTS + gm); zero beyond the last lane (padded products)
-        localparam integer    M_OFF = (DEPTHWISE ? gm : gm / N_OUT)*IN_W;
+        // input operand: lane (t*MULTS + gm) div N_OUT of the current chunk t = base_reg +
+        // gm div N_OUT, plus one when (t*MULTS) mod N_OUT + gm mod N_OUT >= N_OUT (depthwise: lane
+        // t*MULTS + gm); zero beyond the last lane (padded products of the last chunk)
+        localparam integer    M_DIV = DEPTHWISE ? gm : gm / N_OUT;
         localparam integer    M_WRAP = DEPTHWISE ? N_OUT : N_OUT - gm % N_OUT;
-        localparam [LN_W-1:0] M_OFF_L = M_OFF[LN_W-1:0];
+        localparam [LN_W-1:0] M_DIV_L = M_DIV[LN_W-1:0];
         localparam [RT_W:0]   M_WRAP_L = M_WRAP[RT_W:0];
 
-        wire [LN_W-1:0] off = base_reg + M_OFF_L
-                              + (({1'b0, rot_cur_reg} >= M_WRAP_L) ? IN_W_L : {LN_W{1'b0}});
-        wire [IN_W-1:0] x = (off < X_BITS_L) ? x_data[off[XO_W-1:0] +: IN_W] : {IN_W{1'b0}};
+        wire [LN_W-1:0] lane = base_reg + M_DIV_L
+                               + {{(LN_W-1){1'b0}}, {1'b0, rot_cur_reg} >= M_WRAP_L};
+        wire [LI_W-1:0] lane_i = lane[LI_W-1:0];
+        wire [IN_W-1:0] x = (lane < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]
+                                               : {IN_W{1'b0}};
         wire signed [XS_W-1:0] x_s;
         wire signed [W_W-1:0]  w_s = w_rom_reg[gm*W_W +: W_W];
 
