@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .memfile import (MemFileError, atomic_dir, pack_lanes, read_values,
+from .memfile import (MemFileError, atomic_dir, format_words, pack_lanes, read_values,
                       read_words, write_mem)
 from .activations import ACTIVATIONS
 from .qnet import (LAYER_TYPES, MAC_TYPES, SHIFT_MAX, QLayer, QNet, acc_bits_for,
@@ -63,6 +63,11 @@ def fold_words(layer, mults: int, bits: int = 8) -> list[int]:
     padded = np.zeros((sets, t * mults), dtype=np.int64)
     padded[:, :n] = pw
     return [pack_lanes(row, bits) for row in padded.reshape(sets * t, mults)]
+
+
+def fold_text(layer, mults: int) -> str:
+    """fold_words of `layer` as $readmemh text: one int8 x mults word (2*mults hex digits) per line."""
+    return format_words(fold_words(layer, mults), 2 * mults)
 
 
 def layer_files(layer: QLayer) -> dict:

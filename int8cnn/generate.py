@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .export import fold_words
-from .memfile import atomic_dir, atomic_write_text, format_words
+from .export import fold_text
+from .memfile import atomic_dir, atomic_write_text
 from .qnet import QNet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -389,6 +389,8 @@ def generate_top(qnet: QNet, mults: int | None = None, fold_dir: str | None = No
                 body += _inst("axis_fifo", [("DATA_W", f"{P(l, 'C_IN')}*8"), ("DEPTH", str(depth))],
                               f"u_{l.name}_fifo", src, f"{l.name}_in")
                 src = f"{l.name}_in"
+            # a folded layer reads the chunk-ordered ROM (FOLD_FILE, below) instead
+            weight_file = [] if is_folded(l, mults) else [("WEIGHT_FILE", f("weight"))]
             if l.type == "avgpool2d":
                 params = [("C", P(l, "C_IN")), ("DATA_W", "8"), ("IN_SIGNED", P(l, "IN_SIGNED")),
                           ("IMG_W", P(l, "IMG_W")), ("IMG_H", P(l, "IMG_H")), ("K", P(l, "K")),
@@ -399,18 +401,17 @@ def generate_top(qnet: QNet, mults: int | None = None, fold_dir: str | None = No
                           ("STRIDE", P(l, "STRIDE")), ("PAD", P(l, "PAD")),
                           ("IN_SIGNED", P(l, "IN_SIGNED")), ("IN_W", "8"), ("W_W", "8"),
                           ("ACC_W", P(l, "ACC_W")), ("BIAS_W", P(l, "BIAS_W")),
-                          ("WEIGHT_FILE", f("weight")), ("BIAS_FILE", f("bias"))]
+                          *weight_file, ("BIAS_FILE", f("bias"))]
                 if l.groups != 1:
                     params.append(("DEPTHWISE", P(l, "DEPTHWISE")))
             else:
                 params = [("C", P(l, "C_IN")), ("N_BEATS", P(l, "N_BEATS")), ("OUT", P(l, "C_OUT")),
                           ("IN_SIGNED", P(l, "IN_SIGNED")), ("IN_W", "8"), ("W_W", "8"),
                           ("ACC_W", P(l, "ACC_W")), ("BIAS_W", P(l, "BIAS_W")), ("OUT_W", acc_lane),
-                          ("WEIGHT_FILE", f("weight")), ("BIAS_FILE", f("bias"))]
+                          *weight_file, ("BIAS_FILE", f("bias"))]
             if mults is not None and l.type in ("conv2d", "dense"):
                 params.append(("MULTS", str(layer_mults(l, mults))))
-            if is_folded(l, mults):  # the chunk-ordered ROM replaces WEIGHT_FILE
-                params = [(k, v) for k, v in params if k != "WEIGHT_FILE"]
+            if is_folded(l, mults):
                 params.append(("FOLD_FILE", f'{{FOLD_DIR, "/{l.name}_weight.mem"}}'))
             body += _inst(l.type, params, f"u_{l.name}", src, l.name if l.emits_logits else acc)
             if not l.emits_logits:
@@ -506,8 +507,7 @@ def generate_top(qnet: QNet, mults: int | None = None, fold_dir: str | None = No
 def fold_roms(qnet: QNet, mults: int | None) -> dict:
     """{file name: text} of the chunk-ordered weight ROMs of the layers `mults` folds
     (<layer>_weight.mem, int8cnn.export.fold_words; empty when nothing is folded)."""
-    return {f"{l.name}_weight.mem": format_words(fold_words(l, layer_mults(l, mults)),
-                                                 2 * layer_mults(l, mults))
+    return {f"{l.name}_weight.mem": fold_text(l, layer_mults(l, mults))
             for l in qnet.layers if is_folded(l, mults)}
 
 

@@ -26,8 +26,9 @@
 //            q = (t*MULTS) mod N_OUT, p_valid = x_valid, p_first = x_first on the first chunk,
 //            p_last = x_last on the last chunk;
 //   stage 2 (acc_en && p_valid): accumulator o adds the products m = (o - q) mod N_OUT + r*N_OUT
-//            < MULTS, r = 0..ceil(MULTS/N_OUT)-1 (an N_OUT-way mux per slot), to bias[o] when
-//            p_first, else to acc[o]. acc_next is the sum being written, acc the register.
+//            < MULTS, r = 0..ceil(MULTS/N_OUT)-1 (each group of N_OUT products rotated by q in a
+//            barrel rotator), to bias[o] when p_first, else to acc[o]. acc_next is the sum being
+//            written, acc the register.
 //
 // Latency: a chunk's products reach acc 2 cycles (prod_en, then acc_en) after the chunk is
 // current, so acc holds the result of a set 2 cycles after its last chunk when never stalled.
@@ -154,7 +155,6 @@ localparam [CH_W-1:0] CHUNK_MAX = LAST_CHUNK[CH_W-1:0];
 localparam [AD_W-1:0] ADDR_MAX = LAST_WORD[AD_W-1:0];
 localparam [RT_W:0]   ROT_STEP_R = ROT_STEP[RT_W:0];
 localparam [RT_W:0]   N_OUT_R = N_OUT[RT_W:0];
-localparam            DW_L = (DEPTHWISE == 1);
 // lane of each multiplier's product: base (t*MULTS div N_OUT; depthwise t*MULTS) plus a constant
 // and a carry; its width holds every lane of the padded last chunk. Lanes are addressed at a
 // power-of-two pitch of LP_W >= IN_W bits (x_pad), so a lane's bit offset is the lane number
@@ -195,7 +195,7 @@ always @* begin
         // (t*MULTS) div N_OUT: MULTS div N_OUT more, plus one when the rotation wraps
         // (depthwise: t*MULTS)
         base_next = chunk_last ? {LN_W{1'b0}} :
-                    base_reg + BASE_STEP_L + {{(LN_W-1){1'b0}}, !DW_L && rot_sum >= N_OUT_R};
+                    base_reg + BASE_STEP_L + {{(LN_W-1){1'b0}}, DEPTHWISE == 0 && rot_sum >= N_OUT_R};
     end
     if (rst) begin
         chunk_next = {CH_W{1'b0}};

@@ -20,9 +20,8 @@ import numpy as np
 import pytest
 
 from axis_tb import (build_dir, make_images, pixel_beats, run_case, stall_test, start,
-                     stream_images, vstr)
+                     stream_images, use_fold_rom, vstr)
 from int8cnn import golden
-from int8cnn.export import fold_words
 from int8cnn.qnet import acc_bits_for
 from int8cnn.generate import fold_cycles, layer_products
 from memgen import pack_words, read_mem, write_mem
@@ -39,12 +38,16 @@ def groups(cfg: dict) -> int:
     return cfg["C_IN"] if cfg.get("DEPTHWISE", 0) else 1
 
 
+def conv_layer(cfg: dict, weight=None) -> SimpleNamespace:
+    """The case as a flow layer (what int8cnn.generate and int8cnn.export read of one)."""
+    return SimpleNamespace(type="conv2d", name="dut", kernel=cfg["K"], groups=groups(cfg),
+                           in_shape=(cfg["C_IN"], cfg["IMG_H"], cfg["IMG_W"]),
+                           out_shape=(cfg["C_OUT"],), weight=weight)
+
+
 def window_products(cfg: dict) -> int:
     """Products per window of the case, from the flow's cycle formula (generate.layer_products)."""
-    layer = SimpleNamespace(type="conv2d", name="dut", kernel=cfg["K"], groups=groups(cfg),
-                            in_shape=(cfg["C_IN"], cfg["IMG_H"], cfg["IMG_W"]),
-                            out_shape=(cfg["C_OUT"],))
-    return layer_products(layer)
+    return layer_products(conv_layer(cfg))
 
 
 @stall_test
@@ -138,15 +141,8 @@ def test_conv2d(sim, case):
     bias_file = write_mem(build_dir("conv2d", sim, case) / "bias.mem", pack_words(b, bias_w),
                           bias_w // 4)
     hdl = dict(params, ACC_W=acc_w, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file))
-    mults = params.get("MULTS", 0)
-    if 0 < mults < window_products(params):
-        # folded: the DUT reads only the chunk-ordered ROM (the flow's fold_words); the golden
-        # model above reads the [oc][ic][ky][kx] file
-        layer = SimpleNamespace(type="conv2d", name=case, weight=w, groups=groups(params))
-        fold_file = write_mem(build_dir("conv2d", sim, case) / "weight_fold.mem",
-                              fold_words(layer, mults), 2 * mults)
-        del hdl["WEIGHT_FILE"]
-        hdl["FOLD_FILE"] = vstr(fold_file)
+    use_fold_rom(hdl, conv_layer(params, w), params.get("MULTS"),
+                 build_dir("conv2d", sim, case) / "weight_fold.mem")
     cfg = dict(params, ACC_W=acc_w, weight_file=str(weight_file), bias_file=str(bias_file),
                seed=4321, n_images=n_images)
     run_case(sim, "conv2d", case, hdl, cfg, sources=["pad2d", "window2d", "mac_fold", "conv2d"])

@@ -17,9 +17,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from axis_tb import build_dir, run_case, stall_test, start, vstr
+from axis_tb import build_dir, run_case, stall_test, start, use_fold_rom, vstr
 from int8cnn import golden
-from int8cnn.export import fold_words
 from int8cnn.generate import fold_cycles
 from memgen import int_to_lanes, lanes_to_int, pack_words, read_mem, write_mem
 
@@ -158,13 +157,7 @@ def test_dense(sim, case):
     cfg = dict(params, WEIGHT_FILE=str(weight_file), BIAS_FILE=str(bias_file), seed=seed,
                vectors=p["vectors"])
     hdl = dict(params, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file))
-    mults = p.get("MULTS", 0)
-    if 0 < mults < out * c:
-        # folded: the DUT reads only the chunk-ordered ROM (the flow's fold_words); the golden
-        # model reads the per-beat file
-        layer = SimpleNamespace(type="dense", name=case, weight=w, in_shape=(c, nb, 1))
-        fold_file = write_mem(build_dir("dense", sim, case) / "weight_fold.mem",
-                              fold_words(layer, mults), 2 * mults)
-        del hdl["WEIGHT_FILE"]
-        hdl["FOLD_FILE"] = vstr(fold_file)
+    layer = SimpleNamespace(type="dense", name="dut", weight=w, in_shape=(c, nb, 1),
+                            out_shape=(out, 1, 1))
+    use_fold_rom(hdl, layer, p.get("MULTS"), build_dir("dense", sim, case) / "weight_fold.mem")
     run_case(sim, "dense", case, hdl, cfg, sources=["mac_fold", "dense"])
