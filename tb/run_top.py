@@ -1,4 +1,8 @@
-"""Build and run the top-level regression (used by `make SIM=...` and by tb/test_int8cnn_top.py).
+"""Build and run the top-level regression (used by `make SIM=...`, `make regress` and the tests).
+
+Two drivers: `--driver image` (default) runs the per-image HDL harness of tb/harness.py with the
+cocotb tests of tb/test_top_image.py; `--driver beat` the per-beat cocotbext-axi driver of
+tb/test_int8cnn_top.py (the reference; Python on every clock edge).
 
 Options come from the command line (the Makefile passes IMAGES, DATASET, SEED, WAVES, NET).
 `--mults M` runs the folded top cnn_<net>_m<M> (`int8cnn generate --net <net> --mults M`); without
@@ -12,9 +16,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+for _p in (str(ROOT), str(ROOT / "tb")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
 from int8cnn.sim import SIM_BUILD, run_cocotb, rtl_sources  # noqa: E402
+from stalls import STALLS, check_stall  # noqa: E402
 
 LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "mac_fold", "conv2d", "requant",
            "maxpool2d", "avgpool2d", "act_lut", "axis_fork", "eltwise_add", "dense", "argmax")
@@ -42,8 +49,16 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
             seed: int = 1, waves: bool = False, tests: str | None = None, stall: str = "none",
             fault: str | None = None, build_name: str | None = None, start: int = 0,
             progress: bool = False, check_layers: bool = True, mults: int | None = None,
-            stress_images: int = 6) -> Path:
+            stress_images: int = 6, driver: str = "image", record: str | None = None) -> Path:
     from int8cnn.generate import default_mults, top_name
+    # bad options fail here, before any build
+    check_stall(stall)
+    if driver not in DRIVERS:
+        raise ValueError(f"unknown driver {driver!r}; expected one of {', '.join(DRIVERS)}")
+    if not (ROOT / "weights" / net / "manifest.json").exists():
+        known = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
+        raise ValueError(f"unknown network {net!r} (no weights/{net}/manifest.json); "
+                         f"expected one of {', '.join(known)}")
     if mults is None:  # a network too big for a fully parallel top has a default fold
         mults = default_mults(net)
     if dataset != "golden":  # fail before a long build when the dataset is missing
@@ -54,13 +69,14 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
             load_mnist("test", path=dataset)
     top = f"{net}-m{mults}" if mults is not None else net
     # a waves build differs (trace / dump module): it gets its own directory
-    name = build_name or (f"top-{top}-{sim}" + (f"-{fault.lower()}" if fault else "")
-                          + ("-waves" if waves else ""))
+    name = build_name or (f"top-{top}-{sim}" + ("-image" if driver == "image" else "")
+                          + (f"-{fault.lower()}" if fault else "") + ("-waves" if waves else ""))
     wdir = ROOT / "weights" / net
     c = {"weights": str(wdir), "golden": str(ROOT / "golden" / net), "dataset": dataset,
          "images": images, "start": start, "seed": seed, "stall": stall,
          "report": str(SIM_BUILD / name / "report.json"), "progress": progress,
-         "check_layers": check_layers, "mults": mults, "stress_images": stress_images}
+         "check_layers": check_layers, "mults": mults, "stress_images": stress_images,
+         "record": record}
     defines = {}
     if fault:
         defines[fault] = 1
@@ -76,10 +92,26 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
             raise FileNotFoundError(f"{fold_dir}: no weight ROMs for the folded top; run "
                                     f"`int8cnn generate --net {net} --mults {mults}`")
         params["FOLD_DIR"] = f'"{fold_dir}"'
-    return run_cocotb(sim, top_name(net, mults), sources, "test_int8cnn_top", name,
-                      parameters=params, defines=defines, includes=[wdir],
+    if driver == "beat":
+        return run_cocotb(sim, top_name(net, mults), sources, "test_int8cnn_top", name,
+                          parameters=params, defines=defines, includes=[wdir],
+                          test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
+                          waves=waves, test_filter=tests, seed=seed)
+    from int8cnn.export import load_network
+    from harness import HDL_SOURCES, harness_name, write_harness
+    top = top_name(net, mults)
+    folded = "FOLD_DIR" in params
+    hfiles = write_harness(load_network(wdir), top, folded, SIM_BUILD / name)
+    vlt = [hfiles[1]] if sim == "verilator" else []
+    return run_cocotb(sim, harness_name(top), vlt + sources + list(HDL_SOURCES) + [hfiles[0]],
+                      "test_top_image", name, parameters=params, defines=defines, includes=[wdir],
                       test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
-                      waves=waves, test_filter=tests, seed=seed)
+                      waves=waves, test_filter=tests, seed=seed, public_flat_rw=False,
+                      build_args=["--timing"] if sim == "verilator" else [],
+                      run_dir=SIM_BUILD / name / "run")
+
+
+DRIVERS = ("image", "beat")
 
 
 def main(argv=None):
@@ -91,7 +123,10 @@ def main(argv=None):
                     help="golden (committed vectors), mnist, fashion, or a directory of IDX files")
     ap.add_argument("--start", type=int, default=0, help="first dataset image")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--stall", default="none")
+    ap.add_argument("--stall", default="none", help=f"one of {', '.join(STALLS)}")
+    ap.add_argument("--driver", default="image", choices=DRIVERS,
+                    help="image: the per-image HDL harness (default); beat: the per-beat "
+                         "cocotbext-axi driver")
     ap.add_argument("--waves", action="store_true")
     ap.add_argument("--tests", default=None,
                     help="regex of cocotb tests (default: all but fault_detected / deadlock_detected)")
@@ -114,7 +149,7 @@ def main(argv=None):
     try:
         res = run_top(a.sim, a.net, images, a.dataset, a.seed, a.waves, a.tests, a.stall,
                       start=start, progress=a.progress, build_name=a.build_name,
-                      check_layers=not a.no_layer_check, mults=a.mults)
+                      check_layers=not a.no_layer_check, mults=a.mults, driver=a.driver)
     except AssertionError as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

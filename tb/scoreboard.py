@@ -79,10 +79,17 @@ class Scoreboard:
         return i if self.image_ids is None else f"{i} (dataset index {self.image_ids[i]})"
 
     def check_layer(self, layer_name: str, image: int, words, t0=None, t1=None) -> int:
+        """One image's stream on one layer tap, as bus words."""
         layer = self.qnet.layer(layer_name)
-        c, h, w = layer.out_shape
+        got = words_to_lanes(words, layer.out_shape[0], layer.lane_bits,
+                             layer.out_signed or layer.emits_logits)
+        return self.check_layer_lanes(layer_name, image, got, t0, t1)
+
+    def check_layer_lanes(self, layer_name: str, image: int, got: np.ndarray, t0=None, t1=None) -> int:
+        """One image's stream on one layer tap, decoded: int [beats, C]."""
+        layer = self.qnet.layer(layer_name)
+        w = layer.out_shape[2]
         exp = self.expected[layer_name][image]
-        got = words_to_lanes(words, c, layer.lane_bits, layer.out_signed or layer.emits_logits)
         when = f"{t0}..{t1} ns" if t0 is not None else "?"
         self.layers_checked.add(layer_name)
         if got.shape != exp.shape:
@@ -100,12 +107,30 @@ class Scoreboard:
                                int(beat % w), int(exp[beat, ch]), int(got[beat, ch]), when))
         return len(bad)
 
+    def check_layer_block(self, layer_name: str, first: int, got: np.ndarray, t0s, t1s) -> int:
+        """Images first.. first+M-1 of one layer tap at once, decoded: int [M, beats, C] (the
+        per-image driver's bulk path; a mismatching image is reported as check_layer_lanes does)."""
+        m = got.shape[0]
+        exp = self.expected[layer_name][first:first + m]
+        if got.shape != exp.shape:  # a wrong beat count: image by image
+            return sum(self.check_layer_lanes(layer_name, first + i, got[i], t0s[i], t1s[i])
+                       for i in range(m))
+        self.layers_checked.add(layer_name)
+        bad_images = np.flatnonzero((got != exp).reshape(m, -1).any(axis=1))
+        self.values += exp[0].size * (m - len(bad_images))
+        return sum(self.check_layer_lanes(layer_name, first + int(i), got[i], t0s[i], t1s[i])
+                   for i in bad_images)
+
     def check_result(self, image: int, word: int, t=None) -> int:
         """Result beat: lane 0 = class, lanes 1.. = logits (must equal the last layer's)."""
+        n = self.qnet.layers[-1].out_shape[0]
+        return self.check_result_lanes(image, words_to_lanes([word], n + 1, 32, True)[0], t)
+
+    def check_result_lanes(self, image: int, lanes, t=None) -> int:
+        """Result beat decoded into n+1 signed 32-bit lanes: class, then the logits."""
         last = self.qnet.layers[-1]
         n = last.out_shape[0]
-        lanes = words_to_lanes([word], n + 1, 32, True)[0]
-        cls, logits = int(lanes[0]), lanes[1:]
+        cls, logits = int(lanes[0]), np.asarray(lanes[1:n + 1])
         exp_logits = self.expected[last.name][image][0]
         exp_cls = int(np.argmax(exp_logits))
         errors = 0
@@ -143,3 +168,41 @@ class Scoreboard:
         return (f"SUMMARY images={self.images_checked} layers_checked={len(self.layers_checked)}+result "
                 f"values_compared={self.values} mismatches={self.n_mismatches} "
                 f"accuracy_vs_labels={acc_s}")
+
+
+class LazyExpected:
+    """{layer: [N, H*W, C]} computed chunk by chunk with int8cnn.golden, so a 10k-image run of a
+    large network never holds every layer of every image: expected[layer][i] and
+    expected[layer][a:b] work as for the arrays of expected_lanes."""
+
+    def __init__(self, qnet, images, chunk: int = 256, keep: int = 4):
+        self.qnet, self.images, self.chunk, self.keep = qnet, images, chunk, keep
+        self._cache: dict = {}
+
+    def _chunk(self, c: int) -> dict:
+        if c not in self._cache:
+            from int8cnn.golden import run_network
+            outs, _ = run_network(self.qnet, self.images[c * self.chunk:(c + 1) * self.chunk])
+            if len(self._cache) >= self.keep:
+                self._cache.pop(min(self._cache))
+            self._cache[c] = expected_lanes(outs, self.qnet)
+        return self._cache[c]
+
+    def __getitem__(self, layer: str):
+        return _LazyLayer(self, layer)
+
+
+class _LazyLayer:
+    def __init__(self, parent: LazyExpected, layer: str):
+        self.p, self.layer = parent, layer
+
+    def __getitem__(self, key):
+        ch, n = self.p.chunk, len(self.p.images)
+        if isinstance(key, slice):
+            a, b = key.start or 0, min(n, n if key.stop is None else key.stop)
+            parts = [self.p._chunk(c)[self.layer][max(a, c * ch) - c * ch:min(b, (c + 1) * ch) - c * ch]
+                     for c in range(a // ch, (b - 1) // ch + 1)] if b > a else []
+            return np.concatenate(parts)
+        if not 0 <= key < n:
+            raise IndexError(f"image {key} of {n}")
+        return self.p._chunk(key // ch)[self.layer][key % ch]

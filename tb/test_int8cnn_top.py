@@ -11,10 +11,8 @@ the pytest function at the bottom or by tb/run_top.py (`make SIM=...`).
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import random
 import sys
 import time
 from pathlib import Path
@@ -33,7 +31,8 @@ sys.path.insert(0, str(ROOT / "tb"))
 
 from run_top import FAULTS, SKIP_FIFO_FAULT, run_top  # noqa: E402
 import coverage as cov  # noqa: E402  (tb/coverage.py: functional coverage)
-from scoreboard import Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
+from stalls import STALLS as STALL_PATTERNS, pause_generators  # noqa: E402
+from scoreboard import LazyExpected, Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
 
 CLK_NS = 10
 PIXELS = 28 * 28
@@ -46,7 +45,7 @@ def ii_formula(qnet, mults: int | None = None) -> int:
     (mults) the conv / dense layer with the most cycles per image."""
     from int8cnn.generate import expected_ii
     return expected_ii(qnet, mults)
-STALLS = ("none", "idle", "backpressure", "slow_consumer", "random")
+STALLS = tuple(STALL_PATTERNS)
 
 
 def cfg() -> dict:
@@ -58,8 +57,9 @@ def cfg() -> dict:
 
 # ----------------------------------------------------------------------------- stimulus + model
 
-def load_stimulus(c: dict, n: int | None = None):
-    """(qnet, images [N,28,28], labels, dataset indices, expected {layer: [N, H*W, C]})."""
+def load_stimulus(c: dict, n: int | None = None, lazy: bool = False):
+    """(qnet, images [N,28,28], labels, dataset indices, expected {layer: [N, H*W, C]}).
+    lazy: for a dataset run, expected is a scoreboard.LazyExpected (golden chunk by chunk)."""
     from int8cnn.export import load_network
     from int8cnn.golden import run_network
     from int8cnn.memfile import read_words
@@ -92,34 +92,18 @@ def load_stimulus(c: dict, n: int | None = None):
     start = c["start"]
     stop = min(len(y), start + (n or 100))
     images, labels, ids = x[start:stop], y[start:stop], np.arange(start, stop)
+    if lazy:
+        return qnet, images, labels, ids, LazyExpected(qnet, images)
     outs, _ = run_network(qnet, images)
     return qnet, images, labels, ids, expected_lanes(outs, qnet)
 
 
 # ----------------------------------------------------------------------------- driver / monitors
 
-def pause_generators(stall: str, rng: random.Random):
-    """(input idle, result backpressure) pause generators; a 1 pauses that cycle."""
-    def rand(p):
-        while True:
-            yield int(rng.random() < p)
-
-    def bursts():  # random bursts of ready / not ready on the result
-        while True:
-            yield from [1] * rng.randint(0, 3000)
-            yield from [0] * rng.randint(1, 4)
-    return {
-        "none": (None, None),
-        "idle": (itertools.cycle([1, 1, 1, 0]), None),
-        "backpressure": (None, itertools.cycle([1, 1, 1, 0])),
-        "slow_consumer": (None, itertools.cycle([1] * 1500 + [0])),
-        "random": (rand(0.3), bursts()),
-    }[stall]
-
-
 class TopTB:
-    def __init__(self, dut, qnet, check_layers: bool = True):
+    def __init__(self, dut, qnet, check_layers: bool = True, record: bool = False):
         self.dut, self.qnet = dut, qnet
+        self.record = {} if record else None   # stream -> per-image lanes and cycles (cross-check)
         Clock(dut.clk, CLK_NS, unit="ns").start()
         self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_pixel"), dut.clk, dut.rst)
         self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_result"), dut.clk, dut.rst,
@@ -133,8 +117,9 @@ class TopTB:
             x.log.setLevel("WARNING")
         self.source.log.setLevel("ERROR")  # it warns with the whole frame when reset flushes it
 
-    def set_stall(self, stall: str, rng: random.Random):
-        idle, bp = pause_generators(stall, rng)
+    def set_stall(self, stall: str, seed: int):
+        """The stall pattern `stall` of tb/stalls.py from `seed` (the per-image harness's too)."""
+        idle, bp = pause_generators(stall, seed)
         self.source.clear_pause_generator()
         self.sink.clear_pause_generator()
         if idle:
@@ -171,6 +156,12 @@ class TopTB:
             f = await mon.recv()
             sb.check_layer(name, first + i, list(f.tdata), round(f.sim_time_start / 1000),
                            round(f.sim_time_end / 1000))
+            if self.record is not None:
+                l = self.qnet.layer(name)
+                self.record.setdefault(name, []).append(words_to_lanes(
+                    list(f.tdata), l.out_shape[0], l.lane_bits, l.out_signed or l.emits_logits))
+                self.record.setdefault(f"{name}.cycles", []).append(np.array(
+                    [round(f.sim_time_start / 1000) // CLK_NS, round(f.sim_time_end / 1000) // CLK_NS]))
 
     async def run(self, images, sb: Scoreboard, first: int = 0, progress: bool = False) -> dict:
         """Send images back to back, check every tap and the result; return timing figures."""
@@ -190,6 +181,10 @@ class TopTB:
             assert len(rx.tdata) == 1, f"image {first + i}: result frame of {len(rx.tdata)} beats"
             t_out.append(round(rx.sim_time_end / 1000))  # ps -> ns
             sb.check_result(first + i, int(rx.tdata[0]), t_out[-1])
+            if self.record is not None:
+                n_out = self.qnet.layers[-1].out_shape[0]
+                self.record.setdefault("result", []).append(words_to_lanes([int(rx.tdata[0])], n_out + 1, 32, True))
+                self.record.setdefault("result.cycles", []).append(np.array([t_out[-1] // CLK_NS] * 2))
             if bar:
                 bar.update(1)
         if bar:
@@ -200,6 +195,7 @@ class TopTB:
         wall = time.perf_counter() - t_wall
         t0 = await t_first
         ii = (t_out[-1] - t_out[0]) / CLK_NS / (len(t_out) - 1) if len(t_out) > 1 else float("nan")
+        self.t0_cycle = t0 // CLK_NS
         return {"images": len(images), "latency_cycles": (t_out[0] - t0) / CLK_NS, "ii_cycles": ii,
                 "result_cycles": [(t - t0) // CLK_NS for t in t_out], "wall_s": wall,
                 "images_per_s": len(images) / wall}
@@ -216,7 +212,8 @@ def record_coverage(dut, c: dict, qnet, images, sb: Scoreboard, stall: str | Non
     """Sample the functional coverage of one run and save the run's database so far."""
     if sb.labels is not None:
         cov.sample_results(sb.labels[:len(sb.predicted)], sb.predicted)
-    cov.sample_saturation(qnet, images)
+    for i in range(0, len(images), 256):  # chunks: a 10k run of a large network stays small
+        cov.sample_saturation(qnet, images[i:i + 256])
     if stall:
         cov.sample_stall(stall)
     out = Path(c["report"]).parent if c.get("report") else Path.cwd()
@@ -225,6 +222,17 @@ def record_coverage(dut, c: dict, qnet, images, sb: Scoreboard, stall: str | Non
 
 def assert_clean(sb: Scoreboard):
     assert sb.n_mismatches == 0, "scoreboard:\n" + sb.report()
+
+
+def check_fault_found(dut, c: dict, qnet, sb: Scoreboard):
+    """An injected fault (run_top.FAULTS) is flagged first at its layer and at no layer before."""
+    dut._log.info("fault run:\n" + sb.report())
+    assert sb.n_mismatches > 0, f"injected fault {c['fault']} was not detected"
+    assert sb.first_layer_failing() == c["fault_layer"], (
+        f"fault {c['fault']} expected at {c['fault_layer']}, first failing {sb.first_layer_failing()}")
+    names = [l.name for l in qnet.layers]
+    for layer in names[:names.index(c["fault_layer"])]:
+        assert layer not in sb.by_layer, f"{layer} should be clean: {sb.report()}"
 
 
 def check_ii(fig: dict, qnet, mults: int | None = None):
@@ -243,13 +251,16 @@ async def regression(dut):
     """The configured image set (default: the committed golden set), every layer checked."""
     c = cfg()
     qnet, images, labels, ids, expected = load_stimulus(c)
-    tb = TopTB(dut, qnet, check_layers=c.get("check_layers", True))
-    tb.set_stall(c["stall"], random.Random(c["seed"]))
+    tb = TopTB(dut, qnet, check_layers=c.get("check_layers", True), record=bool(c.get("record")))
+    tb.set_stall(c["stall"], c["seed"])
     await tb.reset()
     sb = Scoreboard(qnet, expected, labels, ids)
     fig = await tb.run(images, sb, progress=c.get("progress", False))
     log_figures(dut, fig, sb, c["stall"])
     record_coverage(dut, c, qnet, images, sb, c["stall"])
+    if c.get("record"):
+        np.savez(c["record"], **{k: np.stack(v) - (tb.t0_cycle if k.endswith(".cycles") else 0)
+                                 for k, v in tb.record.items()})
     if c.get("report"):
         Path(c["report"]).write_text(json.dumps(dict(fig, summary=sb.summary(),
                                      n_mismatches=sb.n_mismatches, values=sb.values,
@@ -272,7 +283,7 @@ async def stress(dut, stall):
     qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"),
                                                         c.get("stress_images", 6))
     tb = TopTB(dut, qnet)
-    tb.set_stall(stall, random.Random(c["seed"] * 7 + STALLS.index(stall)))
+    tb.set_stall(stall, c["seed"] * 7 + STALLS.index(stall))
     await tb.reset()
     sb = Scoreboard(qnet, expected, labels, ids)
     fig = await tb.run(images, sb)
@@ -338,7 +349,7 @@ async def no_x_after_reset(dut):
     c = cfg()
     qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 2)
     tb = TopTB(dut, qnet)
-    tb.set_stall("random", random.Random(c["seed"]))
+    tb.set_stall("random", c["seed"])
     await tb.reset()
     buses = [("m_axis_result", True)] + [(f"tap_{l.name}", True) for l in qnet.layers]
     for img in images:
@@ -365,12 +376,7 @@ async def fault_detected(dut):
     await tb.reset()
     sb = Scoreboard(qnet, expected, labels, ids)
     await tb.run(images, sb)
-    dut._log.info("fault run:\n" + sb.report())
-    assert sb.n_mismatches > 0, f"injected fault {c['fault']} was not detected"
-    assert sb.first_layer_failing() == c["fault_layer"], (
-        f"fault {c['fault']} expected at {c['fault_layer']}, first failing {sb.first_layer_failing()}")
-    for layer in [l.name for l in qnet.layers][:[l.name for l in qnet.layers].index(c["fault_layer"])]:
-        assert layer not in sb.by_layer, f"{layer} should be clean: {sb.report()}"
+    check_fault_found(dut, c, qnet, sb)
 
 
 @cocotb.test()
@@ -402,8 +408,41 @@ async def deadlock_detected(dut):
 # ----------------------------------------------------------------------------- pytest side
 
 def test_top(sim):
-    """Every top-level cocotb test above except the fault run, on the committed golden set."""
+    """The per-beat (cocotbext-axi) driver, the reference: every top-level cocotb test above except
+    the fault runs (regression, stress, back_to_back_50, reset_mid_image, no_x_after_reset) on the
+    committed golden set."""
+    run_top(sim, driver="beat")
+
+
+def test_top_image(sim):
+    """The per-image driver (tb/test_top_image.py): regression on the committed golden set (II and
+    latency checked) and every stall pattern."""
     run_top(sim)
+
+
+AGREE_STALLS = ("none", "random", "slow_consumer")
+
+
+def test_drivers_agree(sim, tmp_path):
+    """The per-beat and the per-image driver send the same 20 golden images with the same stall
+    pattern and seed (tb/stalls.py), for each of AGREE_STALLS: identical tap streams on every
+    layer and identical results; without stalls also the same cycle of every beat of every stream,
+    counted from the first accepted pixel (first and last beat of every image on every stream)."""
+    for stall in AGREE_STALLS:
+        recs = {}
+        for driver in ("beat", "image"):
+            recs[driver] = tmp_path / f"{driver}-{stall}.npz"
+            run_top(sim, driver=driver, tests="regression", stall=stall, seed=5,
+                    record=str(recs[driver]), build_name=f"agree-{sim}-{driver}")
+        beat, image = np.load(recs["beat"]), np.load(recs["image"])
+        assert sorted(beat.files) == sorted(image.files)
+        for k in beat.files:
+            if k.endswith(".cycles") and stall != "none":
+                continue  # the pause patterns start at different cycles relative to reset
+            assert beat[k].shape == image[k].shape, (stall, k, beat[k].shape, image[k].shape)
+            diff = np.argwhere(beat[k] != image[k])
+            assert diff.size == 0, (f"[{stall}] {k}: drivers differ first at {diff[0].tolist()} "
+                                    f"(beat {beat[k][tuple(diff[0])]}, image {image[k][tuple(diff[0])]})")
 
 
 def _other_networks():
@@ -479,10 +518,12 @@ def test_skip_fifo_too_small_deadlocks(net):
     from int8cnn.sim import selected_simulators
     sims = selected_simulators()
     run_top("icarus" if "icarus" in sims else sims[0], net=net, fault=SKIP_FIFO_FAULT,
-            tests="deadlock_detected")
+            tests="deadlock_detected", driver="beat")
 
 
+@pytest.mark.parametrize("driver", ["image", "beat"])
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_checker_catches_injected_fault(sim, fault):
-    """The RTL built with an injected fault must make the scoreboard fail at the right layer."""
-    run_top(sim, fault=fault)
+def test_checker_catches_injected_fault(sim, fault, driver):
+    """The RTL built with an injected fault must make the scoreboard fail at the right layer,
+    through either driver."""
+    run_top(sim, fault=fault, driver=driver)

@@ -1,0 +1,269 @@
+"""The per-image (transaction-level) top-level driver: an HDL harness around a generated top.
+
+Python wakes once per chunk of images, not once per clock. The harness (written by `harness_text`
+into the build directory, from the network's manifest; its pieces are tb/hdl/tb_stall.v and
+tb/hdl/tb_capture.v) does every per-cycle job in HDL:
+  clock        `always #5`, 10 ns (Verilator builds with --timing)
+  pixels       a buffer of BUF_IMAGES images in two halves; Python fills a half in bulk
+               ($readmemh of pixels.hex) while the other half streams, so images go back to back
+  stalls       tb_stall generators on the input (idle) and the result (backpressure), mode, seed
+               and probability set by Python (tb/stalls.py: the same vocabulary as the per-beat
+               driver)
+  capture      tb_capture on every layer tap and on the result: value, tlast and cycle of every
+               accepted beat into <stream>.cap, flushed per image; handshake checks in HDL
+  first pixel  the cycle of every image's first accepted pixel into first_pixel.cap
+Python (tb/test_top_image.py) chooses images, seeds and stall patterns, computes the expected
+values with int8cnn.golden and compares with numpy through tb/scoreboard.py.
+
+Only the harness's own signals are public in the Verilator build (a control file, no
+--public-flat-rw). This module needs no simulator: the text generators and the capture decoder are
+tested in tests/test_harness.py.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+HDL = Path(__file__).resolve().parent / "hdl"
+HDL_SOURCES = (HDL / "tb_stall.v", HDL / "tb_capture.v")
+PIXELS = 28 * 28
+CLK_NS = 10
+BUF_IMAGES = 64          # pixel buffer: two halves of 32 images
+
+
+def harness_name(top: str) -> str:
+    return f"tb_{top}"
+
+
+def streams(qnet) -> list[tuple[str, str, int, int]]:
+    """(name, port prefix, tdata width, beats per image) of every captured stream: each layer's tap
+    and the result."""
+    out = [(l.name, f"tap_{l.name}", l.out_shape[0] * l.lane_bits, l.out_shape[1] * l.out_shape[2])
+           for l in qnet.layers]
+    n = qnet.layers[-1].out_shape[0]
+    return out + [("result", "m_axis_result", (n + 1) * 32, 1)]
+
+
+def harness_text(qnet, top: str, folded: bool) -> str:
+    """Verilog of tb_<top>: the generated top with stimulus buffer, stall generators and captures."""
+    name = harness_name(top)
+    fold_param = '    parameter FOLD_DIR = "",\n' if folded else ""
+    fold_conn = ", .FOLD_DIR(FOLD_DIR)" if folded else ""
+    ss = streams(qnet)
+    lines = [f"""// {name}: per-image harness around {top} (testbench code, written by tb/harness.py into the
+// build directory; do not edit). See tb/harness.py for the protocol with Python.
+`timescale 1ns / 1ps
+`default_nettype none
+
+module {name} #(
+    parameter WEIGHTS_DIR = "weights/{qnet.name}",
+{fold_param}    parameter integer BUF_IMAGES = {BUF_IMAGES}
+);
+    localparam integer PIX = {PIXELS};
+    localparam integer HALF = BUF_IMAGES / 2 * PIX;
+
+    initial begin
+        if (BUF_IMAGES < 2 || BUF_IMAGES % 2 != 0) $error("{name}: BUF_IMAGES %0d must be even and >= 2", BUF_IMAGES);
+    end
+
+    // ------------------------------------------------------------ clock
+    reg clk = 1'b0;
+    always #{CLK_NS // 2} clk = ~clk;
+
+    // ------------------------------------------------------------ control (written by Python)
+    reg        rst = 1'b1;
+    reg        run = 1'b0;          // stall generators and the pixel stream move while high
+    reg [31:0] n_images = 32'd0;    // images to stream after run rises
+    reg        load_toggle = 1'b0;  // a change loads pixels.hex into half load_half at the next edge
+    reg        load_half = 1'b0;
+    reg [1:0]  in_mode = 2'd0;
+    reg [31:0] in_a = 32'd0, in_b = 32'd0, in_seed = 32'd1;
+    reg [1:0]  out_mode = 2'd0;
+    reg [31:0] out_a = 32'd0, out_b = 32'd0, out_seed = 32'd1;
+
+    // ------------------------------------------------------------ status (read by Python)
+    reg [31:0] cycle = 32'd0;       // cycles since reset
+    reg [31:0] sent = 32'd0;        // images whose last pixel was accepted
+    reg        free_toggle = 1'b0;  // changes when a half of the buffer has been streamed
+    reg        free_half = 1'b0;    // the half that is free to refill
+    wire [31:0] done;               // result beats accepted
+    wire       finished = run && (done == n_images);
+    wire [31:0] protocol_errors;
+
+    // ------------------------------------------------------------ pixel stream
+    reg [7:0]  pixels [0:2*HALF-1];
+    reg [31:0] ptr = 32'd0;         // next pixel in the buffer
+    reg [31:0] pix = 32'd0;         // pixel index within the image
+    reg        load_seen = 1'b0;
+    integer    fd_first;
+    initial fd_first = $fopen("first_pixel.cap", "w");
+
+    wire in_pause, out_pause;
+    wire in_ready;
+    wire in_valid = run && !rst && (sent < n_images) && !in_pause;
+    wire res_ready = run && !out_pause;
+
+    always @(posedge clk) begin
+        if (load_toggle != load_seen) begin
+            load_seen <= load_toggle;
+            if (load_half) $readmemh("pixels.hex", pixels, HALF, 2 * HALF - 1);
+            else           $readmemh("pixels.hex", pixels, 0, HALF - 1);
+        end
+        if (rst) begin
+            cycle <= 32'd0;
+            sent <= 32'd0;
+            ptr <= 32'd0;
+            pix <= 32'd0;
+        end else begin
+            cycle <= cycle + 32'd1;
+            if (in_valid && in_ready) begin
+                if (pix == 32'd0) begin
+                    $fwrite(fd_first, "%h\\n", cycle);
+                    $fflush(fd_first);
+                end
+                ptr <= (ptr == 2 * HALF - 1) ? 32'd0 : ptr + 32'd1;
+                pix <= (pix == PIX - 1) ? 32'd0 : pix + 32'd1;
+                if (pix == PIX - 1) sent <= sent + 32'd1;
+                if (ptr == HALF - 1 || ptr == 2 * HALF - 1) begin
+                    free_half <= (ptr == 2 * HALF - 1);
+                    free_toggle <= !free_toggle;
+                end
+            end
+        end
+    end
+
+    tb_stall u_in_stall (
+        .clk(clk), .run(run), .mode(in_mode), .a(in_a), .b(in_b), .seed(in_seed), .pause(in_pause)
+    );
+    tb_stall u_out_stall (
+        .clk(clk), .run(run), .mode(out_mode), .a(out_a), .b(out_b), .seed(out_seed), .pause(out_pause)
+    );
+
+    // ------------------------------------------------------------ the network
+"""]
+    for s, prefix, w, _ in ss:
+        lines.append(f"    wire [{w - 1}:0] {s}_tdata;\n    wire {s}_tvalid, {s}_tready, {s}_tlast;\n")
+    ports = [".clk(clk), .rst(rst)",
+             ".s_axis_pixel_tdata(pixels[ptr]), .s_axis_pixel_tvalid(in_valid), "
+             ".s_axis_pixel_tready(in_ready), .s_axis_pixel_tlast(pix == PIX - 1)",
+             ".m_axis_result_tdata(result_tdata), .m_axis_result_tvalid(result_tvalid), "
+             ".m_axis_result_tready(res_ready), .m_axis_result_tlast(result_tlast)"]
+    for s, prefix, _, _ in ss[:-1]:
+        ports.append(f".{prefix}_tdata({s}_tdata), .{prefix}_tvalid({s}_tvalid), "
+                     f".{prefix}_tready({s}_tready), .{prefix}_tlast({s}_tlast)")
+    lines.append(f"    assign result_tready = res_ready;\n\n"
+                 f"    {top} #(.WEIGHTS_DIR(WEIGHTS_DIR){fold_conn}) u_dut (\n        "
+                 + ",\n        ".join(ports) + "\n    );\n\n")
+    lines.append("    // ------------------------------------------------------------ captures\n")
+    for i, (s, _, w, beats) in enumerate(ss):
+        lines.append(f"    wire [31:0] {s}_errors, {s}_images;\n"
+                     f"    tb_capture #(.DATA_W({w}), .BEATS({beats}), .FILE(\"{s}.cap\"), .NAME(\"{s}\")) "
+                     f"u_cap_{s} (\n        .clk(clk), .rst(rst), .cycle(cycle), .tdata({s}_tdata), "
+                     f".tvalid({s}_tvalid), .tready({s}_tready),\n        .tlast({s}_tlast), "
+                     f".errors({s}_errors), .images({s}_images)\n    );\n")
+    lines.append("    assign done = result_images;\n")
+    lines.append("    assign protocol_errors = " + " + ".join(f"{s}_errors" for s, *_ in ss) + ";\n")
+    lines.append("\nendmodule\n\n`default_nettype wire\n")
+    return "".join(lines)
+
+
+def vlt_text(top: str) -> str:
+    """Verilator control file: the harness's own signals are public (cocotb touches only those);
+    the network's internals stay private, so Verilator optimizes them as in an HDL-only build."""
+    return ("`verilator_config\n"
+            f"public_flat_rw -module \"{harness_name(top)}\" -var \"*\"\n"
+            "lint_off -rule UNUSEDSIGNAL -file \"*/tb_*.v\"\n")
+
+
+def write_harness(qnet, top: str, folded: bool, build_dir: Path) -> list[Path]:
+    """Write tb_<top>.v and tb_<top>.vlt into build_dir (only when changed: no needless rebuild)."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    for path, text in ((build_dir / f"{harness_name(top)}.v", harness_text(qnet, top, folded)),
+                       (build_dir / f"{harness_name(top)}.vlt", vlt_text(top))):
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        out.append(path)
+    return out
+
+
+# ----------------------------------------------------------------------------- files <-> numpy
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_NIBBLE = np.full(256, 255, dtype=np.uint8)
+_NIBBLE[_HEX] = np.arange(16, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+
+
+def pixels_hex(images: np.ndarray, pad_to: int = 0) -> bytes:
+    """$readmemh text of uint8 pixels (one per line, two hex digits), zero-padded to pad_to images."""
+    flat = np.asarray(images, dtype=np.uint8).reshape(-1)
+    if pad_to * PIXELS > flat.size:
+        flat = np.concatenate([flat, np.zeros(pad_to * PIXELS - flat.size, dtype=np.uint8)])
+    rows = np.empty((flat.size, 3), dtype=np.uint8)
+    rows[:, 0] = _HEX[flat >> 4]
+    rows[:, 1] = _HEX[flat & 15]
+    rows[:, 2] = ord("\n")
+    return rows.tobytes()
+
+
+class CaptureError(RuntimeError):
+    pass
+
+
+class CaptureFile:
+    """Incremental reader of one tb_capture file: decodes whole records into (cycle, tlast, lanes)."""
+
+    def __init__(self, path: Path, data_w: int, lanes: int, lane_bits: int, signed: bool):
+        if lane_bits % 4 or lanes * lane_bits != data_w:
+            raise ValueError(f"{path.name}: {lanes} lanes of {lane_bits} bits in {data_w}-bit tdata "
+                             "(lanes must be whole hex digits filling tdata)")
+        self.path, self.lanes, self.lane_bits, self.signed = path, lanes, lane_bits, signed
+        self.digits = -(-data_w // 4)
+        self.record = 8 + 1 + 1 + 1 + self.digits + 1
+        self.offset = 0
+
+    def skip_to_end(self) -> None:
+        """Forget what is in the file now (a new run in the same simulation)."""
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+        self.offset -= self.offset % self.record
+
+    def read(self):
+        """New whole records: cycles int64 [N], tlast bool [N], lanes int64 [N, lanes]."""
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            raw = f.read()
+        n = len(raw) // self.record
+        self.offset += n * self.record
+        rec = np.frombuffer(raw, dtype=np.uint8, count=n * self.record).reshape(n, self.record)
+        if n and not ((rec[:, 8] == 32).all() and (rec[:, -1] == 10).all()):
+            raise CaptureError(f"{self.path}: malformed record (expected '<cycle> <last> <data>')")
+        cyc = _digits_to_int(_NIBBLE[rec[:, :8]], self.path)
+        last = _NIBBLE[rec[:, 9]]
+        nib = _NIBBLE[rec[:, 11:11 + self.digits]]
+        if (last > 1).any() or (nib == 255).any():
+            bad = int(np.flatnonzero((last > 1) | (nib == 255).any(axis=1))[0])
+            raise CaptureError(f"{self.path}: X or Z on a valid beat at cycle {int(cyc[bad])}: "
+                               f"{bytes(rec[bad]).decode(errors='replace').strip()}")
+        k = self.lane_bits // 4
+        per_lane = nib.reshape(n, self.lanes, k)[:, ::-1, :]  # lane 0 is the least significant
+        val = _digits_to_int(per_lane, self.path)
+        if self.signed:
+            val = np.where(val >> (self.lane_bits - 1), val - (1 << self.lane_bits), val)
+        return cyc, last.astype(bool), val
+
+
+def _digits_to_int(nib: np.ndarray, path) -> np.ndarray:
+    """Hex digit values [..., k] (most significant first, k <= 15) -> int64 [...]."""
+    if (nib == 255).any():
+        raise CaptureError(f"{path}: X or Z in a capture record")
+    w = (16 ** np.arange(nib.shape[-1] - 1, -1, -1, dtype=np.int64))
+    return (nib.astype(np.int64) * w).sum(axis=-1)
+
+
+def split_images(last: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each whole image (ended by tlast) in a run of beats."""
+    ends = np.flatnonzero(last) + 1
+    starts = np.concatenate([[0], ends[:-1]])
+    return list(zip(starts.tolist(), ends.tolist()))

@@ -1,0 +1,82 @@
+"""The top-level stall vocabulary, shared by both top-level drivers.
+
+A stall pattern names two generators: input idle cycles (the pixel stream's tvalid low) and result
+backpressure (the result stream's tready low). Each generator is one of the modes of
+tb/hdl/tb_stall.v; `pauses` is its Python model (1 = pause), cycle for cycle, so the per-beat
+cocotbext-axi driver (tb/test_int8cnn_top.py) and the per-image HDL harness (tb/harness.py) run the
+same patterns from the same seed.
+"""
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple
+
+MASK = 0xFFFFFFFF
+
+
+class Gen(NamedTuple):
+    mode: int      # 0 off, 1 periodic, 2 random, 3 bursts (tb/hdl/tb_stall.v)
+    a: int = 0
+    b: int = 0
+
+
+OFF = Gen(0)
+# name -> (input idle generator, result backpressure generator)
+STALLS = {
+    "none": (OFF, OFF),
+    "idle": (Gen(1, 4, 3), OFF),                    # 3 idle cycles in every 4
+    "backpressure": (OFF, Gen(1, 4, 3)),            # result ready 1 cycle in 4
+    "slow_consumer": (OFF, Gen(1, 1501, 1500)),     # result ready 1 cycle in 1501
+    "random": (Gen(2, int(0.3 * 65536)), Gen(3, 3000, 4)),  # 30% idle; not-ready bursts of 0..3000
+}
+
+
+def check_stall(name: str) -> str:
+    """`name` if it is a stall pattern, else a ValueError listing the allowed ones."""
+    if name not in STALLS:
+        raise ValueError(f"unknown stall pattern {name!r}; expected one of {', '.join(STALLS)}")
+    return name
+
+
+def seeds(seed: int) -> tuple[int, int]:
+    """The (input, result) LFSR seeds derived from one run seed (never 0)."""
+    s_in = (seed * 2654435761 + 1) & MASK or 1
+    s_out = (seed * 2246822519 + 7) & MASK or 1
+    return s_in, s_out
+
+
+def xorshift32(x: int) -> int:
+    x ^= (x << 13) & MASK
+    x ^= x >> 17
+    x ^= (x << 5) & MASK
+    return x
+
+
+def pauses(gen: Gen, seed: int) -> Iterator[int]:
+    """The pause sequence of tb_stall with this configuration, from the first cycle of `run`."""
+    s = seed & MASK or 1
+    if gen.mode == 0:
+        while True:
+            yield 0
+    if gen.mode == 1:
+        while True:
+            for c in range(gen.a):
+                yield int(c < gen.b)
+    if gen.mode == 2:
+        while True:
+            yield int((s & 0xFFFF) < gen.a or gen.a > 0xFFFF)
+            s = xorshift32(s)
+    if gen.mode == 3:
+        while True:
+            p, r = s % (gen.a + 1), 1 + (s >> 16) % gen.b
+            s = xorshift32(s)
+            yield from [1] * p
+            yield from [0] * r
+    raise ValueError(f"stall generator mode {gen.mode}: expected 0..3")
+
+
+def pause_generators(stall: str, seed: int):
+    """(input idle, result backpressure) pause generators for cocotbext-axi (None: never)."""
+    g_in, g_out = STALLS[check_stall(stall)]
+    s_in, s_out = seeds(seed)
+    return (pauses(g_in, s_in) if g_in.mode else None,
+            pauses(g_out, s_out) if g_out.mode else None)
