@@ -15,6 +15,9 @@ DATASET ?= golden
 SEED ?= 1
 STALL ?= none
 WAVES ?= 0
+# image: the per-image HDL harness (tb/harness.py, tb/test_top_image.py); beat: the per-beat
+# cocotbext-axi driver (tb/test_int8cnn_top.py)
+DRIVER ?= image
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make dataset-fashion-mnist
@@ -31,6 +34,8 @@ REGRESS_DATASET = mnist
 endif
 RTL_SRCS := $(sort $(wildcard rtl/*.v))
 RTL_MODULES := $(basename $(notdir $(RTL_SRCS)))
+TB_HDL_SRCS := $(sort $(wildcard tb/hdl/*.v))
+TB_HDL_MODULES := $(basename $(notdir $(TB_HDL_SRCS)))
 # the network's top is generated from its manifest (`int8cnn generate`): rtl/generated/cnn_<net>.v
 # MULTS=M selects the folded top cnn_<net>_m<M> (at most M multipliers per conv/dense layer)
 # (default: the network's own, int8cnn.generate.DEFAULT_MULTS: 0 = fully parallel; seed000, seed002: 64)
@@ -59,19 +64,24 @@ setup:
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
 
-## sim: top-level regression (SIM, NET, MULTS, IMAGES, DATASET, SEED, STALL, WAVES)
+## sim: top-level regression (SIM, NET, MULTS, IMAGES, DATASET, SEED, STALL, WAVES, DRIVER=image|beat)
 sim:
 	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(IMAGES) --dataset $(SIM_DATASET) \
-	  --seed $(SEED) --stall $(STALL) $(MULTS_OPT) $(if $(filter 1,$(WAVES)),--waves)
+	  --seed $(SEED) --stall $(STALL) --driver $(DRIVER) $(MULTS_OPT) $(if $(filter 1,$(WAVES)),--waves)
 
 SHARD ?= 0/1
 REGRESS_NAME = regress-$(NET)-$(SIM)-$(subst /,of,$(SHARD))
-## regress: IMAGES MNIST (DATASET=fashion: Fashion-MNIST) test images through the RTL, every layer checked, report under reports/
+## regress: IMAGES MNIST (DATASET=fashion: Fashion-MNIST) test images through the RTL, every layer checked,
+##          report under reports/ (written on mismatches too; then the target fails) (NET, SHARD=i/N, STALL, DRIVER)
 regress:
+	@rm -f sim_build/$(REGRESS_NAME)/report.json; rc=0; \
 	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(if $(filter 0,$(IMAGES)),1000,$(IMAGES)) --dataset $(REGRESS_DATASET) \
-	  --shard $(SHARD) --seed $(SEED) --tests regression --progress --build-name $(REGRESS_NAME)
-	$(PY) -m int8cnn.report build sim_build/$(REGRESS_NAME)/report.json --net $(NET) --dataset $(REGRESS_DATASET) \
-	  --out reports/$(REGRESS_NAME)
+	  --shard $(SHARD) --seed $(SEED) --stall $(STALL) --driver $(DRIVER) $(MULTS_OPT) --tests regression --progress \
+	  --build-name $(REGRESS_NAME) || rc=$$?; \
+	if [ -f sim_build/$(REGRESS_NAME)/report.json ]; then \
+	  $(PY) -m int8cnn.report build sim_build/$(REGRESS_NAME)/report.json --net $(NET) --dataset $(REGRESS_DATASET) \
+	    --out reports/$(REGRESS_NAME) || { [ $$rc -ne 0 ] || rc=1; }; \
+	fi; exit $$rc
 
 ## test: the README's test command: Python flow tests and every cocotb test on both simulators
 test:
@@ -94,7 +104,8 @@ generate:
 	$(PY) -m int8cnn generate --net $(NET) $(MULTS_OPT)
 
 .PHONY: lint
-## lint: verilator --lint-only -Wall and iverilog -g2005 -Wall on every module in rtl/ and every generated top (zero warnings)
+## lint: verilator --lint-only -Wall and iverilog -g2005 -Wall on every module in rtl/, every generated top and the
+##       per-image testbench harness (tb/hdl/, tb_cnn_$(NET)) (zero warnings)
 lint:
 	@set -e; n=0; for m in $(RTL_MODULES); do \
 	  out=$$($(VERILATOR) --lint-only -Wall -Irtl -Iweights/$(NET) --top-module $$m $(RTL_SRCS) 2>&1 | grep -E '^%(Warning|Error)') || true; \
@@ -108,7 +119,17 @@ lint:
 	  if [ -n "$$out" ]; then echo "$$m (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
 	  out=$$(iverilog -g2005 -Wall -Irtl -Iweights/$$net -s $$m -o /dev/null $(RTL_SRCS) $$f 2>&1) || true; \
 	  if [ -n "$$out" ]; then echo "$$m (iverilog):"; echo "$$out"; n=$$((n+1)); fi; \
-	done; echo "lint: $(words $(RTL_MODULES)) modules + $(words $(GEN_TOPS)) generated tops, $$n with warnings"; test $$n -eq 0
+	done; \
+	$(PY) tb/harness.py --net $(NET) --out sim_build/lint-harness > /dev/null; \
+	for m in $(TB_HDL_MODULES) tb_$(TOP); do \
+	  out=$$($(VERILATOR) --lint-only -Wall --timing -Irtl -Iweights/$(NET) --top-module $$m $(RTL_SRCS) $(GEN_TOP) \
+	    $(TB_HDL_SRCS) sim_build/lint-harness/tb_$(TOP).v 2>&1 | grep -E '^%(Warning|Error)') || true; \
+	  if [ -n "$$out" ]; then echo "$$m (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
+	  out=$$(iverilog -g2005 -Wall -Irtl -Iweights/$(NET) -s $$m -o /dev/null $(RTL_SRCS) $(GEN_TOP) \
+	    $(TB_HDL_SRCS) sim_build/lint-harness/tb_$(TOP).v 2>&1) || true; \
+	  if [ -n "$$out" ]; then echo "$$m (iverilog):"; echo "$$out"; n=$$((n+1)); fi; \
+	done; \
+	echo "lint: $(words $(RTL_MODULES)) modules + $(words $(GEN_TOPS)) generated tops + $(words $(TB_HDL_MODULES)) testbench modules and tb_$(TOP), $$n with warnings"; test $$n -eq 0
 
 # ---------------------------------------------------------------------------------------------------
 # synth: generic yosys synthesis (Debian yosys) of $(SYNTH_TOP), flattened. Fails on a yosys error or

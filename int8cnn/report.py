@@ -5,6 +5,8 @@ misclassified.png.
 
     python -m int8cnn.report build sim_build/regress-*/report.json --out reports/regress
     python -m int8cnn.report merge reports/shards --out reports/nightly   (nightly CI artifacts)
+    ... --expect-images 10000: also fail unless every dataset index 0..9999 appears exactly once
+    (a shard missing or run twice); the report is written either way.
 """
 from __future__ import annotations
 
@@ -47,12 +49,30 @@ def confusion(labels, pred) -> np.ndarray:
     return m
 
 
-def build(paths, out: Path, net: str = "default", dataset: str = "mnist", data=None) -> dict:
+def index_check(indices, expect: int) -> str:
+    """'' when indices are exactly 0..expect-1 once each, else what is missing or duplicated."""
+    idx = np.asarray(indices, dtype=np.int64)
+    counts = np.bincount(idx[(idx >= 0) & (idx < expect)], minlength=expect)
+    missing, dup = np.flatnonzero(counts == 0), np.flatnonzero(counts > 1)
+    outside = idx[(idx < 0) | (idx >= expect)]
+    problems = []
+    if len(missing):
+        problems.append(f"{len(missing)} dataset indices missing (first {missing[:5].tolist()})")
+    if len(dup):
+        problems.append(f"{len(dup)} indices reported more than once (first {dup[:5].tolist()})")
+    if len(outside):
+        problems.append(f"{len(outside)} indices outside 0..{expect - 1} (first {outside[:5].tolist()})")
+    return "; ".join(problems)
+
+
+def build(paths, out: Path, net: str = "default", dataset: str = "mnist", data=None,
+          expect_images: int | None = None) -> dict:
     from .data import load_mnist
     from .export import load_network
     from .golden import run_network
 
     r = _load(paths)
+    r["index_problems"] = index_check(r["indices"], expect_images) if expect_images else ""
     r["coverage"] = [(Path(p).parent / "coverage.txt").read_text()
                      for p in paths if (Path(p).parent / "coverage.txt").exists()]
     r["coverage"] += [c for p in paths for c in json.loads(Path(p).read_text()).get("coverage", [])]
@@ -127,7 +147,9 @@ def markdown(r: dict) -> str:
         f"| cycles per image (II) | {r['ii_cycles']:.1f} |",
         f"| latency (first pixel in -> result) | {r['latency_cycles']:.0f} cycles |",
         f"| simulated images/s (per process) | {r['images_per_s_per_process']:.1f} |",
-        f"| shards | {r['shards']} |", "",
+        f"| shards | {r['shards']} |",
+        f"| every dataset index exactly once | "
+        f"{r.get('index_problems') or 'yes'}{'' if 'index_problems' in r else ' (not checked)'} |", "",
         "![confusion](confusion.png)", "", "![misclassified](misclassified.png)", "",
     ]
     for k, text in enumerate(r.get("coverage", [])):
@@ -151,13 +173,17 @@ def main(argv=None) -> int:
         p.add_argument("--net", default="default")
         p.add_argument("--dataset", default="mnist")
         p.add_argument("--data", default=None)
+        p.add_argument("--expect-images", type=int, default=None, metavar="N",
+                       help="fail unless the dataset indices are exactly 0..N-1, once each")
     a = ap.parse_args(argv)
     paths = a.reports if a.cmd == "build" else sorted(Path(a.folder).rglob("report.json"))
     paths = [p for p in paths if Path(p).parent.name != "nightly"]
-    r = build(paths, Path(a.out), a.net, a.dataset, a.data)
+    r = build(paths, Path(a.out), a.net, a.dataset, a.data, a.expect_images)
     print(Path(a.out) / "report.md")
     print(markdown(r))
-    return 0 if r["n_mismatches"] == 0 and r["rtl_equals_golden"] else 1
+    if r["index_problems"]:
+        print(f"report: {r['index_problems']}", file=sys.stderr)
+    return 0 if r["n_mismatches"] == 0 and r["rtl_equals_golden"] and not r["index_problems"] else 1
 
 
 if __name__ == "__main__":

@@ -80,12 +80,15 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
                waves: bool = False, testcase: str | None = None,
                test_filter: str | None = None, seed: int | None = None,
                results_xml: str | None = None, public_flat_rw: bool = True,
-               build_args: list | None = None, run_dir: Path | None = None) -> Path:
+               build_args: list | None = None, run_dir: Path | None = None,
+               verilator_opt: str | None = None) -> Path:
     """Build `toplevel` from `sources` with `sim` under sim_build/<build_name> and run the cocotb
     tests of `test_module` (found in test_dir, default tb/). The simulator runs in run_dir (default
     test_dir). Verilator: public_flat_rw=False leaves out the runner's --public-flat-rw (cocotb then
     sees only what a Verilator control file among `sources` or `/*verilator public*/` makes
-    public; the model is up to several times faster); build_args are added to the simulator's.
+    public; the model is up to several times faster); build_args are added to the simulator's;
+    verilator_opt (e.g. -O3) is the C++ optimization of the model unless INT8CNN_VERILATOR_OPT
+    overrides it (default: verilated.mk's -Os).
     Raises AssertionError when any cocotb test fails. Returns the results file path."""
     reason = check_simulator(sim)
     if reason:
@@ -105,7 +108,7 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
         # found"); make reads variable overrides from MAKEFLAGS in cocotb's `make -f Vtop.mk`.
         # INT8CNN_VERILATOR_OPT (e.g. -O1) overrides the C++ optimization of the model (-Os):
         # a model of tens of MB of C++ (seed000's constant weight tables) compiles much faster.
-        opt = os.environ.get("INT8CNN_VERILATOR_OPT")
+        opt = os.environ.get("INT8CNN_VERILATOR_OPT") or verilator_opt
         # Likewise CFG_CXXFLAGS_STD / _COROUTINES are empty: a --timing model (an HDL clock)
         # needs C++20 coroutines.
         os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include" + (

@@ -52,9 +52,13 @@ def harness_text(qnet, top: str, folded: bool) -> str:
     fold_conn = ", .FOLD_DIR(FOLD_DIR)" if folded else ""
     ss = streams(qnet)
     lines = [f"""// {name}: per-image harness around {top} (testbench code, written by tb/harness.py into the
-// build directory; do not edit). See tb/harness.py for the protocol with Python.
-`timescale 1ns / 1ps
+// build directory; do not edit). See tb/harness.py for the protocol with Python. Time unit: the
+// build's default timescale, 1 ns (int8cnn.sim.run_cocotb).
 `default_nettype none
+// simulation only: registers start from their declared values; the status signals are read by
+// Python (cocotb), not by HDL
+/* verilator lint_off PROCASSINIT */
+/* verilator lint_off UNUSEDSIGNAL */
 
 module {name} #(
     parameter WEIGHTS_DIR = "weights/{qnet.name}",
@@ -164,16 +168,15 @@ module {name} #(
                      f".errors({s}_errors), .images({s}_images)\n    );\n")
     lines.append("    assign done = result_images;\n")
     lines.append("    assign protocol_errors = " + " + ".join(f"{s}_errors" for s, *_ in ss) + ";\n")
-    lines.append("\nendmodule\n\n`default_nettype wire\n")
+    lines.append("\nendmodule\n/* verilator lint_on UNUSEDSIGNAL */\n/* verilator lint_on PROCASSINIT */\n"
+                 "\n`default_nettype wire\n")
     return "".join(lines)
 
 
 def vlt_text(top: str) -> str:
     """Verilator control file: the harness's own signals are public (cocotb touches only those);
     the network's internals stay private, so Verilator optimizes them as in an HDL-only build."""
-    return ("`verilator_config\n"
-            f"public_flat_rw -module \"{harness_name(top)}\" -var \"*\"\n"
-            "lint_off -rule UNUSEDSIGNAL -file \"*/tb_*.v\"\n")
+    return f"`verilator_config\npublic_flat_rw -module \"{harness_name(top)}\" -var \"*\"\n"
 
 
 def write_harness(qnet, top: str, folded: bool, build_dir: Path) -> list[Path]:
@@ -267,3 +270,27 @@ def split_images(last: np.ndarray) -> list[tuple[int, int]]:
     ends = np.flatnonzero(last) + 1
     starts = np.concatenate([[0], ends[:-1]])
     return list(zip(starts.tolist(), ends.tolist()))
+
+
+def main(argv=None) -> int:
+    """Write the harness of a network's default top (for `make lint`)."""
+    import argparse
+    import sys
+    root = HDL.parent.parent
+    sys.path.insert(0, str(root))
+    from int8cnn.export import load_network
+    from int8cnn.generate import default_mults, top_name
+    ap = argparse.ArgumentParser(description="write tb_<top>.v and .vlt of a network's top")
+    ap.add_argument("--net", default="default")
+    ap.add_argument("--out", required=True, help="directory")
+    a = ap.parse_args(argv)
+    m = default_mults(a.net)
+    top = top_name(a.net, m)
+    folded = (root / "rtl" / "generated" / top).is_dir()
+    for p in write_harness(load_network(root / "weights" / a.net), top, folded, Path(a.out)):
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

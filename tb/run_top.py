@@ -108,7 +108,7 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
                       test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
                       waves=waves, test_filter=tests, seed=seed, public_flat_rw=False,
                       build_args=["--timing"] if sim == "verilator" else [],
-                      run_dir=SIM_BUILD / name / "run")
+                      run_dir=SIM_BUILD / name / "run", verilator_opt="-O3")
 
 
 DRIVERS = ("image", "beat")

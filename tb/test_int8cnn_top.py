@@ -204,7 +204,9 @@ class TopTB:
 def log_figures(dut, fig: dict, sb: Scoreboard, stall: str):
     dut._log.info(f"[{stall}] cycles per image (II) {fig['ii_cycles']:.1f}, latency "
                   f"{fig['latency_cycles']:.0f} cycles, {fig['images_per_s']:.1f} simulated images/s "
-                  f"({fig['wall_s']:.2f} s wall)")
+                  f"({fig['wall_s']:.2f} s wall"
+                  + (f", {fig['python_s']:.2f} s of it in Python checks" if "python_s" in fig else "")
+                  + ")")
     dut._log.info(sb.summary())
 
 

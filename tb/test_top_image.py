@@ -95,6 +95,7 @@ class ImageTB:
         d.rst.value = 0
         d.run.value = 1
         t_wall = time.perf_counter()
+        self.python_s = 0.0   # wall time spent reading captures and checking (golden included)
         bar = None
         if progress:
             from tqdm import tqdm
@@ -114,10 +115,14 @@ class ImageTB:
                 await self.load(nxt % 2, chunks[nxt])
                 nxt += 1
             before = self.checked["result"]
+            t_py = time.perf_counter()
             self.collect(sb)
+            self.python_s += time.perf_counter() - t_py
             if bar:
                 bar.update(self.checked["result"] - before)
+        t_py = time.perf_counter()
         self.collect(sb)
+        self.python_s += time.perf_counter() - t_py
         wall = time.perf_counter() - t_wall
         if bar:
             bar.close()
@@ -135,7 +140,7 @@ class ImageTB:
         return {"images": n, "latency_cycles": float(tr[0] - t0),
                 "ii_cycles": float(np.diff(tr).mean()) if n > 1 else float("nan"),
                 "result_cycles": (tr - t0).tolist(), "first_pixel_cycles": [c - t0 for c in first],
-                "wall_s": wall, "images_per_s": n / wall}
+                "wall_s": wall, "images_per_s": n / wall, "python_s": self.python_s}
 
     def collect(self, sb: Scoreboard) -> None:
         """Read every capture file and check each whole image that arrived since the last call."""

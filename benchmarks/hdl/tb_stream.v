@@ -2,6 +2,8 @@
 // Streams N_IMAGES images from INPUT_MEM ($readmemh, one pixel per line) into cnn_default at full
 // rate (tvalid always high, result always ready), repeating the set REPEAT times, and compares each
 // result's class with PRED_MEM (one hex digit per line). Prints cycles per image and the error count.
+// Another generated top: define TB_TOP (its module name; 10 classes) and, for a folded top,
+// TB_FOLDED with the parameter FOLD_DIR (benchmarks/sim_speed.py --net). The taps are left open.
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -9,6 +11,7 @@ module tb_stream #(
     parameter WEIGHTS_DIR = "weights/default",
     parameter INPUT_MEM = "golden/default/input.mem",
     parameter PRED_MEM = "golden/default/predicted.mem",
+    parameter FOLD_DIR = "",
     parameter integer N_IMAGES = 20,
     parameter integer REPEAT = 10
 );
@@ -39,18 +42,23 @@ module tb_stream #(
     wire [7:0]  in_data = pixels[pix_idx % (N_IMAGES * PIX)];
     wire        in_last = (pix_idx % PIX) == PIX - 1;
 
-    /* verilator lint_off PINCONNECTEMPTY */
+    /* verilator lint_off PINMISSING */
+`ifdef TB_TOP
+`ifdef TB_FOLDED
+    `TB_TOP #(.WEIGHTS_DIR(WEIGHTS_DIR), .FOLD_DIR(FOLD_DIR)) dut (
+`else
+    `TB_TOP #(.WEIGHTS_DIR(WEIGHTS_DIR)) dut (
+`endif
+`else
     cnn_default #(.WEIGHTS_DIR(WEIGHTS_DIR)) dut (
+`endif
         .clk(clk), .rst(rst),
         .s_axis_pixel_tdata(in_data), .s_axis_pixel_tvalid(in_valid),
         .s_axis_pixel_tready(in_ready), .s_axis_pixel_tlast(in_last),
         .m_axis_result_tdata(res_tdata), .m_axis_result_tvalid(res_tvalid),
-        .m_axis_result_tready(1'b1), .m_axis_result_tlast(res_tlast),
-        .tap_conv1_tdata(), .tap_conv1_tvalid(), .tap_conv1_tready(), .tap_conv1_tlast(),
-        .tap_pool1_tdata(), .tap_pool1_tvalid(), .tap_pool1_tready(), .tap_pool1_tlast(),
-        .tap_fc1_tdata(), .tap_fc1_tvalid(), .tap_fc1_tready(), .tap_fc1_tlast()
+        .m_axis_result_tready(1'b1), .m_axis_result_tlast(res_tlast)
     );
-    /* verilator lint_on PINCONNECTEMPTY */
+    /* verilator lint_on PINMISSING */
 
     always @(posedge clk) begin
         cycle <= cycle + 1;

@@ -12,6 +12,8 @@
 // LFSR: xorshift32 (x ^= x << 13; x ^= x >> 17; x ^= x << 5) seeded with SEED (0 becomes 1);
 // it steps every cycle in mode 2, once per drawn pair in mode 3. Simulation only.
 `default_nettype none
+// simulation only: registers start from their declared values, no reset needed before `run`
+/* verilator lint_off PROCASSINIT */
 
 module tb_stall (
     input  wire        clk,
@@ -72,5 +74,6 @@ module tb_stall (
     end
 
 endmodule
+/* verilator lint_on PROCASSINIT */
 
 `default_nettype wire
