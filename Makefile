@@ -71,16 +71,18 @@ sim:
 
 SHARD ?= 0/1
 REGRESS_NAME = regress-$(NET)-$(SIM)-$(subst /,of,$(SHARD))
+REGRESS_IMAGES = $(if $(filter 0,$(IMAGES)),1000,$(IMAGES))
 ## regress: IMAGES MNIST (DATASET=fashion: Fashion-MNIST) test images through the RTL, every layer checked,
 ##          report under reports/ (written on mismatches too; then the target fails) (NET, SHARD=i/N, STALL, DRIVER)
 regress:
 	@rm -f sim_build/$(REGRESS_NAME)/report.json; rc=0; \
-	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(if $(filter 0,$(IMAGES)),1000,$(IMAGES)) --dataset $(REGRESS_DATASET) \
-	  --shard $(SHARD) --seed $(SEED) --stall $(STALL) --driver $(DRIVER) $(MULTS_OPT) --tests regression --progress \
+	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(REGRESS_IMAGES) --dataset $(REGRESS_DATASET) \
+	  --shard $(SHARD) --seed $(SEED) --stall $(STALL) --driver $(DRIVER) $(MULTS_OPT) --tests regression --progress --fast-model \
 	  --build-name $(REGRESS_NAME) || rc=$$?; \
 	if [ -f sim_build/$(REGRESS_NAME)/report.json ]; then \
 	  $(PY) -m int8cnn.report build sim_build/$(REGRESS_NAME)/report.json --net $(NET) --dataset $(REGRESS_DATASET) \
-	    --out reports/$(REGRESS_NAME) || { [ $$rc -ne 0 ] || rc=1; }; \
+	    $(if $(filter 0/1,$(SHARD)),--expect-images $(REGRESS_IMAGES)) --out reports/$(REGRESS_NAME) \
+	    || { [ $$rc -ne 0 ] || rc=1; }; \
 	fi; exit $$rc
 
 ## test: the README's test command: Python flow tests and every cocotb test on both simulators

@@ -154,7 +154,7 @@ def cocotb_row(sim: str, images: int, layer_check: bool, dataset: str, driver: s
     if clean:  # cold build (the second run of a simulator reuses it)
         shutil.rmtree(ROOT / "sim_build" / name, ignore_errors=True)
     cmd = [sys.executable, "tb/run_top.py", "--sim", sim, "--net", net, "--dataset", dataset,
-           "--tests", "regression", "--build-name", name, "--driver", driver]
+           "--tests", "regression", "--build-name", name, "--driver", driver, "--fast-model"]
     if dataset != "golden" or images < GOLDEN_IMAGES:
         cmd += ["--images", str(images)]
     if not layer_check:

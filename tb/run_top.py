@@ -49,7 +49,11 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
             seed: int = 1, waves: bool = False, tests: str | None = None, stall: str = "none",
             fault: str | None = None, build_name: str | None = None, start: int = 0,
             progress: bool = False, check_layers: bool = True, mults: int | None = None,
-            stress_images: int = 6, driver: str = "image", record: str | None = None) -> Path:
+            stress_images: int = 6, driver: str = "image", record: str | None = None,
+            fast_model: bool = False) -> Path:
+    """Build the network's top (per-image harness or per-beat) and run the cocotb tests `tests`.
+    fast_model: compile the Verilator model at -O3 (a slower build, a faster run: for thousands of
+    images; the build directory gets an -O3 suffix)."""
     from int8cnn.generate import default_mults, top_name
     # bad options fail here, before any build
     check_stall(stall)
@@ -70,7 +74,8 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
     top = f"{net}-m{mults}" if mults is not None else net
     # a waves build differs (trace / dump module): it gets its own directory
     name = build_name or (f"top-{top}-{sim}" + ("-image" if driver == "image" else "")
-                          + (f"-{fault.lower()}" if fault else "") + ("-waves" if waves else ""))
+                          + (f"-{fault.lower()}" if fault else "") + ("-waves" if waves else "")
+                          + ("-O3" if fast_model and sim == "verilator" else ""))
     wdir = ROOT / "weights" / net
     c = {"weights": str(wdir), "golden": str(ROOT / "golden" / net), "dataset": dataset,
          "images": images, "start": start, "seed": seed, "stall": stall,
@@ -96,7 +101,8 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         return run_cocotb(sim, top_name(net, mults), sources, "test_int8cnn_top", name,
                           parameters=params, defines=defines, includes=[wdir],
                           test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
-                          waves=waves, test_filter=tests, seed=seed)
+                          waves=waves, test_filter=tests, seed=seed,
+                          verilator_opt="-O3" if fast_model else None)
     from int8cnn.export import load_network
     from harness import HDL_SOURCES, harness_name, write_harness
     top = top_name(net, mults)
@@ -108,7 +114,8 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
                       test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
                       waves=waves, test_filter=tests, seed=seed, public_flat_rw=False,
                       build_args=["--timing"] if sim == "verilator" else [],
-                      run_dir=SIM_BUILD / name / "run", verilator_opt="-O3")
+                      run_dir=SIM_BUILD / name / "run",
+                      verilator_opt="-O3" if fast_model else None)
 
 
 DRIVERS = ("image", "beat")
@@ -138,6 +145,8 @@ def main(argv=None):
     ap.add_argument("--mults", type=int, default=None,
                     help="run the folded top cnn_<net>_m<MULTS> (at most MULTS multipliers per layer)")
     ap.add_argument("--build-name", default=None)
+    ap.add_argument("--fast-model", action="store_true",
+                    help="Verilator: compile the model at -O3 (slower build, faster run; make regress)")
     a = ap.parse_args(argv)
     start, images = a.start, a.images
     if a.shard:
@@ -149,7 +158,8 @@ def main(argv=None):
     try:
         res = run_top(a.sim, a.net, images, a.dataset, a.seed, a.waves, a.tests, a.stall,
                       start=start, progress=a.progress, build_name=a.build_name,
-                      check_layers=not a.no_layer_check, mults=a.mults, driver=a.driver)
+                      check_layers=not a.no_layer_check, mults=a.mults, driver=a.driver,
+                      fast_model=a.fast_model)
     except AssertionError as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

@@ -119,3 +119,30 @@ def test_report_index_check():
     assert "1 dataset indices missing (first [3])" in index_check([0, 1, 2, 4, 5], 6)
     assert "reported more than once (first [2])" in index_check([0, 1, 2, 2, 3], 4)
     assert "outside 0..3" in index_check([0, 1, 2, 3, 9], 4)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--stall", "bogus"], "unknown stall pattern 'bogus'; expected one of none, idle, backpressure"),
+    (["--net", "nonet"], "unknown network 'nonet' (no weights/nonet/manifest.json); expected one of"),
+    (["--dataset", "{empty}"], "test split not found"),
+    (["--dataset", "{short}"], "IDX size mismatch"),
+])
+def test_bad_top_level_options_fail_before_any_build(tmp_path, args, message):
+    """tb/run_top.py (make sim / make regress): one line naming the bad value and what is allowed,
+    exit 2, and no build directory."""
+    import subprocess
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    short = tmp_path / "short"
+    short.mkdir()
+    (short / "t10k-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28])
+                                                   + bytes(784))  # says 2 images, holds 1
+    (short / "t10k-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 2, 7, 2]))
+    args = [a.format(empty=empty, short=short) for a in args]
+    build = f"badopt-{tmp_path.name}"
+    res = subprocess.run([sys.executable, str(ROOT / "tb" / "run_top.py"), "--sim", "verilator",
+                          "--build-name", build, *args], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stdout + res.stderr
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1 and message in err[0], res.stderr
+    assert not (ROOT / "sim_build" / build).exists()
