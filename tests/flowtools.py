@@ -12,10 +12,12 @@ WEIGHTS = ROOT / "weights"
 GOLDEN = ROOT / "golden"
 
 
-def mnist_unavailable(what: str):
-    """Skip (or fail when INT8CNN_REQUIRE_MNIST=1) because the MNIST test split is missing."""
-    msg = (f"{what} needs the MNIST test split: set MNIST_DIR to a directory holding "
-           "t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]")
+def mnist_unavailable(what: str, split: str = "test"):
+    """Skip (or fail when INT8CNN_REQUIRE_MNIST=1) because an MNIST split (test, or the full
+    60,000-image training split) is missing."""
+    files = ("t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]" if split == "test" else
+             "train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]")
+    msg = f"{what} needs the MNIST {split} split: set MNIST_DIR to a directory holding {files}"
     if os.environ.get("INT8CNN_REQUIRE_MNIST") == "1":
         pytest.fail(msg + " (INT8CNN_REQUIRE_MNIST=1 forbids skipping)", pytrace=False)
     pytest.skip(msg)

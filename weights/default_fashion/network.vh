@@ -33,5 +33,5 @@ localparam integer FC1_IMG_W = 11;
 localparam integer FC1_C_OUT = 10;
 localparam integer FC1_IN_SIGNED = 0;
 localparam integer FC1_N_BEATS = 121;
-localparam integer FC1_ACC_W = 22;
+localparam integer FC1_ACC_W = 21;
 localparam integer FC1_BIAS_W = 32;
