@@ -222,6 +222,24 @@ def record_coverage(dut, c: dict, qnet, images, sb: Scoreboard, stall: str | Non
     cov.save(out, dut._log)
 
 
+def write_report(path: str, fig: dict, sb: Scoreboard, labels, ids, **extra):
+    """report.json of a regression run (int8cnn.report reads it): figures, scoreboard, classes."""
+    Path(path).write_text(json.dumps(dict(fig, **extra, summary=sb.summary(),
+                                     n_mismatches=sb.n_mismatches, values=sb.values,
+                                     first_failing_layer=sb.first_layer_failing(),
+                                     mismatches_by_layer=sb.by_layer,
+                                     mismatches=[str(m) for m in sb.mismatches[:100]],
+                                     predicted=sb.predicted, labels=[int(v) for v in labels],
+                                     indices=[int(v) for v in ids]), indent=1))
+
+
+def save_record(record: dict, path: str, first_pixel_cycle: int) -> None:
+    """The captured streams of a run, for test_drivers_agree: per stream the lanes of every image,
+    per `<stream>.cycles` the first and last beat's cycle counted from the first accepted pixel."""
+    np.savez(path, **{k: np.stack(v) - (first_pixel_cycle if k.endswith(".cycles") else 0)
+                      for k, v in record.items()})
+
+
 def assert_clean(sb: Scoreboard):
     assert sb.n_mismatches == 0, "scoreboard:\n" + sb.report()
 
@@ -261,16 +279,9 @@ async def regression(dut):
     log_figures(dut, fig, sb, c["stall"])
     record_coverage(dut, c, qnet, images, sb, c["stall"])
     if c.get("record"):
-        np.savez(c["record"], **{k: np.stack(v) - (tb.t0_cycle if k.endswith(".cycles") else 0)
-                                 for k, v in tb.record.items()})
+        save_record(tb.record, c["record"], tb.t0_cycle)
     if c.get("report"):
-        Path(c["report"]).write_text(json.dumps(dict(fig, summary=sb.summary(),
-                                     n_mismatches=sb.n_mismatches, values=sb.values,
-                                     first_failing_layer=sb.first_layer_failing(),
-                                     mismatches_by_layer=sb.by_layer,
-                                     mismatches=[str(m) for m in sb.mismatches[:100]],
-                                     predicted=sb.predicted, labels=[int(v) for v in labels],
-                                     indices=[int(v) for v in ids]), indent=1))
+        write_report(c["report"], fig, sb, labels, ids)
     assert_clean(sb)
     if c["stall"] == "none":
         check_ii(fig, qnet, c.get("mults"))

@@ -8,7 +8,6 @@ Configuration: TB_TOP_CFG (JSON), written by tb/run_top.py (`run_top(..., driver
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,8 +24,9 @@ for p in (str(ROOT), str(ROOT / "tb")):
 from harness import BUF_IMAGES, CLK_NS, CaptureFile, pixels_hex, split_images, streams  # noqa: E402
 from scoreboard import Scoreboard  # noqa: E402
 from stalls import STALLS, check_stall, seeds  # noqa: E402
-from test_int8cnn_top import (assert_clean, cfg, check_fault_found, check_ii, ii_formula, load_stimulus,  # noqa: E402
-                              log_figures, record_coverage)
+from test_int8cnn_top import (assert_clean, cfg, check_fault_found, check_ii, ii_formula,  # noqa: E402
+                              load_stimulus, log_figures, record_coverage, save_record,
+                              write_report)
 
 RESULT_SLACK = 3001      # cycles one result may wait under the harshest stall pattern (random bursts)
 
@@ -191,16 +191,6 @@ class ImageTB:
         return "\n".join(lines)
 
 
-def save_record(tb: ImageTB, path: str, first_pixel_cycle: int) -> None:
-    """The captured streams of a run (tests/cross-check): lanes per stream, cycles from the first
-    accepted pixel."""
-    out = {}
-    for k, v in tb.record.items():
-        arr = np.stack(v) if v else np.zeros(0)
-        out[k] = arr - first_pixel_cycle if k.endswith(".cycles") else arr
-    np.savez(path, **out)
-
-
 # ----------------------------------------------------------------------------- tests
 
 @cocotb.test()
@@ -216,17 +206,10 @@ async def regression(dut):
     fig = await tb.run(images, sb, progress=c.get("progress", False))
     log_figures(dut, fig, sb, c["stall"])
     if c.get("record"):
-        save_record(tb, c["record"], tb.t0)
+        save_record(tb.record, c["record"], tb.t0)
     if c.get("report"):
-        Path(c["report"]).write_text(json.dumps(dict(fig, driver="image", summary=sb.summary(),
-                                     n_mismatches=sb.n_mismatches, values=sb.values,
-                                     first_failing_layer=sb.first_layer_failing(),
-                                     mismatches_by_layer=sb.by_layer,
-                                     mismatches=[str(m) for m in sb.mismatches[:100]],
-                                     predicted=sb.predicted, labels=[int(v) for v in labels],
-                                     indices=[int(v) for v in ids]), indent=1))
-    if c.get("coverage", True):
-        record_coverage(dut, c, qnet, images, sb, c["stall"])
+        write_report(c["report"], fig, sb, labels, ids, driver="image")
+    record_coverage(dut, c, qnet, images, sb, c["stall"])
     assert_clean(sb)
     if c["stall"] == "none":
         check_ii(fig, qnet, c.get("mults"))
