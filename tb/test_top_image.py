@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, Edge, FallingEdge, First, RisingEdge, Timer
+from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, Timer
 
 ROOT = Path(__file__).resolve().parent.parent
 for p in (str(ROOT), str(ROOT / "tb")):
@@ -106,7 +106,7 @@ class ImageTB:
             if int(d.finished.value):
                 break
             timer = Timer(budget, "ns")
-            fired = await First(Edge(d.free_toggle), RisingEdge(d.finished), timer)
+            fired = await First(d.free_toggle.value_change, RisingEdge(d.finished), timer)
             if fired is timer:
                 self.collect(sb)
                 raise AssertionError(self.stuck_report(n, budget // CLK_NS))
