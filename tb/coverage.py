@@ -60,32 +60,61 @@ def sample_results(labels, predicted):
 
 def sample_saturation(qnet, images):
     """For each requantizing layer (and residual add): which channels' pre-clamp values fell
-    below lo / above hi."""
+    below lo / above hi. Runs the golden model on `images`; see sample_saturation_outs."""
     cur = {"input": np.asarray(images, dtype=np.int64)[:, None]}
     for layer in qnet.layers:
-        x, *rest = (cur[s] for s in qnet.sources(layer))
-        if layer.mult is not None:
-            # the output before its clamp: the golden function with unreachable bounds
-            lo, hi = -(1 << 62), 1 << 62
-            if layer.type == "add":
-                y = eltwise_add(x, rest[0], layer.mult[0], layer.mult[1], layer.shift[0], lo, hi,
-                                layer.zero_point_out)
-            else:
-                if layer.type == "conv2d":
-                    acc = conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding,
-                                     layer.groups)
-                elif layer.type == "avgpool2d":
-                    acc = avgpool2d_acc(x, layer.kernel, layer.stride)
-                else:
-                    acc = dense_acc(x.reshape(len(x), -1), layer.weight, layer.bias)[:, :, None, None]
-                y = requant(acc, layer.mult, layer.shift, lo, hi, layer.zero_point_out)
-            f = _saturation_sampler(layer)
-            for c in range(y.shape[1]):
-                if (y[:, c] < layer.clamp[0]).any():
-                    f(c, "low")
-                if (y[:, c] > layer.clamp[1]).any():
-                    f(c, "high")
-        cur[layer.name] = run_layer(layer, x, *rest)
+        cur[layer.name] = run_layer(layer, *(cur[s] for s in qnet.sources(layer)))
+    sample_saturation_outs(qnet, cur)
+
+
+_sat_seen: set = set()
+
+
+def sample_saturation_outs(qnet, cur: dict):
+    """Saturation cover points from the golden outputs of a batch ({"input": [N,1,28,28], layer:
+    output}, e.g. the chunks the scoreboard computed anyway). A pre-clamp value below lo (above
+    hi) leaves lo (hi) in the output, so only a channel whose output reaches a bound not yet
+    covered needs its pre-clamp values: they are computed for that channel alone."""
+    for layer in qnet.layers:
+        if layer.mult is None:
+            continue
+        out = cur[layer.name]
+        lo, hi = layer.clamp
+        f = _saturation_sampler(layer)
+        for c in range(out.shape[1]):
+            need = [k for k, bound in (("low", lo), ("high", hi))
+                    if (layer.name, c, k) not in _sat_seen and (out[:, c] == bound).any()]
+            if not need:
+                continue
+            y = _preclamp_channel(layer, [cur[s] for s in qnet.sources(layer)], c)
+            for k in need:
+                if (y < lo).any() if k == "low" else (y > hi).any():
+                    _sat_seen.add((layer.name, c, k))
+                    f(c, k)
+
+
+def _preclamp_channel(layer, inputs: list, c: int) -> np.ndarray:
+    """Output channel c of a requantizing layer before its clamp (the golden functions with
+    unreachable bounds, on that channel's weights and inputs only)."""
+    x = inputs[0]
+    lo, hi = -(1 << 62), 1 << 62
+    m, sh = layer.mult[c:c + 1], layer.shift[c:c + 1]
+    if layer.type == "add":
+        return eltwise_add(x[:, c:c + 1], inputs[1][:, c:c + 1], layer.mult[0], layer.mult[1],
+                           layer.shift[0], lo, hi, layer.zero_point_out)
+    if layer.type == "conv2d":
+        if layer.groups > 1:  # the input channels of c's group
+            per = x.shape[1] // layer.groups
+            g = c // (layer.out_shape[0] // layer.groups)
+            x = x[:, g * per:(g + 1) * per]
+        acc = conv2d_acc(x, layer.weight[c:c + 1], layer.bias[c:c + 1], layer.stride,
+                         layer.padding, 1)
+    elif layer.type == "avgpool2d":
+        acc = avgpool2d_acc(x[:, c:c + 1], layer.kernel, layer.stride)
+    else:
+        acc = dense_acc(x.reshape(len(x), -1), layer.weight[c:c + 1],
+                        layer.bias[c:c + 1])[:, :, None, None]
+    return requant(acc, m, sh, lo, hi, layer.zero_point_out)
 
 
 def save(directory: Path, log=None) -> float:

@@ -173,16 +173,24 @@ class Scoreboard:
 class LazyExpected:
     """{layer: [N, H*W, C]} computed chunk by chunk with int8cnn.golden, so a 10k-image run of a
     large network never holds every layer of every image: expected[layer][i] and
-    expected[layer][a:b] work as for the arrays of expected_lanes."""
+    expected[layer][a:b] work as for the arrays of expected_lanes. `observe`, when given, is
+    called once per chunk with its golden outputs ({"input": [n,1,28,28], layer: output}), so
+    other checks (functional coverage) reuse them instead of running the golden model again."""
 
-    def __init__(self, qnet, images, chunk: int = 256, keep: int = 4):
+    def __init__(self, qnet, images, chunk: int = 256, keep: int = 4, observe=None):
         self.qnet, self.images, self.chunk, self.keep = qnet, images, chunk, keep
+        self.observe = observe
         self._cache: dict = {}
+        self._observed: set = set()
 
     def _chunk(self, c: int) -> dict:
         if c not in self._cache:
             from int8cnn.golden import run_network
-            outs, _ = run_network(self.qnet, self.images[c * self.chunk:(c + 1) * self.chunk])
+            part = self.images[c * self.chunk:(c + 1) * self.chunk]
+            outs, _ = run_network(self.qnet, part)
+            if self.observe and c not in self._observed:
+                self._observed.add(c)
+                self.observe({"input": np.asarray(part, dtype=np.int64)[:, None], **outs})
             if len(self._cache) >= self.keep:
                 self._cache.pop(min(self._cache))
             self._cache[c] = expected_lanes(outs, self.qnet)

@@ -73,3 +73,24 @@ def test_missing_beat_and_wrong_class_are_reported(setup):
     assert "result.class" in sb.by_layer and "result.logits" in sb.by_layer
     assert any(str(m).startswith("image 1 layer result.class") for m in sb.mismatches)
     assert sb.report(limit=3).count("\n") == 3
+
+
+def test_lazy_expected_equals_the_eager_golden_and_observes_each_chunk_once():
+    """LazyExpected (chunked golden, a few chunks cached) gives the eager arrays for single images
+    and slices across chunk borders; `observe` sees every chunk's golden outputs exactly once,
+    even when an evicted chunk is computed again."""
+    from scoreboard import LazyExpected
+    q = load_network(ROOT / "weights" / "default")
+    images = read_input_images(GOLDEN)
+    want = expected_lanes(run_network(q, images)[0], q)
+    seen = []
+    lazy = LazyExpected(q, images, chunk=3, keep=2, observe=lambda cur: seen.append(cur))
+    for name in want:
+        np.testing.assert_array_equal(lazy[name][2:11], want[name][2:11])
+        for i in range(len(images)):  # chunk 0 evicted by now: computed again
+            np.testing.assert_array_equal(lazy[name][i], want[name][i])
+    assert len(seen) == 7  # chunks of 3 over 20 images
+    got = np.concatenate([s["input"] for s in seen])
+    np.testing.assert_array_equal(np.sort(got.reshape(len(got), -1), axis=0),
+                                  np.sort(images.reshape(len(images), -1).astype(np.int64), axis=0))
+    assert all(set(s) == {"input", *want} for s in seen)
