@@ -89,13 +89,15 @@ regress:
 test:
 	$(PY) -m pytest tests/ tb/ -n $(JOBS) -q
 
+## test-py / test-tb: the Python flow tests (tests/) only / the cocotb tests (tb/) only
 test-py:
 	$(PY) -m pytest tests/ -n $(JOBS) -q
 
 test-tb:
 	$(PY) -m pytest tb/ -n $(JOBS) -q
 
-## train / weights / golden / generate: float checkpoint, quantized export, golden vectors, RTL top (NET=...)
+## train / weights / golden / generate: float checkpoint (+ QAT for cli.QAT_DEFAULTS), quantized export,
+##          golden vectors, RTL top (NET=...)
 train:
 	$(PY) -m int8cnn train --net $(NET)
 weights:

@@ -62,3 +62,14 @@ def test_checker_rejects_a_missing_target(tmp_path):
     """The check above can fail: a workflow naming a missing target is caught."""
     assert "no-such-target" not in make_targets()
     assert "sim" in make_targets() and "regress" in make_targets() and "test" in make_targets()
+
+
+def test_make_help_lists_every_target():
+    """Every target in the Makefile's .PHONY list is named in `make help`."""
+    text = (ROOT / "Makefile").read_text()
+    phony = {t for line in re.findall(r"^\.PHONY:(.*)$", text, re.M) for t in line.split()}
+    assert {"lint", "fpga-check", "test-py"} <= phony
+    out = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True).stdout
+    named = set(re.findall(r"[A-Za-z][A-Za-z0-9_-]*", " ".join(
+        line.split(":", 1)[0] for line in out.splitlines() if ":" in line)))
+    assert phony <= named, f"make help omits {sorted(phony - named)}"
