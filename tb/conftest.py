@@ -16,7 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tb"))
 
-from int8cnn.sim import check_simulator, selected_simulators  # noqa: E402
+from int8cnn.sim import SIMULATORS, check_simulator, selected_simulators  # noqa: E402
+
+
+def pytest_configure(config):
+    """An unknown $SIM is a usage error before collection, not a run of skips that exits 0."""
+    only = os.environ.get("SIM")
+    if only and only not in SIMULATORS:
+        raise pytest.UsageError(f"SIM={only!r} is not a supported simulator; "
+                                f"use one of: {', '.join(SIMULATORS)} (or leave SIM unset for both)")
 
 
 @pytest.fixture(params=selected_simulators())

@@ -73,3 +73,13 @@ def test_make_help_lists_every_target():
     named = set(re.findall(r"[A-Za-z][A-Za-z0-9_-]*", " ".join(
         line.split(":", 1)[0] for line in out.splitlines() if ":" in line)))
     assert phony <= named, f"make help omits {sorted(phony - named)}"
+
+
+def test_unknown_sim_is_a_usage_error_not_a_run_of_skips():
+    import os
+    import sys
+    env = dict(os.environ, SIM="foo")
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:xdist",
+                        "tb/test_requant.py"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 4, (r.returncode, r.stdout[-500:], r.stderr[-500:])
+    assert "SIM='foo' is not a supported simulator; use one of: icarus, verilator" in r.stderr
