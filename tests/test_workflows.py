@@ -83,3 +83,13 @@ def test_unknown_sim_is_a_usage_error_not_a_run_of_skips():
                         "tb/test_requant.py"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert r.returncode == 4, (r.returncode, r.stdout[-500:], r.stderr[-500:])
     assert "SIM='foo' is not a supported simulator; use one of: icarus, verilator" in r.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_hygiene(path):
+    """Read-only token, one run per ref, and a time limit on every job."""
+    wf = yaml.safe_load(path.read_text())
+    assert wf["permissions"] == {"contents": "read"}
+    assert "github.ref" in wf["concurrency"]["group"]
+    for name, job in wf["jobs"].items():
+        assert 0 < job.get("timeout-minutes", 0) <= 180, f"{path.name}: job {name}"
