@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tb"))
 
 from run_top import FAULTS, SKIP_FIFO_FAULT, run_top  # noqa: E402
-import coverage as cov  # noqa: E402  (tb/coverage.py: functional coverage)
+import funcov as cov  # noqa: E402  (tb/funcov.py: functional coverage)
 from stalls import STALLS as STALL_PATTERNS, pause_generators  # noqa: E402
 from scoreboard import LazyExpected, Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""tb/coverage.py's saturation cover points: the cheap sampler (pre-clamp values only for channels
+"""tb/funcov.py's saturation cover points: the cheap sampler (pre-clamp values only for channels
 whose output reaches a bound not yet covered) hits exactly the bins of the exhaustive definition
 (every pre-clamp value of every channel), on networks with residual adds, average pools and
 depthwise convolutions, over several batches."""
@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _tb_coverage():
-    # loaded under its own name: tb/coverage.py would shadow the coverage.py package
-    spec = importlib.util.spec_from_file_location("tb_coverage", ROOT / "tb" / "coverage.py")
+    spec = importlib.util.spec_from_file_location("funcov", ROOT / "tb" / "funcov.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -1,4 +1,5 @@
-"""Functional coverage of the top-level regression (cocotb-coverage).
+"""Functional coverage of the top-level regression (cocotb-coverage). Named funcov, not coverage,
+so that it does not shadow the coverage.py package (COCOTB_USER_COVERAGE=1 imports it).
 
 Cover points (all under "top."):
   result.label x result.correct  every class predicted correctly and mispredicted at least once
