@@ -64,10 +64,12 @@ setup:
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
 
-## sim: top-level regression (SIM, NET, MULTS, IMAGES, DATASET, SEED, STALL, WAVES, DRIVER=image|beat)
+## sim: top-level regression (SIM, NET, MULTS, IMAGES, DATASET, SEED, STALL, WAVES, DRIVER=image|beat,
+##      TEST=<regex of cocotb tests>, e.g. WAVES=1 TEST=regression dumps that test alone)
 sim:
 	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(IMAGES) --dataset $(SIM_DATASET) \
-	  --seed $(SEED) --stall $(STALL) --driver $(DRIVER) $(MULTS_OPT) $(if $(filter 1,$(WAVES)),--waves)
+	  --seed $(SEED) --stall $(STALL) --driver $(DRIVER) $(MULTS_OPT) $(if $(filter 1,$(WAVES)),--waves) \
+	  $(if $(TEST),--tests '$(TEST)')
 
 SHARD ?= 0/1
 REGRESS_NAME = regress-$(NET)-$(SIM)-$(subst /,of,$(SHARD))

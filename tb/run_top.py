@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -63,6 +64,9 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         known = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
         raise ValueError(f"unknown network {net!r} (no weights/{net}/manifest.json); "
                          f"expected one of {', '.join(known)}")
+    module = "test_top_image" if driver == "image" else "test_int8cnn_top"
+    if tests is not None:
+        check_tests(tests, module)
     if mults is None:  # a network too big for a fully parallel top has a default fold
         mults = default_mults(net)
     if dataset != "golden":  # fail before a long build when the dataset is missing
@@ -119,6 +123,26 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
 
 
 DRIVERS = ("image", "beat")
+
+
+def cocotb_tests(module: str) -> list:
+    """Names of the @cocotb.test functions of tb/<module>.py (read, not imported)."""
+    text = (ROOT / "tb" / f"{module}.py").read_text()
+    return re.findall(r"^@cocotb\.test\(.*\n(?:@.*\n)*async def (\w+)", text, re.M)
+
+
+def check_tests(tests: str, module: str):
+    """--tests (cocotb's test filter: a regex searched in '<module>.<test>') must be a valid regex
+    that selects at least one test; a parametrized test's variants (a '/' in the regex) are only
+    known inside the simulator and are not checked here."""
+    try:
+        rx = re.compile(tests)
+    except re.error as e:
+        raise ValueError(f"--tests {tests!r}: not a regular expression ({e})") from e
+    names = cocotb_tests(module)
+    if "/" not in tests and not any(rx.search(f"{module}.{n}") for n in names):
+        raise ValueError(f"--tests {tests!r} selects no test of tb/{module}.py; its tests: "
+                         f"{', '.join(names)}")
 
 
 def main(argv=None):

@@ -126,6 +126,10 @@ def test_report_index_check():
     (["--net", "nonet"], "unknown network 'nonet' (no weights/nonet/manifest.json); expected one of"),
     (["--dataset", "{empty}"], "test split not found"),
     (["--dataset", "{short}"], "IDX size mismatch"),
+    (["--tests", "regresion"], "--tests 'regresion' selects no test of tb/test_top_image.py; its "
+                               "tests: regression, stress, fault_detected"),
+    (["--tests", "x(", "--driver", "beat"], "--tests 'x(': not a regular expression"),
+    (["--tests", "reset", "--driver", "image"], "its tests: regression, stress, fault_detected"),
 ])
 def test_bad_top_level_options_fail_before_any_build(tmp_path, args, message):
     """tb/run_top.py (make sim / make regress): one line naming the bad value and what is allowed,
