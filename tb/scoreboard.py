@@ -6,6 +6,7 @@ column, expected, got and the simulation time window of that image's stream on t
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,26 +176,87 @@ class LazyExpected:
     large network never holds every layer of every image: expected[layer][i] and
     expected[layer][a:b] work as for the arrays of expected_lanes. `observe`, when given, is
     called once per chunk with its golden outputs ({"input": [n,1,28,28], layer: output}), so
-    other checks (functional coverage) reuse them instead of running the golden model again."""
+    other checks (functional coverage) reuse them instead of running the golden model again.
 
-    def __init__(self, qnet, images, chunk: int = 256, keep: int = 4, observe=None):
+    prefetch=True computes the chunks in order in a background thread, up to `keep` - 2 chunks
+    ahead of the furthest one asked for, while the simulator runs (cocotb releases the GIL whenever
+    control is back in the simulator, and numpy's matrix products release it too): the golden
+    model then mostly costs no simulation wall time. An error in the thread is raised by the next
+    access."""
+
+    def __init__(self, qnet, images, chunk: int = 256, keep: int = 4, observe=None,
+                 prefetch: bool = False):
         self.qnet, self.images, self.chunk, self.keep = qnet, images, chunk, keep
         self.observe = observe
         self._cache: dict = {}
         self._observed: set = set()
+        self._cond = threading.Condition()
+        self._pos = 0            # the furthest chunk asked for so far
+        self._busy: set = set()  # chunks being computed
+        self._error: BaseException | None = None
+        self._observe_lock = threading.Lock()  # observe() runs for one chunk at a time
+        if prefetch:
+            threading.Thread(target=self._prefetch, name="golden-prefetch", daemon=True).start()
+
+    def _compute(self, c: int) -> dict:
+        from int8cnn.golden import run_network
+        part = self.images[c * self.chunk:(c + 1) * self.chunk]
+        outs, _ = run_network(self.qnet, part)
+        if self.observe:
+            with self._observe_lock:
+                if c not in self._observed:
+                    self._observed.add(c)
+                    self.observe({"input": np.asarray(part, dtype=np.int64)[:, None], **outs})
+        return expected_lanes(outs, self.qnet)
+
+    def _store(self, c: int, lanes: dict):
+        self._cache[c] = lanes
+        while len(self._cache) > self.keep:  # the oldest first, never the one asked for
+            old = min(k for k in self._cache if k != c)
+            del self._cache[old]
+
+    def _prefetch(self):
+        n = -(-len(self.images) // self.chunk)
+        try:
+            for c in range(n):
+                with self._cond:
+                    while c >= self._pos + self.keep - 1:
+                        self._cond.wait()
+                    if c in self._cache or c in self._busy or c < self._pos:
+                        continue
+                    self._busy.add(c)
+                lanes = self._compute(c)
+                with self._cond:
+                    self._busy.discard(c)
+                    self._store(c, lanes)
+                    self._cond.notify_all()
+        except BaseException as e:  # noqa: BLE001 - handed to the reader
+            with self._cond:
+                self._error = e
+                self._busy.clear()
+                self._cond.notify_all()
 
     def _chunk(self, c: int) -> dict:
-        if c not in self._cache:
-            from int8cnn.golden import run_network
-            part = self.images[c * self.chunk:(c + 1) * self.chunk]
-            outs, _ = run_network(self.qnet, part)
-            if self.observe and c not in self._observed:
-                self._observed.add(c)
-                self.observe({"input": np.asarray(part, dtype=np.int64)[:, None], **outs})
-            if len(self._cache) >= self.keep:
-                self._cache.pop(min(self._cache))
-            self._cache[c] = expected_lanes(outs, self.qnet)
-        return self._cache[c]
+        with self._cond:
+            if c > self._pos:
+                self._pos = c
+                self._cond.notify_all()
+            while c in self._busy and self._error is None:
+                self._cond.wait()
+            if self._error is not None:
+                raise RuntimeError(f"golden prefetch failed: {self._error!r}") from self._error
+            if c in self._cache:
+                return self._cache[c]
+            self._busy.add(c)
+        try:
+            lanes = self._compute(c)
+        finally:
+            with self._cond:
+                self._busy.discard(c)
+        with self._cond:
+            self._store(c, lanes)
+            self._cond.notify_all()
+        return lanes
 
     def __getitem__(self, layer: str):
         return _LazyLayer(self, layer)

@@ -93,9 +93,10 @@ def load_stimulus(c: dict, n: int | None = None, lazy: bool = False):
     stop = min(len(y), start + (n or 100))
     images, labels, ids = x[start:stop], y[start:stop], np.arange(start, stop)
     if lazy:
-        # saturation coverage from the chunks the scoreboard computes (record_coverage)
+        # saturation coverage from the chunks the scoreboard computes (record_coverage); the
+        # golden chunks are computed ahead in a thread while the simulator runs
         return qnet, images, labels, ids, LazyExpected(
-            qnet, images, observe=lambda cur: cov.sample_saturation_outs(qnet, cur))
+            qnet, images, observe=lambda cur: cov.sample_saturation_outs(qnet, cur), prefetch=True)
     outs, _ = run_network(qnet, images)
     return qnet, images, labels, ids, expected_lanes(outs, qnet)
 

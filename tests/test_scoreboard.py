@@ -75,16 +75,18 @@ def test_missing_beat_and_wrong_class_are_reported(setup):
     assert sb.report(limit=3).count("\n") == 3
 
 
-def test_lazy_expected_equals_the_eager_golden_and_observes_each_chunk_once():
-    """LazyExpected (chunked golden, a few chunks cached) gives the eager arrays for single images
-    and slices across chunk borders; `observe` sees every chunk's golden outputs exactly once,
-    even when an evicted chunk is computed again."""
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_lazy_expected_equals_the_eager_golden_and_observes_each_chunk_once(prefetch):
+    """LazyExpected (chunked golden, a few chunks cached; prefetch: computed ahead in a thread)
+    gives the eager arrays for single images and slices across chunk borders; `observe` sees
+    every chunk's golden outputs exactly once, even when an evicted chunk is computed again."""
     from scoreboard import LazyExpected
     q = load_network(ROOT / "weights" / "default")
     images = read_input_images(GOLDEN)
     want = expected_lanes(run_network(q, images)[0], q)
     seen = []
-    lazy = LazyExpected(q, images, chunk=3, keep=2, observe=lambda cur: seen.append(cur))
+    lazy = LazyExpected(q, images, chunk=3, keep=3, observe=lambda cur: seen.append(cur),
+                        prefetch=prefetch)
     for name in want:
         np.testing.assert_array_equal(lazy[name][2:11], want[name][2:11])
         for i in range(len(images)):  # chunk 0 evicted by now: computed again
@@ -94,3 +96,19 @@ def test_lazy_expected_equals_the_eager_golden_and_observes_each_chunk_once():
     np.testing.assert_array_equal(np.sort(got.reshape(len(got), -1), axis=0),
                                   np.sort(images.reshape(len(images), -1).astype(np.int64), axis=0))
     assert all(set(s) == {"input", *want} for s in seen)
+
+
+def test_lazy_expected_prefetch_error_reaches_the_reader():
+    """An exception in the prefetch thread (here from observe) is raised by the next access;
+    it does not hang the scoreboard."""
+    from scoreboard import LazyExpected
+    q = load_network(ROOT / "weights" / "default")
+
+    def broken(cur):
+        raise ValueError("observer failed")
+
+    lazy = LazyExpected(q, read_input_images(GOLDEN), chunk=4, observe=broken, prefetch=True)
+    # raised by the thread (RuntimeError naming it) or, if the reader got to chunk 0 first, directly
+    with pytest.raises((RuntimeError, ValueError), match="observer failed"):
+        for i in range(20):
+            lazy["fc1"][i]
