@@ -111,7 +111,7 @@ def cmd_train(args):
 def cmd_qat(args):
     from .qat import qat
     _, ckpt = _paths(args)
-    kw = dict(QAT_DEFAULTS.get(args.net, {"epochs": 6, "lr": 2e-4}))
+    kw = dict(QAT_DEFAULTS.get(args.net, {}))  # else int8cnn.qat.qat's own defaults
     for k in ("epochs", "lr"):
         if getattr(args, k, None) is not None:
             kw[k] = getattr(args, k)

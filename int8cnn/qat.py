@@ -24,8 +24,6 @@ identity, so the checkpoint still loads as the same model class.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +32,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .models import ConvBN, layer_plan
-from .train import load_checkpoint, random_affine, random_shift, to_float
+from .quantize import quantize, weight_scale
+from .train import augment, load_checkpoint, save_checkpoint, set_threads, state_copy, to_float
 
 ACT_TORCH = {"selu": F.selu, "gelu": F.gelu, "relu6": F.relu6, "hardswish": F.hardswish}
 
@@ -92,14 +91,8 @@ def live_plan(model) -> list:
 
 def _weight_scale(w: torch.Tensor, layer, last: bool, requant: str) -> torch.Tensor:
     """The per-output-channel weight scale quantize() would choose for these weights."""
-    wmax = w.detach().abs().reshape(w.shape[0], -1).amax(1).double().clamp_min(1e-12)
-    if last:
-        return (wmax.max() / 127.0).expand_as(wmax).to(w.dtype)
-    if requant == "pow2_exact":
-        from .qnet import SHIFT_MAX
-        sh = torch.floor(torch.log2(127.0 * layer.scale_out / (layer.scale_in * wmax)))
-        return (2.0 ** -sh.clamp(0, SHIFT_MAX) * layer.scale_out / layer.scale_in).to(w.dtype)
-    return (wmax / 127.0).to(w.dtype)
+    s_w = weight_scale(w.detach().double().numpy(), layer.scale_in, layer.scale_out, last, requant)
+    return torch.from_numpy(s_w).to(w.dtype)
 
 
 def fake_quant_forward(plan, qlayers, x: torch.Tensor, requant: str, bias_bits: int) -> torch.Tensor:
@@ -152,7 +145,6 @@ def int8_accuracy(model, calib: np.ndarray, images: np.ndarray, labels: np.ndarr
                   requant: str, bias_bits: int) -> tuple[float, object]:
     """Accuracy of the network the export would write (quantize + the integer golden model)."""
     from .golden import run_network
-    from .quantize import quantize
     model.eval()
     q = quantize(model, calib, net, requant=requant, bias_bits=bias_bits)
     return float((run_network(q, images)[1] == labels).mean()), q
@@ -165,8 +157,7 @@ def qat(net: str, ckpt: Path, calib: np.ndarray, requant: str, bias_bits: int, e
     the best int8 validation accuracy. Returns the checkpoint's new "qat" metadata."""
     from .data import load_mnist
     torch.manual_seed(seed)
-    torch.set_num_threads(int(os.environ.get("INT8CNN_TORCH_THREADS", 0))
-                          or max(1, min(2, os.cpu_count() or 1)))
+    set_threads()
     ckpt = Path(ckpt)
     model, meta = load_checkpoint(ckpt, net)
     if meta.get("qat"):
@@ -185,7 +176,7 @@ def qat(net: str, ckpt: Path, calib: np.ndarray, requant: str, bias_bits: int, e
     shift, rot, scale = meta.get("shift", 2), meta.get("rot", 0.0), meta.get("scale", 0.0)
     best, q = int8_accuracy(model, calib, xva, yva, net, requant, bias_bits)
     start = best
-    best_state, best_epoch, history = _state(model), 0, [round(best, 4)]
+    best_state, best_epoch, history = state_copy(model), 0, [round(best, 4)]
     bar = tqdm(range(epochs), desc=f"qat {net}", disable=quiet)
     for ep in bar:
         qlayers = q.layers  # activation scales of the epoch's start
@@ -193,8 +184,7 @@ def qat(net: str, ckpt: Path, calib: np.ndarray, requant: str, bias_bits: int, e
         perm = torch.randperm(len(y_all), generator=gen)
         for i in range(0, len(perm), batch):
             idx = perm[i:i + batch]
-            xb = (random_affine(x_all[idx], shift, rot, scale, gen) if rot or scale
-                  else random_shift(x_all[idx], shift, gen))
+            xb = augment(x_all[idx], shift, rot, scale, gen)
             xb = torch.round(xb * 255.0) / 255.0  # the int8 input the hardware sees
             loss = F.cross_entropy(fake_quant_forward(plan, qlayers, xb, requant, bias_bits),
                                    y_all[idx])
@@ -205,7 +195,7 @@ def qat(net: str, ckpt: Path, calib: np.ndarray, requant: str, bias_bits: int, e
         acc, q = int8_accuracy(model, calib, xva, yva, net, requant, bias_bits)
         history.append(round(acc, 4))
         if acc > best:
-            best, best_epoch, best_state = acc, ep + 1, _state(model)
+            best, best_epoch, best_state = acc, ep + 1, state_copy(model)
         bar.set_postfix(loss=f"{loss.item():.3f}", int8_val=f"{acc:.4f}", best=f"{best:.4f}@{best_epoch}")
     info = {"epochs": epochs, "lr": lr, "best_epoch": best_epoch, "requant": requant,
             "bias_bits": bias_bits, "int8_val_before": round(start, 4),
@@ -213,12 +203,5 @@ def qat(net: str, ckpt: Path, calib: np.ndarray, requant: str, bias_bits: int, e
     if best_epoch == 0:  # no epoch beat the float checkpoint: leave it untouched
         return info
     model.load_state_dict(best_state)
-    fd, tmp = tempfile.mkstemp(dir=ckpt.parent, suffix=".tmp")
-    os.close(fd)
-    torch.save({"state_dict": model.state_dict(), "meta": dict(meta, qat=info)}, tmp)
-    os.replace(tmp, ckpt)
+    save_checkpoint(ckpt, model, dict(meta, qat=info))
     return info
-
-
-def _state(model) -> dict:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -146,18 +146,10 @@ def quantize(model, calib_images: np.ndarray, name: str, requant: str = "fixed",
             k, st, pad, groups = 1, 1, 0, 1
             x = torch.nn.functional.linear(torch.flatten(x, 1), mod.weight.double(), mod.bias.double())
             out_shape = [w.shape[0], 1, 1]
-        oc = w.shape[0]
-        wmax = np.abs(w.reshape(oc, -1)).max(axis=1)
-        if last:  # one scale for all logits, so integer argmax == real argmax
-            wmax = np.full(oc, wmax.max())
-        s_w = np.maximum(wmax, 1e-12) / 127.0
         if relu:  # ReLU6: the same [0, 255] clamp, the scale calibrated on the clipped range
             x = torch.clamp(x, 0.0, 6.0) if relu == "relu6" else torch.relu(x)
         s_out = max(float(x.abs().max()), 1e-12) / (255.0 if relu else 127.0)
-        if requant == "pow2_exact" and not last:  # s_in * s_w[c] / s_out = 2^-S[c] exactly
-            sh = np.floor(np.log2(127.0 * s_out / (s_in * np.maximum(wmax, 1e-12))))
-            sh = np.clip(sh, 0, SHIFT_MAX)  # S < 0 (m > 1): the weights saturate at +-127
-            s_w = 2.0 ** -sh * s_out / s_in
+        s_w = weight_scale(w, s_in, s_out, last, requant)
         wq = np.clip(_round_int(w / s_w.reshape((-1,) + (1,) * (w.ndim - 1))), -127, 127)
         bq = _round_int(b / (s_in * s_w))
         if np.abs(bq).max() >= 2 ** 31:
@@ -191,6 +183,23 @@ def quantize(model, calib_images: np.ndarray, name: str, requant: str = "fixed",
         raise ValueError(f"pow2_layers {sorted(unknown)} are not requantized layers of {name}")
     meta = {"bias_saturated": saturated} if bias_bits == 16 else {}
     return QNet(name=name, input_shape=[1, 28, 28], layers=layers, requant_mode=requant, meta=meta)
+
+
+def weight_scale(w: np.ndarray, s_in: float, s_out: float, last: bool, requant: str) -> np.ndarray:
+    """Per-output-channel weight scales of a conv2d / dense layer with weights w [OC, ...]:
+    max|w[c]| / 127; the logits layer (last) one scale for all outputs, so integer argmax ==
+    real argmax; pow2_exact (not last): 2^-S[c] * s_out / s_in with S[c] the largest exponent
+    keeping the channel's weights within +-127 (at least 0), so s_in * s_w[c] / s_out = 2^-S[c]
+    exactly. Also the scale int8cnn.qat fake-quantizes with."""
+    oc = w.shape[0]
+    wmax = np.abs(w.reshape(oc, -1)).max(axis=1)
+    if last:
+        wmax = np.full(oc, wmax.max())
+    if requant == "pow2_exact" and not last:
+        sh = np.floor(np.log2(127.0 * s_out / (s_in * np.maximum(wmax, 1e-12))))
+        sh = np.clip(sh, 0, SHIFT_MAX)  # S < 0 (m > 1): the weights saturate at +-127
+        return 2.0 ** -sh * s_out / s_in
+    return np.maximum(wmax, 1e-12) / 127.0
 
 
 def _mode(requant: str, lname: str, pow2_layers: set) -> str:

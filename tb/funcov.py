@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
-from int8cnn.golden import avgpool2d_acc, conv2d_acc, dense_acc, eltwise_add, requant, run_layer
+from int8cnn.golden import avgpool2d_acc, conv2d_acc, dense_acc, eltwise_add, requant, run_network
 
 STALL_BINS = ("none", "idle", "backpressure", "slow_consumer", "random")
 RESET_PHASES = ("line_buffer_fill", "conv_pool_busy", "fc_argmax_busy")
@@ -62,10 +62,8 @@ def sample_results(labels, predicted):
 def sample_saturation(qnet, images):
     """For each requantizing layer (and residual add): which channels' pre-clamp values fell
     below lo / above hi. Runs the golden model on `images`; see sample_saturation_outs."""
-    cur = {"input": np.asarray(images, dtype=np.int64)[:, None]}
-    for layer in qnet.layers:
-        cur[layer.name] = run_layer(layer, *(cur[s] for s in qnet.sources(layer)))
-    sample_saturation_outs(qnet, cur)
+    outs, _ = run_network(qnet, images)
+    sample_saturation_outs(qnet, {"input": np.asarray(images, dtype=np.int64)[:, None], **outs})
 
 
 _sat_seen: set = set()

@@ -47,18 +47,13 @@ def test_user_coverage(sim):
     """COCOTB_USER_COVERAGE=1 (cocotb measures the testbench's own Python line coverage with
     coverage.py) works: no tb/ module shadows the coverage package, the tests pass and the data
     file records this test module."""
-    import json
+    import coverage
 
     from axis_tb import build_dir
-    from int8cnn.sim import rtl_sources, run_cocotb
-    build = build_dir("axis_skid", sim, "usercov")
-    data = build / "coverage.dat"
+    data = build_dir("axis_skid", sim, "usercov") / "coverage.dat"
     data.unlink(missing_ok=True)
-    run_cocotb(sim, "axis_skid", rtl_sources("axis_skid"), test_module="test_axis_skid",
-               build_name=build.name, parameters=CASES["w8"], testcase="capacity",
-               extra_env={"TB_CFG": json.dumps(dict(CASES["w8"], seed=1, beats=100)),
-                          "COCOTB_USER_COVERAGE": "1", "COVERAGE_FILE": str(data)})
-    import coverage
+    run_case(sim, "axis_skid", "usercov", CASES["w8"], dict(CASES["w8"], seed=1, beats=100),
+             env={"COCOTB_USER_COVERAGE": "1", "COVERAGE_FILE": str(data)}, testcase="capacity")
     cov = coverage.Coverage(data_file=str(data))
     cov.load()
     assert any(f.endswith("test_axis_skid.py") for f in cov.get_data().measured_files())
