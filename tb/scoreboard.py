@@ -64,7 +64,8 @@ class Scoreboard:
         self.values = 0
         self.layers_checked: set = set()
         self.images_checked = 0
-        self.predicted: list[int] = []
+        self.predicted: list[int] = []      # the RTL's class of every image checked
+        self.golden_predicted: list[int] = []   # the golden model's class of the same images
         self.n_mismatches = 0               # all of them; the list keeps the first KEEP
         self.by_layer: dict = {}
 
@@ -144,6 +145,7 @@ class Scoreboard:
             self._add(Mismatch(self._label(image), "result.class", 0, 0, 0, exp_cls, cls, f"{t} ns"))
             errors += 1
         self.predicted.append(cls)
+        self.golden_predicted.append(exp_cls)
         self.images_checked += 1
         return errors
 

@@ -233,7 +233,8 @@ def write_report(path: str, fig: dict, sb: Scoreboard, labels, ids, **extra):
                                      first_failing_layer=sb.first_layer_failing(),
                                      mismatches_by_layer=sb.by_layer,
                                      mismatches=[str(m) for m in sb.mismatches[:100]],
-                                     predicted=sb.predicted, labels=[int(v) for v in labels],
+                                     predicted=sb.predicted, golden_predicted=sb.golden_predicted,
+                                     labels=[int(v) for v in labels],
                                      indices=[int(v) for v in ids]), indent=1))
 
 
