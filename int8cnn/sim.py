@@ -10,6 +10,7 @@ VERILATOR_ROOT; `setup_verilator_env` puts both in the environment.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from pathlib import Path
 
@@ -74,6 +75,13 @@ def rtl_sources(*names: str) -> list[Path]:
     return out
 
 
+# The Verilator runtime's optimization when the model's is raised (verilator_opt, e.g. -O3):
+# measured on the default network's 10k regression (docs/performance.md), the runtime at -O1
+# simulates as fast as at -O3 (A/B, two runs each: 556 and 547 images/s at -O3, 601 and 558 at
+# -O1) and compiles in about half the time (~24 s of CPU instead of ~39 s).
+RUNTIME_OPT = "-O1"
+
+
 def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: str,
                parameters: dict | None = None, defines: dict | None = None,
                includes=(), test_dir: Path | None = None, extra_env: dict | None = None,
@@ -98,7 +106,7 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
 
     build_dir = SIM_BUILD / build_name
     build_dir.mkdir(parents=True, exist_ok=True)
-    runner = get_runner(sim) if public_flat_rw or sim != "verilator" else _verilator_no_public()
+    runner = _verilator_runner(public_flat_rw) if sim == "verilator" else get_runner(sim)
     build_args = list(build_args or [])
     saved_makeflags = os.environ.get("MAKEFLAGS")
     if sim == "verilator":
@@ -108,13 +116,15 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
         # found"); make reads variable overrides from MAKEFLAGS in cocotb's `make -f Vtop.mk`.
         # INT8CNN_VERILATOR_OPT (e.g. -O1) overrides the C++ optimization of the model (-Os):
         # a model of tens of MB of C++ (seed000's constant weight tables) compiles much faster.
+        # With an optimized model the Verilator runtime (verilated*.cpp, cocotb's main) is built
+        # at RUNTIME_OPT, not at the model's level (see there).
         opt = os.environ.get("INT8CNN_VERILATOR_OPT") or verilator_opt
         # Likewise CFG_CXXFLAGS_STD / _COROUTINES are empty: a --timing model (an HDL clock)
         # needs C++20 coroutines.
         os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include" + (
             " CFG_CXXFLAGS_STD=-std=gnu++20 CFG_CXXFLAGS_COROUTINES=-fcoroutines"
             if "--timing" in build_args else "") + (
-            f" OPT_FAST={opt} OPT_GLOBAL={opt}" if opt else "")
+            f" OPT_FAST={opt} OPT_GLOBAL={RUNTIME_OPT}" if opt else "")
     try:
         runner.build(
             sources=[str(s) for s in sources],
@@ -155,13 +165,25 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
     return Path(results)
 
 
-def _verilator_no_public():
-    """cocotb's Verilator runner without --public-flat-rw (it hardcodes the flag)."""
+def _verilator_runner(public_flat_rw: bool):
+    """cocotb's Verilator runner, with two changes to its build commands:
+    - public_flat_rw=False leaves out --public-flat-rw (the runner hardcodes it);
+    - the model's C++ (Vtop__ALL.cpp, the longest single compile) starts first: make otherwise
+      schedules it last, after all the Verilator runtime objects, and it then runs alone on one
+      core. A small model (VM_PARALLEL_BUILDS = 0) has its Vtop__ALL.cpp written by a first make
+      step, then make builds Vtop__ALL.a before its default goal (measured: the default
+      network's -O3 model with an -O1 runtime builds in 20-22 s instead of 25 s on 2 cores)."""
     from cocotb_tools.runner import Verilator
 
-    class VerilatorNoPublic(Verilator):
+    class VerilatorRunner(Verilator):
         def _build_command(self):
             cmds = super()._build_command()
-            cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+            if not public_flat_rw:
+                cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+            if len(cmds) == 2 and cmds[1][:1] == ["make"]:
+                d = shlex.quote(str(self.build_dir))
+                cmds.insert(1, ["sh", "-c", f"! grep -q '^VM_PARALLEL_BUILDS = 0' {d}/Vtop_classes.mk"
+                                            f" || make -s -C {d} -f Vtop.mk Vtop__ALL.cpp"])
+                cmds[2] = cmds[2] + ["Vtop__ALL.a", "default"]
             return cmds
-    return VerilatorNoPublic()
+    return VerilatorRunner()
