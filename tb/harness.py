@@ -194,9 +194,6 @@ def write_harness(qnet, top: str, folded: bool, build_dir: Path) -> list[Path]:
 # ----------------------------------------------------------------------------- files <-> numpy
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_NIBBLE = np.full(256, 255, dtype=np.uint8)
-_NIBBLE[_HEX] = np.arange(16, dtype=np.uint8)
-_NIBBLE[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
 
 
 def pixels_hex(images: np.ndarray, pad_to: int = 0) -> bytes:
@@ -216,15 +213,16 @@ class CaptureError(RuntimeError):
 
 
 class CaptureFile:
-    """Incremental reader of one tb_capture file: decodes whole records into (cycle, tlast, lanes)."""
+    """Incremental reader of one tb_capture file (binary records, see tb/hdl/tb_capture.v): decodes
+    whole records into (cycle, tlast, lanes)."""
 
     def __init__(self, path: Path, data_w: int, lanes: int, lane_bits: int, signed: bool):
-        if lane_bits % 4 or lanes * lane_bits != data_w:
+        if lane_bits % 4 or lane_bits > 60 or lanes * lane_bits != data_w:
             raise ValueError(f"{path.name}: {lanes} lanes of {lane_bits} bits in {data_w}-bit tdata "
-                             "(lanes must be whole hex digits filling tdata)")
+                             "(lanes must be whole hex digits, at most 60 bits, filling tdata)")
         self.path, self.lanes, self.lane_bits, self.signed = path, lanes, lane_bits, signed
-        self.digits = -(-data_w // 4)
-        self.record = 8 + 1 + 1 + 1 + self.digits + 1
+        self.words = 2 + -(-data_w // 32)
+        self.record = 4 * self.words
         self.offset = 0
 
     def skip_to_end(self) -> None:
@@ -239,30 +237,37 @@ class CaptureFile:
             raw = f.read()
         n = len(raw) // self.record
         self.offset += n * self.record
-        rec = np.frombuffer(raw, dtype=np.uint8, count=n * self.record).reshape(n, self.record)
-        if n and not ((rec[:, 8] == 32).all() and (rec[:, -1] == 10).all()):
-            raise CaptureError(f"{self.path}: malformed record (expected '<cycle> <last> <data>')")
-        cyc = _digits_to_int(_NIBBLE[rec[:, :8]], self.path)
-        last = _NIBBLE[rec[:, 9]]
-        nib = _NIBBLE[rec[:, 11:11 + self.digits]]
-        if (last > 1).any() or (nib == 255).any():
-            bad = int(np.flatnonzero((last > 1) | (nib == 255).any(axis=1))[0])
-            raise CaptureError(f"{self.path}: X or Z on a valid beat at cycle {int(cyc[bad])}: "
-                               f"{bytes(rec[bad]).decode(errors='replace').strip()}")
-        k = self.lane_bits // 4
-        per_lane = nib.reshape(n, self.lanes, k)[:, ::-1, :]  # lane 0 is the least significant
-        val = _digits_to_int(per_lane, self.path)
-        if self.signed:
-            val = np.where(val >> (self.lane_bits - 1), val - (1 << self.lane_bits), val)
-        return cyc, last.astype(bool), val
+        rec = np.frombuffer(raw, dtype="<u4", count=n * self.words).reshape(n, self.words)
+        if n and (rec[:, 1] > 1).any():
+            bad = int(np.flatnonzero(rec[:, 1] > 1)[0])
+            raise CaptureError(f"{self.path}: malformed record {bad} of this read (tlast word "
+                               f"{int(rec[bad, 1]):#x}, expected 0 or 1): not a tb_capture file of "
+                               f"{self.record}-byte records?")
+        data = np.ascontiguousarray(rec[:, 2:])       # lane 0 in the least significant bits
+        if self.lane_bits in (8, 16, 32):             # whole little-endian integers
+            dt = f"<{'i' if self.signed else 'u'}{self.lane_bits // 8}"
+            val = data.view(dt)[:, :self.lanes].astype(np.int64)
+        else:                                         # nibbles, least significant first
+            b = data.view(np.uint8)
+            nib = np.empty((n, 2 * b.shape[1]), dtype=np.int64)
+            nib[:, 0::2], nib[:, 1::2] = b & 15, b >> 4
+            k = self.lane_bits // 4
+            per_lane = nib[:, :self.lanes * k].reshape(n, self.lanes, k)
+            val = (per_lane << (4 * np.arange(k, dtype=np.int64))).sum(axis=-1)
+            if self.signed:
+                val = np.where(val >> (self.lane_bits - 1), val - (1 << self.lane_bits), val)
+        return rec[:, 0].astype(np.int64), rec[:, 1].astype(bool), val
 
 
-def _digits_to_int(nib: np.ndarray, path) -> np.ndarray:
-    """Hex digit values [..., k] (most significant first, k <= 15) -> int64 [...]."""
-    if (nib == 255).any():
-        raise CaptureError(f"{path}: X or Z in a capture record")
-    w = (16 ** np.arange(nib.shape[-1] - 1, -1, -1, dtype=np.int64))
-    return (nib.astype(np.int64) * w).sum(axis=-1)
+def capture_record(cycle: int, last: int, lanes, lane_bits: int) -> bytes:
+    """One record as tb_capture writes it (lane 0 least significant): the inverse of CaptureFile,
+    for tests and tools."""
+    word = 0
+    for i, v in enumerate(lanes):
+        word |= (int(v) & ((1 << lane_bits) - 1)) << (i * lane_bits)
+    words = -(-len(lanes) * lane_bits // 32)
+    return (cycle.to_bytes(4, "little") + last.to_bytes(4, "little")
+            + word.to_bytes(4 * words, "little"))
 
 
 def split_images(last: np.ndarray) -> list[tuple[int, int]]:
@@ -272,22 +277,50 @@ def split_images(last: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist()))
 
 
+def capture_of(qnet, path: Path) -> CaptureFile:
+    """The reader of a network's capture file <stream>.cap (stream: a layer or `result`)."""
+    for name, _, w, _ in streams(qnet):
+        if name == path.stem:
+            if name == "result":
+                return CaptureFile(path, w, qnet.layers[-1].out_shape[0] + 1, 32, True)
+            l = qnet.layer(name)
+            return CaptureFile(path, w, l.out_shape[0], l.lane_bits, l.out_signed or l.emits_logits)
+    raise SystemExit(f"{path}: not a stream of network {qnet.name} "
+                     f"(streams: {', '.join(s for s, *_ in streams(qnet))})")
+
+
 def main(argv=None) -> int:
-    """Write the harness of a network's default top (for `make lint`)."""
+    """Write the harness of a network's default top (for `make lint`), or print a capture file."""
     import argparse
     import sys
     root = HDL.parent.parent
     sys.path.insert(0, str(root))
     from int8cnn.export import load_network
     from int8cnn.generate import default_mults, top_name
-    ap = argparse.ArgumentParser(description="write tb_<top>.v and .vlt of a network's top")
+    ap = argparse.ArgumentParser(description="write tb_<top>.v and .vlt of a network's top, or "
+                                             "print a capture file (--dump) as text")
     ap.add_argument("--net", default="default")
-    ap.add_argument("--out", required=True, help="directory")
+    ap.add_argument("--out", help="directory for the harness")
+    ap.add_argument("--dump", type=Path, metavar="FILE.cap",
+                    help="print every beat of a capture file: cycle, tlast, lanes (lane 0 first)")
     a = ap.parse_args(argv)
+    if not (a.out or a.dump):
+        ap.error("give --out DIR (write the harness) or --dump FILE.cap")
+    qnet = load_network(root / "weights" / a.net)
+    if a.dump:
+        if not a.dump.is_file():
+            ap.error(f"--dump {a.dump}: no such file")
+        cyc, last, lanes = capture_of(qnet, a.dump).read()
+        try:
+            for c, t, v in zip(cyc.tolist(), last.astype(int).tolist(), lanes.tolist()):
+                print(c, t, *v)
+        except BrokenPipeError:  # e.g. | head
+            sys.stderr.close()
+        return 0
     m = default_mults(a.net)
     top = top_name(a.net, m)
     folded = (root / "rtl" / "generated" / top).is_dir()
-    for p in write_harness(load_network(root / "weights" / a.net), top, folded, Path(a.out)):
+    for p in write_harness(qnet, top, folded, Path(a.out)):
         print(p)
     return 0
 

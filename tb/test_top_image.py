@@ -21,7 +21,7 @@ for p in (str(ROOT), str(ROOT / "tb")):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from harness import BUF_IMAGES, CLK_NS, CaptureFile, pixels_hex, split_images, streams  # noqa: E402
+from harness import BUF_IMAGES, CLK_NS, capture_of, pixels_hex, split_images, streams  # noqa: E402
 from scoreboard import Scoreboard  # noqa: E402
 from stalls import STALLS, check_stall, seeds  # noqa: E402
 from test_int8cnn_top import (assert_clean, cfg, check_fault_found, check_ii, ii_formula,  # noqa: E402
@@ -37,15 +37,8 @@ class ImageTB:
     def __init__(self, dut, qnet, check_layers: bool = True, mults=None, record: bool = False):
         self.dut, self.qnet, self.mults = dut, qnet, mults
         self.half = BUF_IMAGES // 2
-        self.files = {}
-        for name, _, w, _ in streams(qnet):
-            if name == "result":
-                n = qnet.layers[-1].out_shape[0]
-                self.files[name] = CaptureFile(Path("result.cap"), w, n + 1, 32, True)
-            elif check_layers:
-                l = qnet.layer(name)
-                self.files[name] = CaptureFile(Path(f"{name}.cap"), w, l.out_shape[0], l.lane_bits,
-                                               l.out_signed or l.emits_logits)
+        self.files = {name: capture_of(qnet, Path(f"{name}.cap")) for name, *_ in streams(qnet)
+                      if check_layers or name == "result"}
         self.first_pixel = Path("first_pixel.cap")
         self.record = {} if record else None   # stream -> list of per-image lanes (cross-check)
 

@@ -1,6 +1,6 @@
 """The per-image driver's Python pieces, without a simulator: capture-file decoding (tb/harness.py),
 the pixel file, the stall vocabulary's model (tb/stalls.py), the generated harness text, and the
-report's shard check (int8cnn.report.index_check)."""
+report (int8cnn.report: the shard check, golden classes carried from the run)."""
 from __future__ import annotations
 
 import sys
@@ -13,50 +13,66 @@ from flowtools import ROOT, WEIGHTS
 
 sys.path.insert(0, str(ROOT / "tb"))
 
-from harness import (CaptureError, CaptureFile, harness_text, pixels_hex, split_images,  # noqa: E402
-                     streams, vlt_text)
+from harness import (CaptureError, CaptureFile, capture_record, harness_text,  # noqa: E402
+                     pixels_hex, split_images, streams, vlt_text)
 from stalls import STALLS, Gen, check_stall, pause_generators, pauses  # noqa: E402
-
-
-def capture_line(cycle: int, last: int, lanes, bits: int) -> bytes:
-    """One record as tb_capture's $fwrite("%h %h %h\\n") prints it (lane 0 least significant)."""
-    word = 0
-    for i, v in enumerate(lanes):
-        word |= (int(v) & ((1 << bits) - 1)) << (i * bits)
-    digits = len(lanes) * bits // 4
-    return f"{cycle:08x} {last:x} {word:0{digits}x}\n".encode()
 
 
 def test_capture_decodes_signed_lanes_and_waits_for_whole_records(tmp_path):
     rng = np.random.default_rng(0)
     lanes = rng.integers(-2 ** 31, 2 ** 31, size=(5, 11))
-    text = b"".join(capture_line(100 + k, int(k == 4), lanes[k], 32) for k in range(5))
+    data = b"".join(capture_record(100 + k, int(k == 4), lanes[k], 32) for k in range(5))
+    assert len(data) == 5 * (8 + 11 * 4)
     f = tmp_path / "result.cap"
-    f.write_bytes(text[:-7])                      # the last record is not complete yet
+    f.write_bytes(data[:-7])                      # the last record is not complete yet
     cap = CaptureFile(f, 11 * 32, 11, 32, signed=True)
     cyc, last, got = cap.read()
     assert cyc.tolist() == [100, 101, 102, 103] and not last.any()
     assert np.array_equal(got, lanes[:4])
-    f.write_bytes(text)
+    f.write_bytes(data)
     cyc, last, got = cap.read()
     assert cyc.tolist() == [104] and last.tolist() == [True] and np.array_equal(got, lanes[4:])
     assert cap.read()[0].size == 0
 
 
+def test_capture_record_layout_is_tb_captures():
+    """{tdata zero-extended to whole words, 31'b0, tlast, cycle} as "%u" writes it: 32-bit words,
+    least significant first, little-endian (the layout both simulators were measured to agree on)."""
+    rec = capture_record(0x11223344, 1, [0xef, 0xcd, 0xab], 8)
+    assert rec == bytes([0x44, 0x33, 0x22, 0x11, 1, 0, 0, 0, 0xef, 0xcd, 0xab, 0])
+
+
+@pytest.mark.parametrize("bits", [4, 8, 12, 16, 20, 32])
+def test_capture_lane_widths(tmp_path, bits):
+    """Every lane width a layer can have (whole hex digits), signed and unsigned, across word
+    boundaries (e.g. 3 lanes of 12 bits span two words)."""
+    rng = np.random.default_rng(bits)
+    n_lanes = 3
+    lanes = rng.integers(-2 ** (bits - 1), 2 ** (bits - 1), size=(40, n_lanes))
+    f = tmp_path / "l.cap"
+    f.write_bytes(b"".join(capture_record(k, 0, lanes[k], bits) for k in range(40)))
+    _, _, got = CaptureFile(f, n_lanes * bits, n_lanes, bits, signed=True).read()
+    assert np.array_equal(got, lanes)
+    _, _, got = CaptureFile(f, n_lanes * bits, n_lanes, bits, signed=False).read()
+    assert np.array_equal(got, lanes % (1 << bits))
+
+
 def test_capture_unsigned_bytes(tmp_path):
     lanes = np.array([[0, 255, 128], [1, 2, 3]])
     f = tmp_path / "conv1.cap"
-    f.write_bytes(b"".join(capture_line(7, 0, r, 8) for r in lanes))
+    f.write_bytes(b"".join(capture_record(7, 0, r, 8) for r in lanes))
     _, _, got = CaptureFile(f, 24, 3, 8, signed=False).read()
     assert np.array_equal(got, lanes)
     _, _, got = CaptureFile(f, 24, 3, 8, signed=True).read()
     assert got[0].tolist() == [0, -1, -128]
 
 
-def test_capture_x_names_file_and_cycle(tmp_path):
+def test_capture_malformed_record_names_file(tmp_path):
+    """A tlast word other than 0 or 1 means the file is not what the reader expects (e.g. a
+    record size that disagrees with the harness)."""
     f = tmp_path / "pool1.cap"
-    f.write_bytes(capture_line(3, 0, [1, 2], 8) + b"0000002a 0 0x01\n")
-    with pytest.raises(CaptureError, match=r"pool1.cap: X or Z on a valid beat at cycle 42"):
+    f.write_bytes(capture_record(3, 0, [1, 2], 8) + capture_record(42, 7, [1, 2], 8))
+    with pytest.raises(CaptureError, match=r"pool1.cap: malformed record 1 .*tlast word 0x7"):
         CaptureFile(f, 16, 2, 8, signed=False).read()
 
 
@@ -150,3 +166,59 @@ def test_bad_top_level_options_fail_before_any_build(tmp_path, args, message):
     err = res.stderr.strip().splitlines()
     assert len(err) == 1 and message in err[0], res.stderr
     assert not (ROOT / "sim_build" / build).exists()
+
+
+def _idx_split(d: Path, images: np.ndarray, labels: np.ndarray) -> Path:
+    """A test split in IDX files (what int8cnn.data.load_mnist reads)."""
+    d.mkdir()
+    n = len(images)
+    (d / "t10k-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3]) + np.array([n, 28, 28], ">u4").tobytes()
+                                               + images.astype(np.uint8).tobytes())
+    (d / "t10k-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + np.array([n], ">u4").tobytes()
+                                               + labels.astype(np.uint8).tobytes())
+    return d
+
+
+def test_report_golden_classes_from_the_run_equal_a_golden_rerun(tmp_path):
+    """report.json carries the golden classes the scoreboard used (golden_predicted); the report
+    takes them instead of re-running the golden model, and reaches the same figures as the re-run
+    (older report.json without them). A golden class that differs from the RTL's is reported."""
+    import json
+    from int8cnn.export import load_network
+    from int8cnn.golden import run_network
+    from int8cnn.report import build
+    rng = np.random.default_rng(5)
+    x = (rng.random((12, 28, 28)) < 0.3).astype(np.uint8) * 255
+    _, gpred = run_network(load_network(WEIGHTS / "default"), x)
+    y = np.where(np.arange(12) % 3 == 0, (gpred + 1) % 10, gpred)   # a third of the labels wrong
+    data = _idx_split(tmp_path / "data", x, y)
+    run = {"predicted": gpred.tolist(), "labels": y.tolist(), "indices": list(range(12)),
+           "ii_cycles": 784.0, "latency_cycles": 796.0, "wall_s": 1.0, "images_per_s": 12.0}
+    reports = {}
+    for name, extra in (("rerun", {}), ("carried", {"golden_predicted": gpred.tolist()})):
+        p = tmp_path / name / "report.json"
+        p.parent.mkdir()
+        p.write_text(json.dumps(dict(run, **extra)))
+        reports[name] = build([p], tmp_path / f"out-{name}", "default", data=data, expect_images=12)
+    for r in reports.values():
+        assert r["golden_accuracy"] == r["rtl_accuracy"] == float((gpred == y).mean())
+        assert r["rtl_equals_golden"] is True
+    wrong = gpred.copy()
+    wrong[4] = (wrong[4] + 1) % 10
+    p = tmp_path / "differs" / "report.json"
+    p.parent.mkdir()
+    p.write_text(json.dumps(dict(run, golden_predicted=wrong.tolist())))
+    r = build([p], tmp_path / "out-differs", "default", data=data)
+    assert r["rtl_equals_golden"] is False
+
+
+def test_capture_dump_prints_every_beat(tmp_path, capsys):
+    """`python tb/harness.py --net default --dump <stream>.cap`: the capture file as text, one beat a
+    line (cycle, tlast, lanes), with the stream's lane layout taken from the network."""
+    from harness import main
+    f = tmp_path / "pool1.cap"
+    f.write_bytes(capture_record(9, 0, [1, 254, 3], 8) + capture_record(11, 1, [128, 127, 0], 8))
+    assert main(["--net", "default", "--dump", str(f)]) == 0   # pool1: unsigned (after a ReLU)
+    assert capsys.readouterr().out.splitlines() == ["9 0 1 254 3", "11 1 128 127 0"]
+    with pytest.raises(SystemExit, match="not a stream of network default .*conv1, pool1, fc1, result"):
+        main(["--net", "default", "--dump", str(f.rename(tmp_path / "pool9.cap"))])
