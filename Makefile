@@ -20,7 +20,12 @@ WAVES ?= 0
 DRIVER ?= image
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make dataset-fashion-mnist
+# g++ (and make): Verilator compiles every model to C++
+APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make g++ dataset-fashion-mnist
+# PyTorch's CPU-only wheels: from PyPI alone, torch==2.13.0 is the multi-GB CUDA build. An extra
+# index: pip takes 2.13.0+cpu from it (a local version sorts above the plain one) and everything
+# else from PyPI; when it cannot be reached, pip skips it. TORCH_INDEX= turns it off.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 # DATASET=fashion selects the <net>_fashion network (the same topology trained on Fashion-MNIST,
 # int8cnn.data.NET_DATASETS); `make sim` then runs its committed golden set (IMAGES > 0: that many
 # Fashion-MNIST test images) and `make regress` the Fashion-MNIST test split.
@@ -54,7 +59,7 @@ VERILATOR = VERILATOR_ROOT=$(VERILATOR_ROOT_DIR) $(VERILATOR_ROOT_DIR)/bin/veril
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
 
-## setup: apt-get install the simulators and synthesis tools, create .venv with .[dev]
+## setup: apt-get install the simulators, synthesis tools and g++, create .venv with .[dev] (CPU-only torch)
 setup:
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES)
@@ -62,7 +67,7 @@ setup:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -e '.[dev]'
 
 ## sim: top-level regression (SIM, NET, MULTS, IMAGES, DATASET, SEED, STALL, WAVES, DRIVER=image|beat,
 ##      TEST=<regex of cocotb tests>, e.g. WAVES=1 TEST=regression dumps that test alone)
