@@ -20,8 +20,8 @@ WAVES ?= 0
 DRIVER ?= image
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# g++ (and make): Verilator compiles every model to C++
-APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make g++ dataset-fashion-mnist
+# g++ (and make): Verilator compiles every model to C++; liblz4-dev, zlib1g-dev: its FST waveforms (WAVES=1)
+APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make g++ liblz4-dev zlib1g-dev dataset-fashion-mnist
 # PyTorch's CPU-only wheels: from PyPI alone, torch==2.13.0 is the multi-GB CUDA build. An extra
 # index: pip takes 2.13.0+cpu from it (a local version sorts above the plain one) and everything
 # else from PyPI; when it cannot be reached, pip skips it. TORCH_INDEX= turns it off.
@@ -162,6 +162,13 @@ SYNTH_SCRIPT = read_verilog -defer -Irtl -Iweights/$(NET) $(SYNTH_SRCS); \
   synth -flatten -top $(SYNTH_TOP) -run coarse:; \
   tee -q -o $(SYNTH_DIR)/$(SYNTH_TOP).stat stat; \
   select -assert-none t:$$dlatch t:$$adlatch t:$$dlatchsr t:$$_DLATCH_* t:$$_DLATCHSR_*
+
+.PHONY: formal
+## formal: SymbiYosys proofs of axis_skid, axis_fifo, axis_fork (formal/*.sby, the pinned yowasp tools;
+##         unbounded, k-induction), then every mutant of formal/run.py MUTANTS must make its proof fail
+formal:
+	$(PY) formal/run.py
+	$(PY) formal/run.py --mutants
 
 .PHONY: synth
 ## synth: yosys synth of SYNTH_TOP (default cnn_$(NET), the generated top); no latches; cells/FFs/multipliers
