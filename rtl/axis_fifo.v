@@ -95,6 +95,13 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+// formal properties (SymbiYosys, `make formal`): formal/axis_fifo.sv; it reads one RAM word
+wire [ADDR_W-1:0] f_addr;
+wire [WORD_W-1:0] f_mem_word = mem[f_addr];
+axis_fifo_props #(.DATA_W(DATA_W), .DEPTH(DEPTH), .ADDR_W(ADDR_W), .WORD_W(WORD_W)) u_props (.*);
+`endif
+
 endmodule
 
 `default_nettype wire

@@ -104,6 +104,11 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+// formal properties (SymbiYosys, `make formal`): formal/axis_fork.sv
+axis_fork_props #(.DATA_W(DATA_W)) u_props (.*);
+`endif
+
 endmodule
 
 `default_nettype wire

@@ -111,6 +111,11 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+// formal properties (SymbiYosys, `make formal`): formal/axis_skid.sv
+axis_skid_props #(.DATA_W(DATA_W)) u_props (.*);
+`endif
+
 endmodule
 
 `default_nettype wire
