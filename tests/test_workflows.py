@@ -87,9 +87,13 @@ def test_unknown_sim_is_a_usage_error_not_a_run_of_skips():
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_hygiene(path):
-    """Read-only token, one run per ref, and a time limit on every job."""
+    """Read-only token, one run per ref, a time limit on every job, and every job in the Debian
+    release the project is measured on (not the runner image's tool versions); in a container job
+    `github.workspace` names the host's path, so no step or env may use it."""
     wf = yaml.safe_load(path.read_text())
     assert wf["permissions"] == {"contents": "read"}
     assert "github.ref" in wf["concurrency"]["group"]
     for name, job in wf["jobs"].items():
         assert 0 < job.get("timeout-minutes", 0) <= 180, f"{path.name}: job {name}"
+        assert job.get("container") == "debian:bookworm", f"{path.name}: job {name} not in debian:bookworm"
+        assert "github.workspace" not in yaml.safe_dump(job), f"{path.name}: job {name} uses github.workspace"
