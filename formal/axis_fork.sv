@@ -43,6 +43,7 @@ module axis_fork_props #(
 
     reg f_past_valid = 1'b0;
     always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(rst);
 
     // the input follows AXI-Stream (assumed), both outputs do (asserted; right after reset an
     // output shows the input's tvalid, asserted below)

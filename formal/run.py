@@ -100,6 +100,12 @@ MUTANTS = [
      "assign s_axis_tready = done_a && done_b;", "assign s_axis_tready = done_a || done_b;"),
     ("axis_fork", "output a shows the beat again after taking it (a beat duplicated)",
      "assign m_axis_a_tvalid = s_axis_tvalid && !taken_a_reg;", "assign m_axis_a_tvalid = s_axis_tvalid;"),
+    ("eltwise_add", "input b is taken without a beat on input a (the join broken)",
+     "assign s_axis_b_tready = p_en && s_axis_a_tvalid;", "assign s_axis_b_tready = p_en;"),
+    ("eltwise_add", "stage 1 no longer fills while the output stalls (a bubble: throughput)",
+     "wire p_en   = out_en || !p_valid_reg;", "wire p_en   = out_en;"),
+    ("eltwise_add", "stage 1 drops tlast (a beat changed)",
+     "        p_last_reg <= s_axis_a_tlast;", "        p_last_reg <= 1'b0;"),
 ]
 
 

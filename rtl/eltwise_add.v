@@ -210,6 +210,11 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+// formal properties of the join and the pipeline (SymbiYosys, `make formal`): formal/eltwise_add.sv
+eltwise_add_props #(.C(C), .OUT_W(OUT_W)) u_props (.*);
+`endif
+
 endmodule
 
 `default_nettype wire
