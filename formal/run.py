@@ -106,6 +106,15 @@ MUTANTS = [
      "wire p_en   = out_en || !p_valid_reg;", "wire p_en   = out_en;"),
     ("eltwise_add", "stage 1 drops tlast (a beat changed)",
      "        p_last_reg <= s_axis_a_tlast;", "        p_last_reg <= 1'b0;"),
+    ("pad2d", "tlast at the end of every row, not of the image (framing)",
+     "m_last_reg <= (x_reg == X_MAX) && (y_reg == Y_MAX);", "m_last_reg <= (x_reg == X_MAX);"),
+    ("pad2d", "padding beats carry the input's tdata (padding)",
+     "m_data_reg <= in_img ? s_axis_tdata : {C*DATA_W{1'b0}};", "m_data_reg <= s_axis_tdata;"),
+    ("pad2d", "padding beats wait for an input beat (throughput)",
+     "wire load = out_free && ((in_img || at_start) ? s_axis_tvalid : 1'b1);",
+     "wire load = out_free && s_axis_tvalid;"),
+    ("pad2d", "input is taken during padding beats too (beats lost)",
+     "assign s_axis_tready = out_free && in_img;", "assign s_axis_tready = out_free;"),
 ]
 
 

@@ -113,6 +113,12 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+// formal properties (SymbiYosys, `make formal`): formal/pad2d.sv
+pad2d_props #(.C(C), .DATA_W(DATA_W), .IMG_W(IMG_W), .IMG_H(IMG_H), .PAD(PAD), .X_W(X_W), .Y_W(Y_W))
+    u_props (.*);
+`endif
+
 endmodule
 
 `default_nettype wire
