@@ -164,7 +164,7 @@ SYNTH_SCRIPT = read_verilog -defer -Irtl -Iweights/$(NET) $(SYNTH_SRCS); \
   select -assert-none t:$$dlatch t:$$adlatch t:$$dlatchsr t:$$_DLATCH_* t:$$_DLATCHSR_*
 
 .PHONY: formal
-## formal: SymbiYosys proofs of axis_skid, axis_fifo, axis_fork, pad2d, eltwise_add's join (formal/*.sby, yowasp;
+## formal: SymbiYosys proofs: axis_skid/fifo/fork, pad2d, eltwise_add's join, window2d's framing (formal/*.sby;
 ##         unbounded, k-induction), then every mutant of formal/run.py MUTANTS must make its proof fail
 formal:
 	$(PY) formal/run.py

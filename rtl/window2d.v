@@ -217,6 +217,12 @@ always @(posedge clk) begin
     end
 end
 
+`ifdef FORMAL
+// formal properties of the framing and handshakes (SymbiYosys, `make formal`): formal/window2d.sv
+window2d_props #(.C(C), .DATA_W(DATA_W), .IMG_W(IMG_W), .IMG_H(IMG_H), .K(K), .STRIDE(STRIDE),
+                 .X_W(X_W), .Y_W(Y_W), .PH_W(PH_W)) u_props (.*);
+`endif
+
 endmodule
 
 `default_nettype wire
