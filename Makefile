@@ -170,6 +170,12 @@ formal:
 	$(PY) formal/run.py
 	$(PY) formal/run.py --mutants
 
+.PHONY: mutate
+## mutate: mutation campaign over rtl/ (tb/mutate.py): each one-line mutant against its module's unit tests on
+##         Icarus, report in sim_build/mutate/ (MUTATE_OPTS, e.g. --modules requant --max 10; all: hours)
+mutate:
+	$(PY) tb/mutate.py --jobs $(JOBS) $(MUTATE_OPTS)
+
 .PHONY: synth
 ## synth: yosys synth of SYNTH_TOP (default cnn_$(NET), the generated top); no latches; cells/FFs/multipliers
 synth:

@@ -21,7 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
-SIM_BUILD = ROOT / "sim_build"
+# INT8CNN_SIM_BUILD: another build root (the mutation campaign gives each mutant its own)
+SIM_BUILD = Path(os.environ.get("INT8CNN_SIM_BUILD") or ROOT / "sim_build")
+# INT8CNN_RTL_OVERRIDE: a directory whose <name>.v files replace rtl/'s (a mutant, tb/mutate.py)
+RTL_OVERRIDE = os.environ.get("INT8CNN_RTL_OVERRIDE")
 SIMULATORS = ("icarus", "verilator")
 
 
@@ -70,9 +73,12 @@ def check_simulator(sim: str) -> str | None:
 
 
 def rtl_sources(*names: str) -> list[Path]:
-    """Paths of rtl/<name>.v (searched recursively under rtl/)."""
+    """Paths of rtl/<name>.v (searched recursively under rtl/; $INT8CNN_RTL_OVERRIDE/<name>.v first)."""
     out = []
     for n in names:
+        if RTL_OVERRIDE and (Path(RTL_OVERRIDE) / f"{n}.v").exists():
+            out.append(Path(RTL_OVERRIDE) / f"{n}.v")
+            continue
         hits = sorted(RTL.rglob(f"{n}.v"))
         if not hits:
             raise FileNotFoundError(f"rtl source {n}.v not found under {RTL}")

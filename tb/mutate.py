@@ -1,0 +1,242 @@
+"""`make mutate`: a mutation campaign over rtl/, to measure how much the tests can catch.
+
+    python tb/mutate.py [--modules axis_skid,requant] [--max N] [--jobs 2] [--timeout 600]
+
+Each mutant is one small source change to one line of one RTL module (OPERATORS below: operators,
+constants, negations, handshake terms; comments, the `initial` parameter checks and the
+`ifdef FORMAL` hooks are left alone). For each mutant the module's unit tests (UNIT_TESTS: its
+tb/test_<module>.py, on Icarus, stopping at the first failure) run against the mutated file
+(INT8CNN_RTL_OVERRIDE) in a build root of its own (INT8CNN_SIM_BUILD), so mutants run in parallel.
+Outcomes:
+  killed     a test failed (the first failing test is recorded)
+  timeout    the tests did not finish within --timeout seconds (a hang: counted as killed)
+  survived   every test passed: a gap in the tests, or an equivalent mutant (EQUIVALENT below
+             lists those with the reason they cannot change behaviour; they leave the score)
+  invalid    the mutant does not compile (iverilog), not counted
+Score = (killed + timeout) / (killed + timeout + survived - equivalent). Report:
+sim_build/mutate/report.md and report.json; a line per module and per surviving mutant.
+`--max N` takes N mutants per module spread evenly over the module (deterministic), for a quick
+sample; the nightly workflow runs them all. The throughput-only mutants the simulation tests
+cannot see are the job of `make formal` (formal/run.py --mutants).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RTL = ROOT / "rtl"
+WORK = ROOT / "sim_build" / "mutate"
+
+# name, pattern (on the code part of a line), replacement, what it models
+OPERATORS = [
+    ("eq-ne", r"==", "!=", "comparison negated"),
+    ("ne-eq", r"!=", "==", "comparison negated"),
+    ("and-or", r"&&", "||", "condition term joined wrongly"),
+    ("or-and", r"\|\|", "&&", "condition term joined wrongly"),
+    ("ge-gt", r">=", ">", "boundary off by one"),
+    ("gt-ge", r"(?<![>=-])>(?![>=])", ">=", "boundary off by one"),
+    ("lt-le", r"(?<![<])<(?![<=])", "<=", "boundary off by one"),
+    ("not-drop", r"!(?!=)", "", "negation dropped"),
+    ("one-zero", r"1'b1", "1'b0", "constant flipped"),
+    ("zero-one", r"1'b0", "1'b1", "constant flipped"),
+    ("plus-minus", r"(?<![+])\+(?![+:])", "-", "arithmetic operator swapped"),
+    ("minus-plus", r"(?<![-:])-(?![-:>])", "+", "arithmetic operator swapped"),
+    ("ashr-shr", r">>>", ">>", "arithmetic shift made logical"),
+    ("inc-twice", r"\+ 1'b1", "+ 2'd2", "counter steps by two"),
+]
+
+# module -> the unit tests that exercise it (mac_fold is the folded datapath of conv2d and dense)
+UNIT_TESTS = {m: [f"tb/test_{m}.py"] for m in (
+    "act_lut", "argmax", "avgpool2d", "axis_fifo", "axis_fork", "axis_skid", "conv2d", "dense",
+    "eltwise_add", "maxpool2d", "pad2d", "requant", "window2d")}
+UNIT_TESTS["mac_fold"] = ["tb/test_conv2d.py", "tb/test_dense.py"]
+
+# (module, line text after stripping, operator) -> why the mutant cannot change behaviour
+EQUIVALENT: dict[tuple[str, str, str], str] = {}
+
+
+@dataclass
+class Mutant:
+    module: str
+    line: int          # 1-based
+    col: int           # 0-based, in the line
+    op: str
+    before: str        # the line's code
+    after: str
+    outcome: str = ""
+    test: str = ""     # the first failing test (killed)
+    seconds: float = 0.0
+    equivalent: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.module}-L{self.line}-c{self.col}-{self.op}"
+
+
+def code_lines(text: str):
+    """(line number, code part) of the lines a mutant may touch."""
+    skip_depth = 0        # inside `ifdef FORMAL
+    in_initial = False
+    depth = 0
+    for k, raw in enumerate(text.splitlines(), 1):
+        code = raw.split("//")[0]
+        s = code.strip()
+        if s.startswith("`ifdef FORMAL"):
+            skip_depth = 1
+            continue
+        if skip_depth:
+            if s.startswith("`endif"):
+                skip_depth = 0
+            continue
+        if s.startswith("initial"):
+            in_initial, depth = True, 0
+        if in_initial:
+            depth += len(re.findall(r"\bbegin\b", code)) - len(re.findall(r"\bend\b", code))
+            if depth <= 0 and not s.startswith("initial begin"):
+                in_initial = False
+            continue
+        if not s or s.startswith(("`", "/*", "*", "module", "parameter", "localparam", "input",
+                                  "output", "reg ", "wire [", "integer", "genvar", ")", "(")):
+            if not (s.startswith("wire ") and "=" in s):
+                continue
+        yield k, code
+
+
+def mutants_of(module: str) -> list[Mutant]:
+    path = RTL / f"{module}.v"
+    out = []
+    for k, code in code_lines(path.read_text()):
+        for op, pat, rep, _ in OPERATORS:
+            for m in re.finditer(pat, code):
+                after = code[:m.start()] + rep + code[m.end():]
+                out.append(Mutant(module, k, m.start(), op, code.rstrip(), after.rstrip()))
+    return out
+
+
+def sample(ms: list[Mutant], n: int | None) -> list[Mutant]:
+    if not n or len(ms) <= n:
+        return ms
+    step = len(ms) / n
+    return [ms[int(i * step)] for i in range(n)]
+
+
+def apply(m: Mutant) -> str:
+    lines = (RTL / f"{m.module}.v").read_text().splitlines(keepends=True)
+    raw = lines[m.line - 1]
+    lines[m.line - 1] = m.after + raw[len(m.before):] if raw.startswith(m.before) else \
+        raw.replace(m.before, m.after, 1)
+    return "".join(lines)
+
+
+def compiles(src: Path) -> bool:
+    r = subprocess.run(["iverilog", "-g2012", "-o", os.devnull, str(src)], capture_output=True)
+    return r.returncode == 0
+
+
+def run_one(m: Mutant, timeout: float) -> Mutant:
+    d = WORK / m.id
+    shutil.rmtree(d, ignore_errors=True)
+    (d / "rtl").mkdir(parents=True)
+    src = d / "rtl" / f"{m.module}.v"
+    src.write_text(apply(m))
+    if not compiles(src):
+        m.outcome = "invalid"
+        return m
+    env = dict(os.environ, SIM="icarus", INT8CNN_RTL_OVERRIDE=str(d / "rtl"),
+               INT8CNN_SIM_BUILD=str(d / "build"), PYTHONDONTWRITEBYTECODE="1")
+    cmd = [sys.executable, "-m", "pytest", *UNIT_TESTS[m.module], "-x", "-q", "-p", "no:xdist",
+           "-p", "no:cacheprovider"]
+    t0 = time.perf_counter()
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        m.seconds = time.perf_counter() - t0
+        if r.returncode == 0:
+            m.outcome = "survived"
+        else:
+            m.outcome = "killed"
+            hit = re.search(r"^FAILED (\S+)", r.stdout, re.M)
+            m.test = hit.group(1) if hit else f"pytest exit {r.returncode}"
+    except subprocess.TimeoutExpired:
+        m.seconds = time.perf_counter() - t0
+        m.outcome = "timeout"
+    m.equivalent = EQUIVALENT.get((m.module, m.before.strip(), m.op), "")
+    shutil.rmtree(d / "build", ignore_errors=True)
+    return m
+
+
+def report(ms: list[Mutant], wall: float) -> str:
+    rows = ["| module | mutants | killed | timeout | survived | equivalent | invalid | score |",
+            "|---|---|---|---|---|---|---|---|"]
+    tot = {"k": 0, "t": 0, "s": 0, "e": 0}
+    for mod in sorted({m.module for m in ms}):
+        mm = [m for m in ms if m.module == mod]
+        k = sum(m.outcome == "killed" for m in mm)
+        t = sum(m.outcome == "timeout" for m in mm)
+        e = sum(m.outcome == "survived" and bool(m.equivalent) for m in mm)
+        s = sum(m.outcome == "survived" for m in mm)
+        inv = sum(m.outcome == "invalid" for m in mm)
+        den = k + t + s - e
+        rows.append(f"| {mod} | {len(mm)} | {k} | {t} | {s - e} | {e} | {inv} | "
+                    f"{100 * (k + t) / den:.1f}% |" if den else f"| {mod} | {len(mm)} | {k} | {t} | "
+                    f"{s - e} | {e} | {inv} | - |")
+        for key, v in (("k", k), ("t", t), ("s", s - e), ("e", e)):
+            tot[key] += v
+    den = tot["k"] + tot["t"] + tot["s"]
+    score = f"{100 * (tot['k'] + tot['t']) / den:.1f}%" if den else "-"
+    lines = ["# Mutation campaign (`make mutate`)", "",
+             f"{len(ms)} mutants, score {score} (killed + timeout over non-equivalent, valid "
+             f"mutants), {wall:.0f} s wall.", ""] + rows + ["", "## Survivors", ""]
+    for m in ms:
+        if m.outcome == "survived":
+            lines.append(f"- `{m.id}`{' (equivalent: ' + m.equivalent + ')' if m.equivalent else ''}:"
+                         f" `{m.before.strip()}` -> `{m.after.strip()}`")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--modules", default=",".join(sorted(UNIT_TESTS)))
+    ap.add_argument("--max", type=int, default=None, help="mutants per module (an even sample)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds per mutant (a hang)")
+    ap.add_argument("--list", action="store_true", help="print the mutants, run nothing")
+    a = ap.parse_args(argv)
+    mods = [m.strip() for m in a.modules.split(",") if m.strip()]
+    unknown = [m for m in mods if m not in UNIT_TESTS]
+    if unknown:
+        ap.error(f"unknown module(s) {', '.join(unknown)}; expected some of {', '.join(sorted(UNIT_TESTS))}")
+    ms = [m for mod in mods for m in sample(mutants_of(mod), a.max)]
+    if a.list:
+        for m in ms:
+            print(f"{m.id}: {m.before.strip()}  ->  {m.after.strip()}")
+        print(f"{len(ms)} mutants")
+        return 0
+    WORK.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    done = []
+    with ThreadPoolExecutor(a.jobs) as pool:
+        for m in pool.map(lambda m: run_one(m, a.timeout), ms):
+            done.append(m)
+            print(f"mutate: {len(done):4d}/{len(ms)} {m.outcome:8s} {m.id}"
+                  f"{'  ' + m.test if m.test else ''} ({m.seconds:.0f} s)", flush=True)
+    text = report(done, time.perf_counter() - t0)
+    (WORK / "report.md").write_text(text)
+    (WORK / "report.json").write_text(json.dumps([asdict(m) for m in done], indent=1) + "\n")
+    print(text)
+    print(f"mutate: report in {WORK / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
