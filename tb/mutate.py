@@ -153,7 +153,10 @@ def apply(m: Mutant) -> str:
 
 
 def compiles(src: Path) -> bool:
-    r = subprocess.run(["iverilog", "-g2012", "-o", os.devnull, str(src)], capture_output=True)
+    """The mutated module elaborates with the rest of the library (it may instantiate others)."""
+    lib = [str(p) for p in sorted(RTL.glob("*.v")) if p.name != src.name]
+    r = subprocess.run(["iverilog", "-g2012", "-o", os.devnull, "-s", src.stem, str(src), *lib],
+                       capture_output=True)
     return r.returncode == 0
 
 
