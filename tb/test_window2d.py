@@ -46,8 +46,11 @@ async def run_window2d(dut, stall):
 CASES = {
     # id: C, DATA_W, IMG_W, IMG_H, K, STRIDE. The default network's geometries (K=7 S=1 on 28x28,
     # K=2 S=2 on 22x22) run through window2d in test_conv2d.py / test_maxpool2d.py; these cover
-    # a non-byte width, stride > 1 with leftover rows/columns, K = IMG_W and K = 1.
+    # a non-byte width, stride > 1 with leftover rows/columns, K = IMG_W and K = 1, and a stride
+    # whose phase at row/column 0 is not 0 ((K-1) % STRIDE != 0: a phase counter stepping down
+    # instead of up is only caught there; found by tb/mutate.py).
     "c1w5-11x9-k4-s3": dict(C=1, DATA_W=5, IMG_W=11, IMG_H=9, K=4, STRIDE=3),
+    "c1-10x8-k3-s3": dict(C=1, DATA_W=8, IMG_W=10, IMG_H=8, K=3, STRIDE=3),
     "c2-3x4-k3-s2": dict(C=2, DATA_W=8, IMG_W=3, IMG_H=4, K=3, STRIDE=2),
     "c2-4x3-k1-s1": dict(C=2, DATA_W=8, IMG_W=4, IMG_H=3, K=1, STRIDE=1),
 }
