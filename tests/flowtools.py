@@ -2,9 +2,11 @@
 conftest.py too, and `from conftest import ...` would pick whichever was imported first."""
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,3 +28,18 @@ def mnist_unavailable(what: str, split: str = "test"):
 def dir_files(d: Path) -> dict:
     """{relative path: bytes} of every file under d."""
     return {str(p.relative_to(d)): p.read_bytes() for p in sorted(Path(d).rglob("*")) if p.is_file()}
+
+
+# IDX type codes from the format's specification (not from the code under test)
+IDX_TYPES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D,
+             np.float64: 0x0E}
+
+
+def write_idx(path, arr, gz=False):
+    """An IDX file of arr (big-endian, the dtype's type code), gzip-compressed when gz."""
+    arr = np.asarray(arr)
+    head = bytes([0, 0, IDX_TYPES[arr.dtype.type], arr.ndim])
+    head += b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    raw = head + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    return path

@@ -11,20 +11,7 @@ import pytest
 import int8cnn.data as data
 from int8cnn.data import DatasetError, load_mnist, read_idx
 
-from flowtools import mnist_unavailable
-
-# IDX type codes from the format's specification (not from the code under test)
-IDX_TYPES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D,
-             np.float64: 0x0E}
-
-
-def write_idx(path, arr, gz=False):
-    arr = np.asarray(arr)
-    head = bytes([0, 0, IDX_TYPES[arr.dtype.type], arr.ndim])
-    head += b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
-    raw = head + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
-    path.write_bytes(gzip.compress(raw) if gz else raw)
-    return path
+from flowtools import mnist_unavailable, write_idx
 
 
 @pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])

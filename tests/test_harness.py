@@ -9,7 +9,7 @@ from itertools import groupby, islice
 import numpy as np
 import pytest
 
-from flowtools import ROOT, WEIGHTS
+from flowtools import ROOT, WEIGHTS, write_idx
 
 sys.path.insert(0, str(ROOT / "tb"))
 
@@ -168,17 +168,6 @@ def test_bad_top_level_options_fail_before_any_build(tmp_path, args, message):
     assert not (ROOT / "sim_build" / build).exists()
 
 
-def _idx_split(d: Path, images: np.ndarray, labels: np.ndarray) -> Path:
-    """A test split in IDX files (what int8cnn.data.load_mnist reads)."""
-    d.mkdir()
-    n = len(images)
-    (d / "t10k-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3]) + np.array([n, 28, 28], ">u4").tobytes()
-                                               + images.astype(np.uint8).tobytes())
-    (d / "t10k-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + np.array([n], ">u4").tobytes()
-                                               + labels.astype(np.uint8).tobytes())
-    return d
-
-
 def test_report_golden_classes_from_the_run_equal_a_golden_rerun(tmp_path):
     """report.json carries the golden classes the scoreboard used (golden_predicted); the report
     takes them instead of re-running the golden model, and reaches the same figures as the re-run
@@ -191,7 +180,10 @@ def test_report_golden_classes_from_the_run_equal_a_golden_rerun(tmp_path):
     x = (rng.random((12, 28, 28)) < 0.3).astype(np.uint8) * 255
     _, gpred = run_network(load_network(WEIGHTS / "default"), x)
     y = np.where(np.arange(12) % 3 == 0, (gpred + 1) % 10, gpred)   # a third of the labels wrong
-    data = _idx_split(tmp_path / "data", x, y)
+    data = tmp_path / "data"
+    data.mkdir()
+    write_idx(data / "t10k-images-idx3-ubyte", x.astype(np.uint8))
+    write_idx(data / "t10k-labels-idx1-ubyte", y.astype(np.uint8))
     run = {"predicted": gpred.tolist(), "labels": y.tolist(), "indices": list(range(12)),
            "ii_cycles": 784.0, "latency_cycles": 796.0, "wall_s": 1.0, "images_per_s": 12.0}
     reports = {}
