@@ -41,21 +41,20 @@ module axis_fork_props #(
     wire a_hs = a_tvalid && m_axis_a_tready;
     wire b_hs = b_tvalid && m_axis_b_tready;
 
-    reg f_past_valid = 1'b0;
-    always @(posedge clk) f_past_valid <= 1'b1;
-    always @(*) if (!f_past_valid) assume(rst);
+    wire f_past_valid;
+    formal_start u_start (.clk(clk), .rst(rst), .f_past_valid(f_past_valid));
 
     // the input follows AXI-Stream (assumed), both outputs do (asserted; right after reset an
     // output shows the input's tvalid, asserted below)
     axis_source_rules #(.DATA_W(DATA_W)) u_in (
         .clk(clk), .rst(rst), .tdata(s_axis_tdata), .tvalid(s_axis_tvalid), .tready(s_axis_tready),
-        .tlast(s_axis_tlast));
+        .tlast(s_axis_tlast), .f_past_valid(f_past_valid));
     axis_sink_rules #(.DATA_W(DATA_W), .AFTER_RESET(0)) u_out_a (
         .clk(clk), .rst(rst), .tdata(a_tdata), .tvalid(a_tvalid), .tready(m_axis_a_tready),
-        .tlast(a_tlast));
+        .tlast(a_tlast), .f_past_valid(f_past_valid));
     axis_sink_rules #(.DATA_W(DATA_W), .AFTER_RESET(0)) u_out_b (
         .clk(clk), .rst(rst), .tdata(b_tdata), .tvalid(b_tvalid), .tready(m_axis_b_tready),
-        .tlast(b_tlast));
+        .tlast(b_tlast), .f_past_valid(f_past_valid));
 
     reg [5:0] f_in = 6'd0, f_a = 6'd0, f_b = 6'd0;
     always @(posedge clk)

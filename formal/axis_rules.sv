@@ -3,8 +3,20 @@
 //   axis_sink_rules    asserts that the module follows them on one of its output streams
 // Rules: while tvalid && !tready, tvalid stays high and tdata / tlast stay unchanged the next
 // cycle; after reset, no beat is offered until a cycle has passed (axis_sink_rules, when AFTER_RESET
-// is 1). Both also assume reset in the first cycle (the registers start unknown).
+// is 1). The first cycle comes from formal_start (one per property module).
 `default_nettype none
+
+// The first cycle: f_past_valid is low there only, and reset is assumed then (the registers start
+// unknown). Each property module has one and hands f_past_valid to the rules it instantiates.
+module formal_start (
+    input wire clk,
+    input wire rst,
+    output reg f_past_valid
+);
+    initial f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(rst);
+endmodule
 
 module axis_source_rules #(
     parameter integer DATA_W = 8
@@ -14,11 +26,9 @@ module axis_source_rules #(
     input wire [DATA_W-1:0] tdata,
     input wire              tvalid,
     input wire              tready,
-    input wire              tlast
+    input wire              tlast,
+    input wire              f_past_valid   // formal_start: low in the first cycle only
 );
-    reg f_past_valid = 1'b0;
-    always @(posedge clk) f_past_valid <= 1'b1;
-    always @(*) if (!f_past_valid) assume(rst);
     always @(posedge clk)
         if (f_past_valid && !$past(rst) && $past(tvalid && !tready))
             assume(tvalid && tdata == $past(tdata) && tlast == $past(tlast));
@@ -33,11 +43,9 @@ module axis_sink_rules #(
     input wire [DATA_W-1:0] tdata,
     input wire              tvalid,
     input wire              tready,
-    input wire              tlast
+    input wire              tlast,
+    input wire              f_past_valid   // formal_start: low in the first cycle only
 );
-    reg f_past_valid = 1'b0;
-    always @(posedge clk) f_past_valid <= 1'b1;
-    always @(*) if (!f_past_valid) assume(rst);
     always @(posedge clk) if (f_past_valid) begin
         if (!$past(rst) && $past(tvalid && !tready))
             assert(tvalid && tdata == $past(tdata) && tlast == $past(tlast));

@@ -41,19 +41,18 @@ module eltwise_add_props #(
     wire b_hs = s_axis_b_tvalid && s_axis_b_tready;
     wire out_hs = m_axis_tvalid && m_axis_tready;
 
-    reg f_past_valid = 1'b0;
-    always @(posedge clk) f_past_valid <= 1'b1;
-    always @(*) if (!f_past_valid) assume(rst);
+    wire f_past_valid;
+    formal_start u_start (.clk(clk), .rst(rst), .f_past_valid(f_past_valid));
 
     axis_source_rules #(.DATA_W(C * 8)) u_in_a (
         .clk(clk), .rst(rst), .tdata(s_axis_a_tdata), .tvalid(s_axis_a_tvalid),
-        .tready(s_axis_a_tready), .tlast(s_axis_a_tlast));
+        .tready(s_axis_a_tready), .tlast(s_axis_a_tlast), .f_past_valid(f_past_valid));
     axis_source_rules #(.DATA_W(C * 8)) u_in_b (
         .clk(clk), .rst(rst), .tdata(s_axis_b_tdata), .tvalid(s_axis_b_tvalid),
-        .tready(s_axis_b_tready), .tlast(1'b0));
+        .tready(s_axis_b_tready), .tlast(1'b0), .f_past_valid(f_past_valid));
     axis_sink_rules #(.DATA_W(C * OUT_W)) u_out (
         .clk(clk), .rst(rst), .tdata(m_axis_tdata), .tvalid(m_axis_tvalid), .tready(m_axis_tready),
-        .tlast(m_axis_tlast));
+        .tlast(m_axis_tlast), .f_past_valid(f_past_valid));
 
     // beat counts and the tracked beat: its tlast (the data is transformed, see above)
     wire [5:0] f_in, f_out, f_occ, f_pos;

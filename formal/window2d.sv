@@ -50,16 +50,15 @@ module window2d_props #(
     wire in_hs = s_axis_tvalid && s_axis_tready;
     wire out_hs = m_axis_tvalid && m_axis_tready;
 
-    reg f_past_valid = 1'b0;
-    always @(posedge clk) f_past_valid <= 1'b1;
-    always @(*) if (!f_past_valid) assume(rst);
+    wire f_past_valid;
+    formal_start u_start (.clk(clk), .rst(rst), .f_past_valid(f_past_valid));
 
     axis_source_rules #(.DATA_W(C * DATA_W)) u_in (
         .clk(clk), .rst(rst), .tdata(s_axis_tdata), .tvalid(s_axis_tvalid), .tready(s_axis_tready),
-        .tlast(s_axis_tlast));
+        .tlast(s_axis_tlast), .f_past_valid(f_past_valid));
     axis_sink_rules #(.DATA_W(K * K * C * DATA_W)) u_out (
         .clk(clk), .rst(rst), .tdata(m_axis_tdata), .tvalid(m_axis_tvalid), .tready(m_axis_tready),
-        .tlast(m_axis_tlast));
+        .tlast(m_axis_tlast), .f_past_valid(f_past_valid));
 
     // position of the next input pixel; does it complete a window, and which (raster index)?
     reg [7:0] ix = 8'd0, iy = 8'd0;
