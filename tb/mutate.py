@@ -30,12 +30,16 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RTL = ROOT / "rtl"
-WORK = ROOT / "sim_build" / "mutate"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from int8cnn.sim import RTL, SIM_BUILD  # noqa: E402
+
+WORK = SIM_BUILD / "mutate"
 
 # name, pattern (on the code part of a line), replacement, what it models
 OPERATORS = [
@@ -94,11 +98,15 @@ class Mutant:
     outcome: str = ""
     test: str = ""     # the first failing test (killed)
     seconds: float = 0.0
-    equivalent: str = ""
 
     @property
     def id(self) -> str:
         return f"{self.module}-L{self.line}-c{self.col}-{self.op}"
+
+    @property
+    def equivalent(self) -> str:
+        """Why the mutant cannot change behaviour, when EQUIVALENT says so ('' otherwise)."""
+        return EQUIVALENT.get((self.module, self.before.strip(), self.op), "")
 
 
 def code_lines(text: str):
@@ -199,12 +207,15 @@ def run_one(m: Mutant, timeout: float) -> Mutant:
     except subprocess.TimeoutExpired:
         m.seconds = time.perf_counter() - t0
         m.outcome = "timeout"
-    m.equivalent = EQUIVALENT.get((m.module, m.before.strip(), m.op), "")
     shutil.rmtree(d / "build", ignore_errors=True)
     return m
 
 
-def report(ms: list[Mutant], wall: float) -> str:
+def pct(hit: int, of: int) -> str:
+    return f"{100 * hit / of:.1f}%" if of else "-"
+
+
+def report(ms: list[Mutant], wall: float | None) -> str:
     rows = ["| module | mutants | killed | timeout | survived | equivalent | invalid | score |",
             "|---|---|---|---|---|---|---|---|"]
     tot = {"k": 0, "t": 0, "s": 0, "e": 0}
@@ -216,21 +227,28 @@ def report(ms: list[Mutant], wall: float) -> str:
         s = sum(m.outcome == "survived" for m in mm)
         inv = sum(m.outcome == "invalid" for m in mm)
         den = k + t + s - e
-        rows.append(f"| {mod} | {len(mm)} | {k} | {t} | {s - e} | {e} | {inv} | "
-                    f"{100 * (k + t) / den:.1f}% |" if den else f"| {mod} | {len(mm)} | {k} | {t} | "
-                    f"{s - e} | {e} | {inv} | - |")
+        rows.append(f"| {mod} | {len(mm)} | {k} | {t} | {s - e} | {e} | {inv} | {pct(k + t, den)} |")
         for key, v in (("k", k), ("t", t), ("s", s - e), ("e", e)):
             tot[key] += v
     den = tot["k"] + tot["t"] + tot["s"]
-    score = f"{100 * (tot['k'] + tot['t']) / den:.1f}%" if den else "-"
     lines = ["# Mutation campaign (`make mutate`)", "",
-             f"{len(ms)} mutants, score {score} (killed + timeout over non-equivalent, valid "
-             f"mutants), {wall:.0f} s wall.", ""] + rows + ["", "## Survivors", ""]
+             f"{len(ms)} mutants, score {pct(tot['k'] + tot['t'], den)} (killed + timeout over "
+             f"non-equivalent, valid mutants)" + (f", {wall:.0f} s wall." if wall is not None else "."),
+             ""] + rows + ["", "## Survivors", ""]
     for m in ms:
         if m.outcome == "survived":
             lines.append(f"- `{m.id}`{' (equivalent: ' + m.equivalent + ')' if m.equivalent else ''}:"
                          f" `{m.before.strip()}` -> `{m.after.strip()}`")
     return "\n".join(lines) + "\n"
+
+
+def write_report(ms: list[Mutant], wall: float | None) -> str:
+    """report.md and report.json (every mutant, with its equivalence reason) under WORK."""
+    text = report(ms, wall)
+    (WORK / "report.md").write_text(text)
+    (WORK / "report.json").write_text(
+        json.dumps([dict(asdict(m), equivalent=m.equivalent) for m in ms], indent=1) + "\n")
+    return text
 
 
 def main(argv=None) -> int:
@@ -245,13 +263,10 @@ def main(argv=None) -> int:
                     help="rewrite the report of the last run (report.json) with today's EQUIVALENT")
     a = ap.parse_args(argv)
     if a.rescore:
-        done = [Mutant(**{k: v for k, v in d.items()}) for d in json.loads((WORK / "report.json").read_text())]
-        for m in done:
-            m.equivalent = EQUIVALENT.get((m.module, m.before.strip(), m.op), "")
-        text = report(done, 0.0).replace(", 0 s wall.", ".")
-        (WORK / "report.md").write_text(text)
-        (WORK / "report.json").write_text(json.dumps([asdict(x) for x in done], indent=1) + "\n")
-        print(text)
+        names = {f.name for f in fields(Mutant)}
+        done = [Mutant(**{k: v for k, v in d.items() if k in names})
+                for d in json.loads((WORK / "report.json").read_text())]
+        print(write_report(done, None))
         return 0
     mods = [m.strip() for m in a.modules.split(",") if m.strip()]
     unknown = [m for m in mods if m not in UNIT_TESTS]
@@ -274,9 +289,7 @@ def main(argv=None) -> int:
                   f"{'  ' + m.test if m.test else ''} ({m.seconds:.0f} s)", flush=True)
             # the report so far, after every mutant (a long campaign can be read while it runs)
             done.sort(key=lambda x: (x.module, x.line, x.col, x.op))
-            text = report(done, time.perf_counter() - t0)
-            (WORK / "report.md").write_text(text)
-            (WORK / "report.json").write_text(json.dumps([asdict(x) for x in done], indent=1) + "\n")
+            text = write_report(done, time.perf_counter() - t0)
     print(text)
     print(f"mutate: report in {WORK / 'report.md'}")
     return 0
