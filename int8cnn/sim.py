@@ -86,6 +86,17 @@ def rtl_sources(*names: str) -> list[Path]:
     return out
 
 
+def waves_on(waves: bool | None) -> bool:
+    """Whether a build traces: waves, or when None, $WAVES (cocotb-test's convention)."""
+    return os.environ.get("WAVES", "0") not in ("", "0") if waves is None else bool(waves)
+
+
+def build_name_of(name: str, waves: bool) -> str:
+    """The build directory's name: a traced build gets its own (<name>-waves), so an earlier build
+    without tracing is never reused for it."""
+    return f"{name}-waves" if waves else name
+
+
 # The Verilator runtime's optimization when the model's is raised (verilator_opt, e.g. -O3):
 # measured on the default network's 10k regression (docs/performance.md), the runtime at -O1
 # simulates as fast as at -O3 (A/B, two runs each: 556 and 547 images/s at -O3, 601 and 558 at
@@ -105,8 +116,7 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
     tests of `test_module` (found in test_dir, default tb/) through cocotb-test
     (`cocotb_test.simulator`). The simulator runs in run_dir (default: the build directory) and
     writes the results to results_xml (default <build>/results.xml).
-    waves: None = $WAVES (cocotb-test's convention); a waves build gets its own directory
-    (<build_name>-waves), so an earlier build without tracing is never reused for it.
+    waves: None = $WAVES (waves_on); a traced build goes to build_name_of(build_name, True).
     testcase: run only the cocotb tests of that name (comma-separated names; parametrized variants
     included); test_filter: cocotb's COCOTB_TEST_FILTER regex.
     Verilator: public_flat_rw=False leaves out --public-flat-rw (cocotb then sees only what a
@@ -118,10 +128,8 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
     reason = check_simulator(sim)
     if reason:
         raise SimulatorMissing(reason)
-    if waves is None:
-        waves = os.environ.get("WAVES", "0") not in ("", "0")
-    if waves and "-waves" not in build_name:
-        build_name += "-waves"
+    waves = waves_on(waves)
+    build_name = build_name_of(build_name, waves)
     build_dir = SIM_BUILD / build_name
     build_dir.mkdir(parents=True, exist_ok=True)
     work_dir = Path(run_dir or build_dir)

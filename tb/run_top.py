@@ -21,7 +21,7 @@ for _p in (str(ROOT), str(ROOT / "tb")):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from int8cnn.sim import SIM_BUILD, run_cocotb, rtl_sources  # noqa: E402
+from int8cnn.sim import SIM_BUILD, build_name_of, run_cocotb, rtl_sources, waves_on  # noqa: E402
 from stalls import STALLS, check_stall  # noqa: E402
 
 LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "mac_fold", "conv2d", "requant",
@@ -47,7 +47,7 @@ from int8cnn.generate import SKIP_FIFO_FAULT_DEFINE as SKIP_FIFO_FAULT  # noqa: 
 
 
 def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "golden",
-            seed: int = 1, waves: bool = False, tests: str | None = None, stall: str = "none",
+            seed: int = 1, waves: bool | None = None, tests: str | None = None, stall: str = "none",
             fault: str | None = None, build_name: str | None = None, start: int = 0,
             progress: bool = False, check_layers: bool = True, mults: int | None = None,
             stress_images: int = 6, driver: str = "image", record: str | None = None,
@@ -76,10 +76,12 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         else:
             load_mnist("test", path=dataset)
     top = f"{net}-m{mults}" if mults is not None else net
-    # a waves build differs (trace / dump module): it gets its own directory
-    name = build_name or (f"top-{top}-{sim}" + ("-image" if driver == "image" else "")
-                          + (f"-{fault.lower()}" if fault else "") + ("-waves" if waves else "")
+    base = build_name or (f"top-{top}-{sim}" + ("-image" if driver == "image" else "")
+                          + (f"-{fault.lower()}" if fault else "")
                           + ("-O3" if fast_model and sim == "verilator" else ""))
+    # the directory run_cocotb builds in (a traced build has its own)
+    waves = waves_on(waves)
+    name = build_name_of(base, waves)
     wdir = ROOT / "weights" / net
     c = {"weights": str(wdir), "golden": str(ROOT / "golden" / net), "dataset": dataset,
          "images": images, "start": start, "seed": seed, "stall": stall,
@@ -102,7 +104,7 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
                                     f"`int8cnn generate --net {net} --mults {mults}`")
         params["FOLD_DIR"] = f'"{fold_dir}"'
     if driver == "beat":
-        return run_cocotb(sim, top_name(net, mults), sources, "test_int8cnn_top", name,
+        return run_cocotb(sim, top_name(net, mults), sources, "test_int8cnn_top", base,
                           parameters=params, defines=defines, includes=[wdir],
                           test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
                           waves=waves, test_filter=tests, seed=seed,
@@ -114,7 +116,7 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
     hfiles = write_harness(load_network(wdir), top, folded, SIM_BUILD / name)
     vlt = [hfiles[1]] if sim == "verilator" else []
     return run_cocotb(sim, harness_name(top), vlt + sources + list(HDL_SOURCES) + [hfiles[0]],
-                      "test_top_image", name, parameters=params, defines=defines, includes=[wdir],
+                      "test_top_image", base, parameters=params, defines=defines, includes=[wdir],
                       test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
                       waves=waves, test_filter=tests, seed=seed, public_flat_rw=False,
                       build_args=["--timing"] if sim == "verilator" else [],
@@ -158,7 +160,7 @@ def main(argv=None):
     ap.add_argument("--driver", default="image", choices=DRIVERS,
                     help="image: the per-image HDL harness (default); beat: the per-beat "
                          "cocotbext-axi driver")
-    ap.add_argument("--waves", action="store_true")
+    ap.add_argument("--waves", action="store_true", default=None, help="trace (default: $WAVES)")
     ap.add_argument("--tests", default=None,
                     help="regex of cocotb tests (default: all but fault_detected / deadlock_detected)")
     ap.add_argument("--shard", default=None,
