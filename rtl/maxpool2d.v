@@ -88,7 +88,7 @@ wire             win_tvalid;
 wire             win_tlast;
 
 // stage enable: the output register is free or being taken
-wire adv = !m_axis_tvalid || m_axis_tready;
+wire adv;
 
 window2d #(
     .C(C),
@@ -155,8 +155,22 @@ always @(posedge clk) begin
     end
 end
 
-assign m_axis_tdata = out_reg;
+`ifdef INT8CNN_FAULT_DROP_BEAT
+// injected fault for the checker self-test (tb/run_top.py STREAM_FAULT): output beat 300 after
+// reset is taken from the output register without being shown on m_axis (a lost beat)
+reg [31:0] fault_beats;
+wire fault_drop = out_valid_reg && fault_beats == 32'd300;
+always @(posedge clk) begin
+    if (rst) fault_beats <= 32'd0;
+    else if (out_valid_reg && (m_axis_tready || fault_drop)) fault_beats <= fault_beats + 32'd1;
+end
+assign adv = !out_valid_reg || m_axis_tready || fault_drop;
+assign m_axis_tvalid = out_valid_reg && !fault_drop;
+`else
+assign adv = !out_valid_reg || m_axis_tready;
 assign m_axis_tvalid = out_valid_reg;
+`endif
+assign m_axis_tdata = out_reg;
 assign m_axis_tlast = out_last_reg;
 
 endmodule

@@ -12,6 +12,9 @@ tb/hdl/tb_capture.v) does every per-cycle job in HDL:
   capture      tb_capture on every layer tap and on the result: value, tlast and cycle of every
                accepted beat into <stream>.cap, flushed per image; handshake checks in HDL
   first pixel  the cycle of every image's first accepted pixel into first_pixel.cap
+  watchdog     `stuck` rises when no result beat has left for stuck_limit cycles while images are
+               outstanding (Python sets the limit: tb/stalls.py watchdog_cycles) and wakes Python
+               for the stuck report
 Python (tb/test_top_image.py) chooses images, seeds and stall patterns, computes the expected
 values with int8cnn.golden and compares with numpy through tb/scoreboard.py.
 
@@ -85,6 +88,7 @@ module {name} #(
     reg [31:0] in_a = 32'd0, in_b = 32'd0, in_seed = 32'd1;
     reg [1:0]  out_mode = 2'd0;
     reg [31:0] out_a = 32'd0, out_b = 32'd0, out_seed = 32'd1;
+    reg [31:0] stuck_limit = 32'd0; // watchdog: cycles without a result (0: off)
 
     // ------------------------------------------------------------ status (read by Python)
     reg [31:0] cycle = 32'd0;       // cycles since reset
@@ -94,6 +98,8 @@ module {name} #(
     wire [31:0] done;               // result beats accepted
     wire       finished = run && (done == n_images);
     wire [31:0] protocol_errors;
+    reg [31:0] since_result = 32'd0; // cycles since the last result beat (or since run rose)
+    wire       stuck = run && !finished && stuck_limit != 32'd0 && since_result >= stuck_limit;
 
     // ------------------------------------------------------------ pixel stream
     reg [7:0]  pixels [0:2*HALF-1];
@@ -166,7 +172,12 @@ module {name} #(
                      f"u_cap_{s} (\n        .clk(clk), .rst(rst), .cycle(cycle), .tdata({s}_tdata), "
                      f".tvalid({s}_tvalid), .tready({s}_tready),\n        .tlast({s}_tlast), "
                      f".errors({s}_errors), .images({s}_images)\n    );\n")
-    lines.append("    assign done = result_images;\n")
+    lines.append("    assign done = result_images;\n\n"
+                 "    // watchdog: counts while images are outstanding and no result beat leaves\n"
+                 "    always @(posedge clk) begin\n"
+                 "        if (rst || !run || (result_tvalid && res_ready)) since_result <= 32'd0;\n"
+                 "        else if (!stuck) since_result <= since_result + 32'd1;\n"
+                 "    end\n")
     lines.append("    assign protocol_errors = " + " + ".join(f"{s}_errors" for s, *_ in ss) + ";\n")
     lines.append("\nendmodule\n/* verilator lint_on UNUSEDSIGNAL */\n/* verilator lint_on PROCASSINIT */\n"
                  "\n`default_nettype wire\n")

@@ -3,9 +3,9 @@
     python tb/mutate.py [--modules axis_skid,requant] [--max N] [--jobs 2] [--timeout 600]
 
 Each mutant is one small source change to one line of one RTL module (OPERATORS below: operators,
-constants, negations, handshake terms; comments, the `initial` parameter checks and the
-`ifdef FORMAL` hooks are left alone). For each mutant the module's unit tests (UNIT_TESTS: its
-tb/test_<module>.py, on Icarus, stopping at the first failure) run against the mutated file
+constants, negations, handshake terms; comments, the `initial` parameter checks, the `ifdef FORMAL`
+hooks and the injected faults under `ifdef INT8CNN_FAULT_* are left alone). For each mutant the
+module's unit tests (UNIT_TESTS: its tb/test_<module>.py, on Icarus, stopping at the first failure) run against the mutated file
 (INT8CNN_RTL_OVERRIDE) in a build root of its own (INT8CNN_SIM_BUILD), so mutants run in parallel.
 Outcomes:
   killed     a test failed (the first failing test is recorded)
@@ -111,17 +111,17 @@ class Mutant:
 
 def code_lines(text: str):
     """(line number, code part) of the lines a mutant may touch."""
-    skip_depth = 0        # inside `ifdef FORMAL
+    skip_depth = 0        # inside `ifdef FORMAL or an injected fault's `ifdef INT8CNN_FAULT_*
     in_initial = False
     depth = 0
     for k, raw in enumerate(text.splitlines(), 1):
         code = raw.split("//")[0]
         s = code.strip()
-        if s.startswith("`ifdef FORMAL"):
+        if s.startswith(("`ifdef FORMAL", "`ifdef INT8CNN_FAULT_")):
             skip_depth = 1
             continue
         if skip_depth:
-            if s.startswith("`endif"):
+            if s.startswith(("`endif", "`else")):  # the `else branch is the real design
                 skip_depth = 0
             continue
         if s.startswith("initial"):

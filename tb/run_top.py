@@ -42,6 +42,11 @@ FAULTS = {  # define -> the layer where the scoreboard must first see it
     "INT8CNN_FAULT_CONV_ACC_BIT": "conv1",
     "INT8CNN_FAULT_FC_BIAS": "fc1",
 }
+# define of a lost beat (rtl/maxpool2d.v: its output beat 300 after reset vanishes): the run must
+# stop within the watchdog with a report naming the image, the layer and its beat count
+# (short_stream_detected; the network needs a maxpool2d layer)
+STREAM_FAULT = "INT8CNN_FAULT_DROP_BEAT"
+STREAM_FAULT_BEAT = 300
 # define of a residual top (int8cnn.generate.SKIP_FIFO_FAULT): skip FIFOs too small, must hang
 from int8cnn.generate import SKIP_FIFO_FAULT_DEFINE as SKIP_FIFO_FAULT  # noqa: E402
 
@@ -93,7 +98,8 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         defines[fault] = 1
         c.update(fault=fault, fault_layer=FAULTS.get(fault))
     if tests is None:  # the fault tests need a faulted build: not by default
-        tests = "fault_detected" if fault else "^(?!.*(fault_detected|deadlock_detected))"
+        tests = ("short_stream_detected" if fault == STREAM_FAULT else "fault_detected" if fault
+                 else "^(?!.*(fault_detected|deadlock_detected|short_stream_detected))")
     sources = top_sources(net, mults)
     params = {"WEIGHTS_DIR": f'"{wdir}"'}
     fold_dir = sources[-1].with_suffix("")
@@ -162,7 +168,8 @@ def main(argv=None):
                          "cocotbext-axi driver")
     ap.add_argument("--waves", action="store_true", default=None, help="trace (default: $WAVES)")
     ap.add_argument("--tests", default=None,
-                    help="regex of cocotb tests (default: all but fault_detected / deadlock_detected)")
+                    help="regex of cocotb tests (default: all but the fault runs fault_detected, "
+                         "deadlock_detected, short_stream_detected)")
     ap.add_argument("--shard", default=None,
                     help="i/N: run the i-th of N equal slices of [start, start+images)")
     ap.add_argument("--progress", action="store_true", help="progress bar")

@@ -68,6 +68,7 @@ class Scoreboard:
         self.golden_predicted: list[int] = []   # the golden model's class of the same images
         self.n_mismatches = 0               # all of them; the list keeps the first KEEP
         self.by_layer: dict = {}
+        self.wrong_lengths: list[tuple[int, str, int, int]] = []  # (image, layer, beats, expected)
 
     KEEP = 1000
 
@@ -97,6 +98,7 @@ class Scoreboard:
         if got.shape != exp.shape:
             self._add(Mismatch(self._label(image), layer_name, -1, -1, -1,
                                f"{exp.shape[0]} beats", f"{got.shape[0]} beats", when))
+            self.wrong_lengths.append((image, layer_name, got.shape[0], exp.shape[0]))
             return 1
         self.values += exp.size
         bad = np.argwhere(got != exp)
@@ -148,6 +150,33 @@ class Scoreboard:
         self.golden_predicted.append(exp_cls)
         self.images_checked += 1
         return errors
+
+    def stuck_report(self, progress: dict, sent: int, n: int, cycles: int) -> str:
+        """Why a run with images outstanding produced no result for `cycles` cycles. progress:
+        {stream: (whole images, beats of the next image)} for the layer taps and "result", in any
+        order. The first line names the first wrong stream: the earliest image whose stream on a
+        layer ended with a wrong number of beats (graph order breaks ties), else the first layer
+        in graph order that has not finished the oldest image without a result."""
+        order = [l.name for l in self.qnet.layers] + ["result"]
+        per_image = {l.name: l.out_shape[1] * l.out_shape[2] for l in self.qnet.layers}
+        per_image["result"] = 1
+        oldest = progress.get("result", (0, 0))[0]
+        lines = [f"stuck: no result for {cycles} cycles with images outstanding ({sent} of {n} "
+                 f"images sent, {oldest} results)"]
+        if self.wrong_lengths:
+            img, layer, got, exp = min(self.wrong_lengths, key=lambda w: (w[0], order.index(w[1])))
+            kind = "short" if got < exp else "long"
+            lines.append(f"first {kind} stream: image {self._label(img)} layer {layer}: {got} of "
+                         f"{exp} beats")
+        behind = [s for s in order if s in progress and progress[s][0] <= oldest]
+        if behind:
+            s = behind[0]
+            lines.append(f"{'then ' if self.wrong_lengths else ''}first stream stuck: image "
+                         f"{self._label(oldest) if oldest < n else oldest} layer {s}: "
+                         f"{progress[s][1]} of {per_image[s]} beats")
+        lines.append("per stream (whole images, beats of the next): " + ", ".join(
+            f"{s} {progress[s][0]} + {progress[s][1]}/{per_image[s]}" for s in order if s in progress))
+        return "\n".join(lines)
 
     def first_layer_failing(self) -> str | None:
         order = [l.name for l in self.qnet.layers] + ["result.logits", "result.class"]

@@ -80,3 +80,42 @@ def pause_generators(stall: str, seed: int):
     s_in, s_out = seeds(seed)
     return (pauses(g_in, s_in) if g_in.mode else None,
             pauses(g_out, s_out) if g_out.mode else None)
+
+
+# A run with images outstanding fails when no result leaves for WATCHDOG_IMAGES image-times (both
+# drivers), with a report of every stream's progress, instead of a bare simulator timeout.
+WATCHDOG_IMAGES = 4
+
+
+def beat_cycles(gen: Gen) -> float:
+    """Upper bound on the mean cycles per beat on a stream paused by `gen` (1 = never paused):
+    periodic A/(A-B); random 2/(1-p) (twice the mean, for runs of pauses); bursts 1 + A (a whole
+    pause run before every ready cycle)."""
+    if gen.mode == 0:
+        return 1.0
+    if gen.mode == 1:
+        return gen.a / (gen.a - gen.b) if gen.a > gen.b else float("inf")
+    if gen.mode == 2:
+        p = min(gen.a, 0x10000) / 0x10000
+        return 2.0 / (1.0 - p) if p < 1.0 else float("inf")
+    return 1.0 + gen.a
+
+
+def max_wait(gen: Gen) -> int:
+    """Upper bound on the cycles one beat may wait on a stream paused by `gen`: periodic B,
+    random 64 (a run of 64 pauses has probability p**64), bursts A."""
+    return {0: 0, 1: gen.b, 2: 64, 3: gen.a}[gen.mode]
+
+
+def image_cycles(stall: str, ii: int, pixels: int = 28 * 28) -> int:
+    """Upper bound on the cycles between two results under the stall pattern `stall` for a network
+    of `ii` cycles per image without stalls: the slower of the II and the paused pixel stream, plus
+    the longest wait of one result beat."""
+    g_in, g_out = STALLS[check_stall(stall)]
+    return int(max(ii, pixels * beat_cycles(g_in))) + max_wait(g_out)
+
+
+def watchdog_cycles(stall: str, ii: int, pixels: int = 28 * 28) -> int:
+    """Cycles without a result after which a run with images outstanding is stuck: WATCHDOG_IMAGES
+    image-times (the first result's latency, under 1.2 II in every network, fits in them)."""
+    return WATCHDOG_IMAGES * image_cycles(stall, ii, pixels)

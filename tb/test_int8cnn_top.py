@@ -21,7 +21,7 @@ import cocotb
 import numpy as np
 import pytest
 from cocotb.clock import Clock
-from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
+from cocotb.triggers import ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamMonitor, AxiStreamSink, AxiStreamSource
 
@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tb"))
 
-from run_top import FAULTS, SKIP_FIFO_FAULT, run_top  # noqa: E402
+from run_top import FAULTS, SKIP_FIFO_FAULT, STREAM_FAULT, STREAM_FAULT_BEAT, run_top  # noqa: E402
 import funcov as cov  # noqa: E402  (tb/funcov.py: functional coverage)
-from stalls import STALLS as STALL_PATTERNS, pause_generators  # noqa: E402
+from stalls import (STALLS as STALL_PATTERNS, WATCHDOG_IMAGES, image_cycles,  # noqa: E402
+                    pause_generators, watchdog_cycles)
 from scoreboard import LazyExpected, Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
 
 CLK_NS = 10
@@ -103,9 +104,34 @@ def load_stimulus(c: dict, n: int | None = None, lazy: bool = False):
 
 # ----------------------------------------------------------------------------- driver / monitors
 
+class BeatCounter:
+    """Whole images (tlast) and beats of the next image on each stream, counted on every clock, for
+    the stuck report and the long-stream check (the cocotbext-axi monitors keep a partial frame to
+    themselves)."""
+
+    def __init__(self, dut, prefixes: dict):
+        self.clk = dut.clk
+        self.sigs = {n: (getattr(dut, f"{p}_tvalid"), getattr(dut, f"{p}_tready"),
+                         getattr(dut, f"{p}_tlast")) for n, p in prefixes.items()}
+        self.progress = {n: [0, 0] for n in prefixes}
+
+    async def run(self):
+        edge = RisingEdge(self.clk)
+        while True:
+            await edge
+            for n, (v, r, last) in self.sigs.items():
+                if v.value and r.value:
+                    p = self.progress[n]
+                    if last.value:
+                        p[0], p[1] = p[0] + 1, 0
+                    else:
+                        p[1] += 1
+
+
 class TopTB:
     def __init__(self, dut, qnet, check_layers: bool = True, record: bool = False):
         self.dut, self.qnet = dut, qnet
+        self.mults = cfg().get("mults")        # the fold, for the II the watchdog scales with
         self.record = {} if record else None   # stream -> per-image lanes and cycles (cross-check)
         Clock(dut.clk, CLK_NS, unit="ns").start()
         self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_pixel"), dut.clk, dut.rst)
@@ -116,12 +142,16 @@ class TopTB:
             sig = getattr(dut, f"tap_{l.name}_tdata")
             self.taps[l.name] = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, f"tap_{l.name}"),
                                                  dut.clk, dut.rst, byte_size=len(sig))
+        self.stall = "none"
+        self.counter = BeatCounter(dut, {"input": "s_axis_pixel", "result": "m_axis_result",
+                                         **{name: f"tap_{name}" for name in self.taps}})
         for x in [self.sink, *self.taps.values()]:
             x.log.setLevel("WARNING")
         self.source.log.setLevel("ERROR")  # it warns with the whole frame when reset flushes it
 
     def set_stall(self, stall: str, seed: int):
         """The stall pattern `stall` of tb/stalls.py from `seed` (the per-image harness's too)."""
+        self.stall = stall
         idle, bp = pause_generators(stall, seed)
         self.source.clear_pause_generator()
         self.sink.clear_pause_generator()
@@ -169,6 +199,9 @@ class TopTB:
     async def run(self, images, sb: Scoreboard, first: int = 0, progress: bool = False) -> dict:
         """Send images back to back, check every tap and the result; return timing figures."""
         t_wall = time.perf_counter()
+        self.counter.progress = {k: [0, 0] for k in self.counter.progress}
+        counting = cocotb.start_soon(self.counter.run())
+        limit = watchdog_cycles(self.stall, ii_formula(self.qnet, self.mults))
         t_first = cocotb.start_soon(self.first_accept_time())
         checkers = [cocotb.start_soon(self._check_tap(name, sb, len(images), first))
                     for name in self.taps]
@@ -180,7 +213,13 @@ class TopTB:
             from tqdm import tqdm
             bar = tqdm(total=len(images), desc="images", unit="img", mininterval=2.0)
         for i in range(len(images)):
-            rx = await with_timeout(self.sink.recv(), 3000 * PIXELS * CLK_NS, "ns")
+            try:
+                rx = await with_timeout(self.sink.recv(), limit * CLK_NS, "ns")
+            except SimTimeoutError:
+                prog = self.counter.progress
+                raise AssertionError(sb.stuck_report(
+                    {k: tuple(v) for k, v in prog.items() if k != "input"}, prog["input"][0],
+                    len(images), limit)) from None
             assert len(rx.tdata) == 1, f"image {first + i}: result frame of {len(rx.tdata)} beats"
             t_out.append(round(rx.sim_time_end / 1000))  # ps -> ns
             sb.check_result(first + i, int(rx.tdata[0]), t_out[-1])
@@ -195,6 +234,9 @@ class TopTB:
         for name, task in zip(self.taps, checkers):
             await with_timeout(task, 10 * PIXELS * CLK_NS, "ns")
             assert self.taps[name].empty(), f"tap {name}: more streams than images"
+        counting.cancel()
+        for name, (images_seen, extra) in self.counter.progress.items():
+            assert extra == 0, f"long stream: {name} has {extra} beats after image {first + len(images) - 1}"
         wall = time.perf_counter() - t_wall
         t0 = await t_first
         ii = (t_out[-1] - t_out[0]) / CLK_NS / (len(t_out) - 1) if len(t_out) > 1 else float("nan")
@@ -258,6 +300,36 @@ def check_fault_found(dut, c: dict, qnet, sb: Scoreboard):
     names = [l.name for l in qnet.layers]
     for layer in names[:names.index(c["fault_layer"])]:
         assert layer not in sb.by_layer, f"{layer} should be clean: {sb.report()}"
+
+
+async def expect_lost_beat_report(dut, tb, qnet, sb: Scoreboard, c: dict, images):
+    """Run `images` through either driver's `tb` on a build with run_top.STREAM_FAULT: the run must
+    fail with the stuck report that check_short_stream_report expects."""
+    t0 = get_sim_time("ns")
+    try:
+        await tb.run(images, sb)
+    except AssertionError as e:
+        dut._log.info(f"stuck report:\n{e}")
+        check_short_stream_report(str(e), qnet, sb, c["stall"], c.get("mults"), len(images),
+                                  get_sim_time("ns") - t0)
+    else:
+        raise AssertionError(f"a lost beat went unnoticed: {sb.report()}")
+
+
+def check_short_stream_report(report: str, qnet, sb: Scoreboard, stall: str, mults, images: int,
+                              run_ns: float):
+    """The lost beat of run_top.STREAM_FAULT: the run stopped within the watchdog (the images'
+    image-times plus WATCHDOG_IMAGES + 1 more), and the report's first line after the headline names
+    the image and the maxpool2d layer that lost it, with its beat count."""
+    pool = next(l for l in qnet.layers if l.type == "maxpool2d")
+    per = pool.out_shape[1] * pool.out_shape[2]
+    image = STREAM_FAULT_BEAT // per
+    want = f"first short stream: image {sb._label(image)} layer {pool.name}: {per - 1} of {per} beats"
+    lines = report.splitlines()
+    assert lines[0].startswith("stuck: no result for") and len(lines) > 1 and lines[1] == want, (
+        f"expected {want!r} after the headline, got:\n{report}")
+    bound = (images + WATCHDOG_IMAGES + 1) * image_cycles(stall, ii_formula(qnet, mults))
+    assert run_ns / CLK_NS <= bound, f"the stuck run took {run_ns / CLK_NS:.0f} cycles > {bound}"
 
 
 def check_ii(fig: dict, qnet, mults: int | None = None):
@@ -395,6 +467,19 @@ async def fault_detected(dut):
     sb = Scoreboard(qnet, expected, labels, ids)
     await tb.run(images, sb)
     check_fault_found(dut, c, qnet, sb)
+
+
+@cocotb.test()
+async def short_stream_detected(dut):
+    """Run only on a build with run_top.STREAM_FAULT (a maxpool2d output beat lost): the run ends
+    within a few image-times with a report naming the image, the layer and its beat count."""
+    c = cfg()
+    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 4)
+    tb = TopTB(dut, qnet)
+    tb.set_stall(c["stall"], c["seed"])
+    await tb.reset()
+    sb = Scoreboard(qnet, expected, labels, ids)
+    await expect_lost_beat_report(dut, tb, qnet, sb, c, images)
 
 
 @cocotb.test()
@@ -537,6 +622,14 @@ def test_skip_fifo_too_small_deadlocks(net):
     sims = selected_simulators()
     run_top("icarus" if "icarus" in sims else sims[0], net=net, fault=SKIP_FIFO_FAULT,
             tests="deadlock_detected", driver="beat")
+
+
+@pytest.mark.parametrize("driver", ["image", "beat"])
+def test_lost_beat_is_diagnosed(sim, driver):
+    """A beat lost inside the network (run_top.STREAM_FAULT) ends the run within a few image-times
+    with a report naming the image, the layer and its beat count, through either driver, under
+    random stalls."""
+    run_top(sim, fault=STREAM_FAULT, driver=driver, stall="random")
 
 
 @pytest.mark.parametrize("driver", ["image", "beat"])

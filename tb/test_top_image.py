@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, Timer
+from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge
 
 ROOT = Path(__file__).resolve().parent.parent
 for p in (str(ROOT), str(ROOT / "tb")):
@@ -23,13 +23,11 @@ for p in (str(ROOT), str(ROOT / "tb")):
 
 from harness import BUF_IMAGES, CLK_NS, capture_of, pixels_hex, split_images, streams  # noqa: E402
 from scoreboard import Scoreboard  # noqa: E402
-from stalls import STALLS, check_stall, seeds  # noqa: E402
-from test_int8cnn_top import (assert_clean, cfg, check_fault_found, check_ii, ii_formula,  # noqa: E402
+from stalls import STALLS, check_stall, seeds, watchdog_cycles  # noqa: E402
+from test_int8cnn_top import (assert_clean, cfg, check_fault_found, check_ii,  # noqa: E402
+                              expect_lost_beat_report, ii_formula,
                               load_stimulus, log_figures, record_coverage, save_record,
                               write_report)
-
-RESULT_SLACK = 3001      # cycles one result may wait under the harshest stall pattern (random bursts)
-
 
 class ImageTB:
     """The Python side of the harness: configure, fill the pixel buffer, collect the captures."""
@@ -41,6 +39,7 @@ class ImageTB:
                       if check_layers or name == "result"}
         self.first_pixel = Path("first_pixel.cap")
         self.record = {} if record else None   # stream -> list of per-image lanes (cross-check)
+        self.stall = "none"
 
     # ---------------------------------------------------------------- configuration
     async def reset(self, cycles: int = 4):
@@ -51,6 +50,7 @@ class ImageTB:
         await FallingEdge(d.clk)
 
     def set_stall(self, stall: str, seed: int):
+        self.stall = stall
         g_in, g_out = STALLS[check_stall(stall)]
         s_in, s_out = seeds(seed)
         d = self.dut
@@ -93,16 +93,16 @@ class ImageTB:
         if progress:
             from tqdm import tqdm
             bar = tqdm(total=n, desc="images", unit="img", mininterval=2.0)
-        ii = ii_formula(self.qnet, self.mults)
-        budget = (self.half + 4) * (ii + RESULT_SLACK) * 4 * CLK_NS
+        limit = watchdog_cycles(self.stall, ii_formula(self.qnet, self.mults))
+        d.stuck_limit.value = limit
         while True:
             if int(d.finished.value):
                 break
-            timer = Timer(budget, "ns")
-            fired = await First(d.free_toggle.value_change, RisingEdge(d.finished), timer)
-            if fired is timer:
+            stuck = RisingEdge(d.stuck)
+            fired = await First(d.free_toggle.value_change, RisingEdge(d.finished), stuck)
+            if fired is stuck:
                 self.collect(sb)
-                raise AssertionError(self.stuck_report(n, budget // CLK_NS))
+                raise AssertionError(self.stuck_report(sb, n, limit))
             if nxt < len(chunks) and int(d.free_half.value) == nxt % 2 \
                     and int(d.sent.value) >= (nxt - 1) * self.half:
                 await self.load(nxt % 2, chunks[nxt])
@@ -122,6 +122,8 @@ class ImageTB:
         d.run.value = 0
         for s, k in self.checked.items():
             assert k == n, f"{s}: {k} images captured, {n} sent"
+            extra = 0 if self.pending[s] is None else len(self.pending[s][0])
+            assert extra == 0, f"long stream: layer {s} has {extra} beats after image {n - 1}"
         errs = int(d.protocol_errors.value)
         assert errs == 0, f"{errs} handshake-protocol violations (tb_capture lines in the simulator log)"
         with open(self.first_pixel, "rb") as f:
@@ -170,18 +172,10 @@ class ImageTB:
                 self.record.setdefault(f"{s}.cycles", []).extend(np.array([cyc[a], cyc[b - 1]]) for a, b in spans)
             self.checked[s] += len(spans)
 
-    def stuck_report(self, n: int, cycles: int) -> str:
-        d = self.dut
-        lines = [f"no result for {cycles} cycles: {int(d.sent.value)} of {n} images sent, "
-                 f"{self.checked['result']} results; per stream (whole images, beats of the next):"]
-        for s in self.files:
-            pend = self.pending[s]
-            lines.append(f"  {s}: {self.checked[s]} images, {0 if pend is None else len(pend[0])} beats "
-                         f"of image {self.checked[s]}")
-        short = [s for s in self.files if self.checked[s] < int(d.sent.value)]
-        if short:
-            lines.append(f"first stream short of the images sent: {short[0]}")
-        return "\n".join(lines)
+    def stuck_report(self, sb: Scoreboard, n: int, cycles: int) -> str:
+        progress = {st: (self.checked[st], 0 if self.pending[st] is None else len(self.pending[st][0]))
+                    for st in self.files}
+        return sb.stuck_report(progress, int(self.dut.sent.value), n, cycles)
 
 
 # ----------------------------------------------------------------------------- tests
@@ -224,6 +218,20 @@ async def stress(dut, stall):
     log_figures(dut, fig, sb, stall)
     record_coverage(dut, c, qnet, images, sb, stall)
     assert_clean(sb)
+
+
+@cocotb.test()
+async def short_stream_detected(dut):
+    """Run only on a build with run_top.STREAM_FAULT (a maxpool2d output beat lost): the harness's
+    watchdog ends the run within a few image-times with a report naming the image, the layer and
+    its beat count (tb/test_int8cnn_top.py checks the report)."""
+    c = cfg()
+    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 4)
+    tb = ImageTB(dut, qnet, mults=c.get("mults"))
+    await tb.reset()
+    tb.set_stall(c["stall"], c["seed"])
+    sb = Scoreboard(qnet, expected, labels, ids)
+    await expect_lost_beat_report(dut, tb, qnet, sb, c, images)
 
 
 @cocotb.test()

@@ -15,7 +15,8 @@ sys.path.insert(0, str(ROOT / "tb"))
 
 from harness import (CaptureError, CaptureFile, capture_record, harness_text,  # noqa: E402
                      pixels_hex, split_images, streams, vlt_text)
-from stalls import STALLS, Gen, check_stall, pause_generators, pauses  # noqa: E402
+from stalls import (STALLS, WATCHDOG_IMAGES, Gen, beat_cycles, check_stall, image_cycles,  # noqa: E402
+                    max_wait, pause_generators, pauses, seeds, watchdog_cycles)
 
 
 def test_capture_decodes_signed_lanes_and_waits_for_whole_records(tmp_path):
@@ -109,6 +110,26 @@ def test_stall_model_patterns():
     assert idle is None and bp is None
 
 
+@pytest.mark.parametrize("stall", list(STALLS))
+def test_watchdog_bounds_cover_the_stall_model(stall):
+    """image_cycles (what the stuck watchdog scales with) bounds what the stall model produces:
+    784 input beats never take longer than 784 * beat_cycles, one result beat never waits longer
+    than max_wait, over 50 images of each pattern from several seeds."""
+    g_in, g_out = STALLS[stall]
+    for seed in (1, 7, 12345):
+        s_in, s_out = seeds(seed)
+        it = pauses(g_in, s_in)
+        for _ in range(50):
+            cycles = beats = 0
+            while beats < 784:
+                cycles += 1
+                beats += 1 - next(it)
+            assert cycles <= 784 * beat_cycles(g_in), (stall, seed, cycles)
+        runs = [len(list(g)) for v, g in groupby(islice(pauses(g_out, s_out), 200000)) if v == 1]
+        assert max(runs, default=0) <= max_wait(g_out), (stall, seed, max(runs))
+    assert watchdog_cycles(stall, 784) == WATCHDOG_IMAGES * image_cycles(stall, 784) >= 4 * 784
+
+
 def test_unknown_stall_lists_the_allowed():
     with pytest.raises(ValueError, match="unknown stall pattern 'bogus'; expected one of none, idle"):
         check_stall("bogus")
@@ -143,9 +164,9 @@ def test_report_index_check():
     (["--dataset", "{empty}"], "test split not found"),
     (["--dataset", "{short}"], "IDX size mismatch"),
     (["--tests", "regresion"], "--tests 'regresion' selects no test of tb/test_top_image.py; its "
-                               "tests: regression, stress, fault_detected"),
+                               "tests: regression, stress, short_stream_detected, fault_detected"),
     (["--tests", "x(", "--driver", "beat"], "--tests 'x(': not a regular expression"),
-    (["--tests", "reset", "--driver", "image"], "its tests: regression, stress, fault_detected"),
+    (["--tests", "reset", "--driver", "image"], "its tests: regression, stress, short_stream_detected, fault_detected"),
 ])
 def test_bad_top_level_options_fail_before_any_build(tmp_path, args, message):
     """tb/run_top.py (make sim / make regress): one line naming the bad value and what is allowed,

@@ -43,3 +43,15 @@ def test_comments_parameter_checks_and_formal_hooks_are_left_alone():
 def test_every_operator_is_used():
     used = {m.op for module in UNIT_TESTS for m in mutants_of(module)}
     assert used == {op for op, *_ in OPERATORS}, {op for op, *_ in OPERATORS} - used
+
+
+def test_injected_faults_are_left_alone_but_their_else_branch_is_mutated():
+    """The `ifdef INT8CNN_FAULT_* code is only built by the checker self-tests: a mutant there
+    would survive every unit test without being a gap. The `else branch is the real design."""
+    text = (RTL / "maxpool2d.v").read_text().splitlines()
+    start = next(k for k, t in enumerate(text, 1) if t.startswith("`ifdef INT8CNN_FAULT_"))
+    els = next(k for k, t in enumerate(text, 1) if k > start and t.startswith("`else"))
+    end = next(k for k, t in enumerate(text, 1) if k > els and t.startswith("`endif"))
+    lines = {m.line for m in mutants_of("maxpool2d")}
+    assert not lines & set(range(start, els + 1)), sorted(lines & set(range(start, els + 1)))
+    assert lines & set(range(els + 1, end)), "the real branch has no mutants"

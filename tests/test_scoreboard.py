@@ -112,3 +112,34 @@ def test_lazy_expected_prefetch_error_reaches_the_reader():
     with pytest.raises((RuntimeError, ValueError), match="observer failed"):
         for i in range(20):
             lazy["fc1"][i]
+
+
+def test_stuck_report_names_the_first_short_stream(setup):
+    """A beat lost on pool1 of image 1: the report names that image and layer with its beat count
+    first, then the stream that is stuck on the oldest image without a result."""
+    q, images, outs, _ = setup
+    sb = Scoreboard(q, expected_lanes(outs, q))
+    feed(sb, q, outs, 1)
+    for l in q.layers:  # image 1: conv1 whole, pool1 one beat short, fc1 never finishes
+        words = stream_words(outs[l.name][1], l.lane_bits)
+        if l.name == "pool1":
+            sb.check_layer(l.name, 1, words[:-1], 0, 1)
+        elif l.name == "conv1":
+            sb.check_layer(l.name, 1, words, 0, 1)
+    per = {l.name: l.out_shape[1] * l.out_shape[2] for l in q.layers}
+    progress = {"conv1": (3, 0), "pool1": (2, 57), "fc1": (1, 0), "result": (1, 0)}
+    text = sb.stuck_report(progress, sent=3, n=3, cycles=4000)
+    lines = text.splitlines()
+    assert lines[0] == "stuck: no result for 4000 cycles with images outstanding (3 of 3 images sent, 1 results)"
+    assert lines[1] == f"first short stream: image 1 layer pool1: {per['pool1'] - 1} of {per['pool1']} beats"
+    assert lines[2] == "then first stream stuck: image 1 layer fc1: 0 of 1 beats"
+    assert f"pool1 2 + 57/{per['pool1']}" in lines[3]
+
+
+def test_stuck_report_without_a_wrong_length_names_the_stuck_layer(setup):
+    q, images, outs, _ = setup
+    sb = Scoreboard(q, expected_lanes(outs, q))
+    per = {l.name: l.out_shape[1] * l.out_shape[2] for l in q.layers}
+    progress = {"conv1": (1, 17), "pool1": (0, 120), "fc1": (0, 0), "result": (0, 0)}
+    lines = sb.stuck_report(progress, sent=2, n=5, cycles=100).splitlines()
+    assert lines[1] == f"first stream stuck: image 0 layer pool1: 120 of {per['pool1']} beats"
