@@ -115,7 +115,8 @@ generate:
 	$(PY) -m int8cnn generate --net $(NET) $(MULTS_OPT)
 
 .PHONY: lint
-## lint: verilator --lint-only -Wall and iverilog -g2005 -Wall on every module in rtl/, every generated top and the
+## lint: verilator --lint-only -Wall and iverilog -g2005 -Wall on every module in rtl/, every generated top (also
+##       with its verification-only stall points, -DINT8CNN_STALL_POINTS) and the
 ##       per-image testbench harness (tb/hdl/, tb_cnn_$(NET)) (zero warnings)
 lint:
 	@set -e; n=0; for m in $(RTL_MODULES); do \
@@ -130,13 +131,16 @@ lint:
 	  if [ -n "$$out" ]; then echo "$$m (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
 	  out=$$(iverilog -g2005 -Wall -Irtl -Iweights/$$net -s $$m -o /dev/null $(RTL_SRCS) $$f 2>&1) || true; \
 	  if [ -n "$$out" ]; then echo "$$m (iverilog):"; echo "$$out"; n=$$((n+1)); fi; \
+	  out=$$($(VERILATOR) --lint-only -Wall -DINT8CNN_STALL_POINTS -Irtl -Itb/hdl -Iweights/$$net --top-module $$m \
+	    $(RTL_SRCS) tb/hdl/tb_stall_point.v $$f 2>&1 | grep -E '^%(Warning|Error)') || true; \
+	  if [ -n "$$out" ]; then echo "$$m with stall points (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
 	done; \
 	$(PY) tb/harness.py --net $(NET) --out sim_build/lint-harness > /dev/null; \
 	for m in $(TB_HDL_MODULES) tb_$(TOP); do \
-	  out=$$($(VERILATOR) --lint-only -Wall --timing -Irtl -Iweights/$(NET) --top-module $$m $(RTL_SRCS) $(GEN_TOP) \
+	  out=$$($(VERILATOR) --lint-only -Wall --timing -Irtl -Itb/hdl -Iweights/$(NET) --top-module $$m $(RTL_SRCS) $(GEN_TOP) \
 	    $(TB_HDL_SRCS) sim_build/lint-harness/tb_$(TOP).v 2>&1 | grep -E '^%(Warning|Error)') || true; \
 	  if [ -n "$$out" ]; then echo "$$m (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
-	  out=$$(iverilog -g2005 -Wall -Irtl -Iweights/$(NET) -s $$m -o /dev/null $(RTL_SRCS) $(GEN_TOP) \
+	  out=$$(iverilog -g2005 -Wall -Irtl -Itb/hdl -Iweights/$(NET) -s $$m -o /dev/null $(RTL_SRCS) $(GEN_TOP) \
 	    $(TB_HDL_SRCS) sim_build/lint-harness/tb_$(TOP).v 2>&1) || true; \
 	  if [ -n "$$out" ]; then echo "$$m (iverilog):"; echo "$$out"; n=$$((n+1)); fi; \
 	done; \

@@ -28,6 +28,7 @@ or dense input beat), layer_cycles (per image, per layer) and expected_ii (per i
 """
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -270,7 +271,10 @@ def _instance(module: str, params: list, name: str, ports: list) -> list[str]:
 
 
 def _stream(port: str, wire: str, tlast: bool = True, last: bool = False) -> list[str]:
-    """Connection lines of AXI-Stream port prefix `port` to the wires `wire`_*."""
+    """Connection lines of AXI-Stream port prefix `port` to the wires `wire`_*; an input port
+    (s_axis*) of an internal stream reads the consumer side of its stall point, `wire`_sp_*."""
+    if port.startswith("s_axis") and wire != "s_axis_pixel":
+        wire = f"{wire}_sp"
     return [f"        .{port}_tdata({wire}_tdata), .{port}_tvalid({wire}_tvalid),",
             f"        .{port}_tready({wire}_tready)"
             + (f", .{port}_tlast({wire}_tlast)" if tlast else "") + ("" if last else ",")]
@@ -298,13 +302,35 @@ def _add_inst(l, P, ports: list) -> list[str]:
              + _stream("m_axis", l.name, last=True))
     return _instance("eltwise_add", params, f"u_{l.name}", ports) + [
         "    /* verilator lint_off UNUSEDSIGNAL */",
-        f"    wire {l.name}_b_tlast_unused = {b}_tlast;  // b's frames are a's",
+        f"    wire {l.name}_b_tlast_unused = {b}_sp_tlast;  // b's frames are a's",
         "    /* verilator lint_on UNUSEDSIGNAL */", ""]
 
 
+STALL_POINTS_DEFINE = "INT8CNN_STALL_POINTS"
+
+
 def _wires(name: str, width: str) -> list[str]:
-    return [f"    wire [{width}-1:0] {name}_tdata;",
-            f"    wire {name}_tvalid, {name}_tready, {name}_tlast;", ""]
+    """The wires of internal stream `name` (its producer drives name_*, its one consumer reads
+    name_sp_*) and, for verification only (`define INT8CNN_STALL_POINTS), a random stall point
+    between them (tb/hdl/tb_stall_point.v, seeded from the stream's name); else a direct link."""
+    seed = zlib.crc32(name.encode()) or 1
+    return [f"    wire [{width}-1:0] {name}_tdata, {name}_sp_tdata;",
+            f"    wire {name}_tvalid, {name}_tready, {name}_tlast;",
+            f"    wire {name}_sp_tvalid, {name}_sp_tready, {name}_sp_tlast;",
+            f"`ifdef {STALL_POINTS_DEFINE}",
+            f'    tb_stall_point #(.DATA_W({width}), .SEED(32\'h{seed:08x}), .NAME("{name}")) u_{name}_sp (',
+            "        .clk(clk), .rst(rst),",
+            f"        .s_axis_tdata({name}_tdata), .s_axis_tvalid({name}_tvalid),",
+            f"        .s_axis_tready({name}_tready), .s_axis_tlast({name}_tlast),",
+            f"        .m_axis_tdata({name}_sp_tdata), .m_axis_tvalid({name}_sp_tvalid),",
+            f"        .m_axis_tready({name}_sp_tready), .m_axis_tlast({name}_sp_tlast)",
+            "    );",
+            "`else",
+            f"    assign {name}_sp_tdata = {name}_tdata;",
+            f"    assign {name}_sp_tvalid = {name}_tvalid;",
+            f"    assign {name}_tready = {name}_sp_tready;",
+            f"    assign {name}_sp_tlast = {name}_tlast;",
+            "`endif", ""]
 
 
 def generate_top(qnet: QNet, mults: int | None = None, fold_dir: str | None = None) -> str:

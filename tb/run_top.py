@@ -56,10 +56,13 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
             fault: str | None = None, build_name: str | None = None, start: int = 0,
             progress: bool = False, check_layers: bool = True, mults: int | None = None,
             stress_images: int = 6, driver: str = "image", record: str | None = None,
-            fast_model: bool = False) -> Path:
+            fast_model: bool = False, stall_points: bool = False) -> Path:
     """Build the network's top (per-image harness or per-beat) and run the cocotb tests `tests`.
     fast_model: compile the Verilator model at -O3 (a slower build, a faster run: for thousands of
-    images; the build directory gets an -O3 suffix)."""
+    images; the build directory gets an -O3 suffix). stall_points: build the top with a random
+    stall point on every internal stream (`define INT8CNN_STALL_POINTS, tb/hdl/tb_stall_point.v;
+    the build directory gets an -sp suffix); only the stall-pattern tests make sense then (the II
+    is no longer the network's)."""
     from int8cnn.generate import default_mults, top_name
     # bad options fail here, before any build
     check_stall(stall)
@@ -83,7 +86,8 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
     top = f"{net}-m{mults}" if mults is not None else net
     base = build_name or (f"top-{top}-{sim}" + ("-image" if driver == "image" else "")
                           + (f"-{fault.lower()}" if fault else "")
-                          + ("-O3" if fast_model and sim == "verilator" else ""))
+                          + ("-O3" if fast_model and sim == "verilator" else "")
+                          + ("-sp" if stall_points else ""))
     # the directory run_cocotb builds in (a traced build has its own)
     waves = waves_on(waves)
     name = build_name_of(base, waves)
@@ -101,6 +105,11 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         tests = ("short_stream_detected" if fault == STREAM_FAULT else "fault_detected" if fault
                  else "^(?!.*(fault_detected|deadlock_detected|short_stream_detected))")
     sources = top_sources(net, mults)
+    if stall_points:
+        from int8cnn.generate import STALL_POINTS_DEFINE
+        defines[STALL_POINTS_DEFINE] = 1
+        c["stall_points"] = sources[-1].read_text().count("tb_stall_point #(")
+        sources = sources[:-1] + [ROOT / "tb" / "hdl" / "tb_stall_point.v", sources[-1]]
     params = {"WEIGHTS_DIR": f'"{wdir}"'}
     fold_dir = sources[-1].with_suffix("")
     if "parameter FOLD_DIR" in sources[-1].read_text():
@@ -111,7 +120,7 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         params["FOLD_DIR"] = f'"{fold_dir}"'
     if driver == "beat":
         return run_cocotb(sim, top_name(net, mults), sources, "test_int8cnn_top", base,
-                          parameters=params, defines=defines, includes=[wdir],
+                          parameters=params, defines=defines, includes=[wdir, ROOT / "tb" / "hdl"],
                           test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
                           waves=waves, test_filter=tests, seed=seed,
                           verilator_opt="-O3" if fast_model else None)
@@ -122,7 +131,8 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
     hfiles = write_harness(load_network(wdir), top, folded, SIM_BUILD / name)
     vlt = [hfiles[1]] if sim == "verilator" else []
     return run_cocotb(sim, harness_name(top), vlt + sources + list(HDL_SOURCES) + [hfiles[0]],
-                      "test_top_image", base, parameters=params, defines=defines, includes=[wdir],
+                      "test_top_image", base, parameters=params, defines=defines,
+                      includes=[wdir, ROOT / "tb" / "hdl"],
                       test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
                       waves=waves, test_filter=tests, seed=seed, public_flat_rw=False,
                       build_args=["--timing"] if sim == "verilator" else [],
@@ -180,6 +190,9 @@ def main(argv=None):
     ap.add_argument("--build-name", default=None)
     ap.add_argument("--fast-model", action="store_true",
                     help="Verilator: compile the model at -O3 (slower build, faster run; make regress)")
+    ap.add_argument("--stall-points", action="store_true",
+                    help="a random stall point on every internal stream (verification only; run "
+                         "with --tests stress)")
     a = ap.parse_args(argv)
     start, images = a.start, a.images
     if a.shard:
@@ -194,7 +207,7 @@ def main(argv=None):
         res = run_top(a.sim, a.net, images, a.dataset, a.seed, a.waves, a.tests, a.stall,
                       start=start, progress=a.progress, build_name=a.build_name,
                       check_layers=not a.no_layer_check, mults=a.mults, driver=a.driver,
-                      fast_model=a.fast_model)
+                      fast_model=a.fast_model, stall_points=a.stall_points)
     except AssertionError as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

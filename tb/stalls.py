@@ -85,6 +85,9 @@ def pause_generators(stall: str, seed: int):
 # A run with images outstanding fails when no result leaves for WATCHDOG_IMAGES image-times (both
 # drivers), with a report of every stream's progress, instead of a bare simulator timeout.
 WATCHDOG_IMAGES = 4
+# a top built with stall points on every internal stream (tb/hdl/tb_stall_point.v passes a beat in
+# about 45% of cycles, and a chain of them is slower still): its image-time is this many times longer
+STALL_POINT_SLOWDOWN = 6
 
 
 def beat_cycles(gen: Gen) -> float:

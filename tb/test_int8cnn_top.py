@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT / "tb"))
 
 from run_top import FAULTS, SKIP_FIFO_FAULT, STREAM_FAULT, STREAM_FAULT_BEAT, run_top  # noqa: E402
 import funcov as cov  # noqa: E402  (tb/funcov.py: functional coverage)
-from stalls import (STALLS as STALL_PATTERNS, WATCHDOG_IMAGES, image_cycles,  # noqa: E402
+from stalls import (STALL_POINT_SLOWDOWN, STALLS as STALL_PATTERNS, WATCHDOG_IMAGES,  # noqa: E402
+                    image_cycles,
                     pause_generators, watchdog_cycles)
 from scoreboard import LazyExpected, Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
 
@@ -201,7 +202,8 @@ class TopTB:
         t_wall = time.perf_counter()
         self.counter.progress = {k: [0, 0] for k in self.counter.progress}
         counting = cocotb.start_soon(self.counter.run())
-        limit = watchdog_cycles(self.stall, ii_formula(self.qnet, self.mults))
+        slow = STALL_POINT_SLOWDOWN if cfg().get("stall_points") else 1
+        limit = watchdog_cycles(self.stall, ii_formula(self.qnet, self.mults) * slow)
         t_first = cocotb.start_soon(self.first_accept_time())
         checkers = [cocotb.start_soon(self._check_tap(name, sb, len(images), first))
                     for name in self.taps]
@@ -332,6 +334,29 @@ def check_short_stream_report(report: str, qnet, sb: Scoreboard, stall: str, mul
     assert run_ns / CLK_NS <= bound, f"the stuck run took {run_ns / CLK_NS:.0f} cycles > {bound}"
 
 
+STALL_POINT_MIN = 0.10   # issue 16: every internal stream stalled in >= 10% of its cycles
+
+
+def check_stall_points(dut, n_points: int) -> dict:
+    """A top built with stall points (run_top stall_points): one <stream>.stall file per internal
+    stream in the run directory, each stream stalled (tb_stall_point's `stalled` cycles over those
+    plus its beats) in at least STALL_POINT_MIN of its cycles so far. Returns {stream: ratio}."""
+    files = sorted(Path(".").glob("*.stall"))
+    assert len(files) == n_points, (
+        f"{len(files)} stall point files ({', '.join(f.stem for f in files)}), {n_points} in the top")
+    ratios = {}
+    for f in files:
+        words = f.read_text().split()
+        assert len(words) >= 2, f"{f}: no image has passed this stall point"
+        beats, stalled = int(words[-2]), int(words[-1])
+        ratios[f.stem] = stalled / (stalled + beats)
+    dut._log.info("stall points, stalled cycles / (stalled + beats): " + ", ".join(
+        f"{k} {100 * r:.0f}%" for k, r in ratios.items()))
+    low = {k: round(r, 3) for k, r in ratios.items() if r < STALL_POINT_MIN}
+    assert not low, f"streams stalled in under {100 * STALL_POINT_MIN:.0f}% of their cycles: {low}"
+    return ratios
+
+
 def check_ii(fig: dict, qnet, mults: int | None = None):
     """Without stalls every image leaves exactly ii_formula cycles after the previous one."""
     ii = ii_formula(qnet, mults)
@@ -380,6 +405,8 @@ async def stress(dut, stall):
     log_figures(dut, fig, sb, stall)
     record_coverage(dut, c, qnet, images, sb, stall)
     assert_clean(sb)
+    if c.get("stall_points"):
+        check_stall_points(dut, c["stall_points"])
 
 
 @cocotb.test()
@@ -604,6 +631,20 @@ def test_generated_network(sim, net):
               and (sim == "verilator" or net in ICARUS_STRESS))
     run_top(sim, net=net, tests="regression|stress" if stress else "regression", images=images,
             stress_images=3 if sim == "verilator" else 2)
+
+
+@pytest.mark.parametrize("net", ["default", *_other_networks()])
+def test_internal_stall_points(net):
+    """Every network's top built with a random stall point on every internal stream
+    (tb/hdl/tb_stall_point.v: idle and backpressure from a seeded LFSR between every producer and
+    its consumer, so every inner handshake is stressed, not only the result stream): every stall
+    pattern on 2 golden images each, every layer bit-exact, nothing lost, and every internal
+    stream stalled in at least STALL_POINT_MIN of its cycles in every pattern. Verilator when
+    selected (seed000 folded is 56,508 cycles per image before the stalls)."""
+    from int8cnn.sim import selected_simulators
+    sims = selected_simulators()
+    run_top("verilator" if "verilator" in sims else sims[0], net=net, tests="stress",
+            stress_images=2, stall_points=True)
 
 
 def test_folded_default(sim):

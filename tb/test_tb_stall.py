@@ -55,7 +55,8 @@ SEEDS = (1, 0x9E3779B9)
 
 def test_tb_stall(sim):
     gens = [[g.mode, g.a, g.b, s] for g in GENS for s in SEEDS] + [[0, 0, 0, 1]]
-    run_cocotb(sim, "tb_stall", [HDL / "tb_stall.v"], test_module="test_tb_stall",
+    run_cocotb(sim, "tb_stall", [HDL / "tb_stall.v"], includes=[HDL],
+               test_module="test_tb_stall",
                build_name=f"tb_stall-{sim}", extra_env={"TB_CFG": json.dumps({"gens": gens})},
                testcase="sequence_matches_model")
 
@@ -65,7 +66,7 @@ def test_a_failing_cocotb_test_fails_pytest(sim):
     (through cocotb-test), and the results file records it."""
     import pytest
     with pytest.raises(AssertionError, match=r"tb_stall-fail-\w+: FAILED 1 tests.*results.xml") as e:
-        run_cocotb(sim, "tb_stall", [HDL / "tb_stall.v"], test_module="test_tb_stall",
+        run_cocotb(sim, "tb_stall", [HDL / "tb_stall.v"], includes=[HDL], test_module="test_tb_stall",
                    build_name=f"tb_stall-fail-{sim}", testcase="deliberately_fails",
                    extra_env={"TB_CFG": "{}"})
     results = str(e.value).split("see ")[1].split(" and")[0]

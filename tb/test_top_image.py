@@ -23,9 +23,9 @@ for p in (str(ROOT), str(ROOT / "tb")):
 
 from harness import BUF_IMAGES, CLK_NS, capture_of, pixels_hex, split_images, streams  # noqa: E402
 from scoreboard import Scoreboard  # noqa: E402
-from stalls import STALLS, check_stall, seeds, watchdog_cycles  # noqa: E402
+from stalls import STALL_POINT_SLOWDOWN, STALLS, check_stall, seeds, watchdog_cycles  # noqa: E402
 from test_int8cnn_top import (assert_clean, cfg, check_fault_found, check_ii,  # noqa: E402
-                              expect_lost_beat_report, ii_formula,
+                              check_stall_points, expect_lost_beat_report, ii_formula,
                               load_stimulus, log_figures, record_coverage, save_record,
                               write_report)
 
@@ -40,6 +40,7 @@ class ImageTB:
         self.first_pixel = Path("first_pixel.cap")
         self.record = {} if record else None   # stream -> list of per-image lanes (cross-check)
         self.stall = "none"
+        self.stall_points = bool(cfg().get("stall_points"))
 
     # ---------------------------------------------------------------- configuration
     async def reset(self, cycles: int = 4):
@@ -93,7 +94,8 @@ class ImageTB:
         if progress:
             from tqdm import tqdm
             bar = tqdm(total=n, desc="images", unit="img", mininterval=2.0)
-        limit = watchdog_cycles(self.stall, ii_formula(self.qnet, self.mults))
+        ii = ii_formula(self.qnet, self.mults) * (STALL_POINT_SLOWDOWN if self.stall_points else 1)
+        limit = watchdog_cycles(self.stall, ii)
         d.stuck_limit.value = limit
         while True:
             if int(d.finished.value):
@@ -218,6 +220,8 @@ async def stress(dut, stall):
     log_figures(dut, fig, sb, stall)
     record_coverage(dut, c, qnet, images, sb, stall)
     assert_clean(sb)
+    if c.get("stall_points"):
+        check_stall_points(dut, c["stall_points"])
 
 
 @cocotb.test()

@@ -58,8 +58,23 @@ module cnn_default_m8 #(
     /* verilator lint_on UNUSEDPARAM */
 
     // ------------------------------------------------------------ input register slice
-    wire [8-1:0] in_tdata;
+    wire [8-1:0] in_tdata, in_sp_tdata;
     wire in_tvalid, in_tready, in_tlast;
+    wire in_sp_tvalid, in_sp_tready, in_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(8), .SEED(32'h5fec8e4e), .NAME("in")) u_in_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(in_tdata), .s_axis_tvalid(in_tvalid),
+        .s_axis_tready(in_tready), .s_axis_tlast(in_tlast),
+        .m_axis_tdata(in_sp_tdata), .m_axis_tvalid(in_sp_tvalid),
+        .m_axis_tready(in_sp_tready), .m_axis_tlast(in_sp_tlast)
+    );
+`else
+    assign in_sp_tdata = in_tdata;
+    assign in_sp_tvalid = in_tvalid;
+    assign in_tready = in_sp_tready;
+    assign in_sp_tlast = in_tlast;
+`endif
 
     axis_skid #(
         .DATA_W(8)
@@ -72,8 +87,23 @@ module cnn_default_m8 #(
     );
 
     // ------------------------------------------------------------ conv1: conv2d [1, 28, 28] -> [3, 22, 22]
-    wire [CONV1_C_OUT*CONV1_ACC_W-1:0] conv1_acc_tdata;
+    wire [CONV1_C_OUT*CONV1_ACC_W-1:0] conv1_acc_tdata, conv1_acc_sp_tdata;
     wire conv1_acc_tvalid, conv1_acc_tready, conv1_acc_tlast;
+    wire conv1_acc_sp_tvalid, conv1_acc_sp_tready, conv1_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV1_C_OUT*CONV1_ACC_W), .SEED(32'h508fe5ef), .NAME("conv1_acc")) u_conv1_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv1_acc_tdata), .s_axis_tvalid(conv1_acc_tvalid),
+        .s_axis_tready(conv1_acc_tready), .s_axis_tlast(conv1_acc_tlast),
+        .m_axis_tdata(conv1_acc_sp_tdata), .m_axis_tvalid(conv1_acc_sp_tvalid),
+        .m_axis_tready(conv1_acc_sp_tready), .m_axis_tlast(conv1_acc_sp_tlast)
+    );
+`else
+    assign conv1_acc_sp_tdata = conv1_acc_tdata;
+    assign conv1_acc_sp_tvalid = conv1_acc_tvalid;
+    assign conv1_acc_tready = conv1_acc_sp_tready;
+    assign conv1_acc_sp_tlast = conv1_acc_tlast;
+`endif
 
     conv2d #(
         .C_IN(CONV1_C_IN),
@@ -93,14 +123,29 @@ module cnn_default_m8 #(
         .FOLD_FILE({FOLD_DIR, "/conv1_weight.mem"})
     ) u_conv1 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(in_tdata), .s_axis_tvalid(in_tvalid),
-        .s_axis_tready(in_tready), .s_axis_tlast(in_tlast),
+        .s_axis_tdata(in_sp_tdata), .s_axis_tvalid(in_sp_tvalid),
+        .s_axis_tready(in_sp_tready), .s_axis_tlast(in_sp_tlast),
         .m_axis_tdata(conv1_acc_tdata), .m_axis_tvalid(conv1_acc_tvalid),
         .m_axis_tready(conv1_acc_tready), .m_axis_tlast(conv1_acc_tlast)
     );
 
-    wire [CONV1_C_OUT*8-1:0] conv1_tdata;
+    wire [CONV1_C_OUT*8-1:0] conv1_tdata, conv1_sp_tdata;
     wire conv1_tvalid, conv1_tready, conv1_tlast;
+    wire conv1_sp_tvalid, conv1_sp_tready, conv1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV1_C_OUT*8), .SEED(32'h110725b5), .NAME("conv1")) u_conv1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv1_tdata), .s_axis_tvalid(conv1_tvalid),
+        .s_axis_tready(conv1_tready), .s_axis_tlast(conv1_tlast),
+        .m_axis_tdata(conv1_sp_tdata), .m_axis_tvalid(conv1_sp_tvalid),
+        .m_axis_tready(conv1_sp_tready), .m_axis_tlast(conv1_sp_tlast)
+    );
+`else
+    assign conv1_sp_tdata = conv1_tdata;
+    assign conv1_sp_tvalid = conv1_tvalid;
+    assign conv1_tready = conv1_sp_tready;
+    assign conv1_sp_tlast = conv1_tlast;
+`endif
 
     requant #(
         .C(CONV1_C_OUT),
@@ -116,15 +161,30 @@ module cnn_default_m8 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/conv1_shift.mem"})
     ) u_conv1_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv1_acc_tdata), .s_axis_tvalid(conv1_acc_tvalid),
-        .s_axis_tready(conv1_acc_tready), .s_axis_tlast(conv1_acc_tlast),
+        .s_axis_tdata(conv1_acc_sp_tdata), .s_axis_tvalid(conv1_acc_sp_tvalid),
+        .s_axis_tready(conv1_acc_sp_tready), .s_axis_tlast(conv1_acc_sp_tlast),
         .m_axis_tdata(conv1_tdata), .m_axis_tvalid(conv1_tvalid),
         .m_axis_tready(conv1_tready), .m_axis_tlast(conv1_tlast)
     );
 
     // ------------------------------------------------------------ pool1: maxpool2d [3, 22, 22] -> [3, 11, 11]
-    wire [POOL1_C_OUT*8-1:0] pool1_tdata;
+    wire [POOL1_C_OUT*8-1:0] pool1_tdata, pool1_sp_tdata;
     wire pool1_tvalid, pool1_tready, pool1_tlast;
+    wire pool1_sp_tvalid, pool1_sp_tready, pool1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(POOL1_C_OUT*8), .SEED(32'h87a8580b), .NAME("pool1")) u_pool1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(pool1_tdata), .s_axis_tvalid(pool1_tvalid),
+        .s_axis_tready(pool1_tready), .s_axis_tlast(pool1_tlast),
+        .m_axis_tdata(pool1_sp_tdata), .m_axis_tvalid(pool1_sp_tvalid),
+        .m_axis_tready(pool1_sp_tready), .m_axis_tlast(pool1_sp_tlast)
+    );
+`else
+    assign pool1_sp_tdata = pool1_tdata;
+    assign pool1_sp_tvalid = pool1_tvalid;
+    assign pool1_tready = pool1_sp_tready;
+    assign pool1_sp_tlast = pool1_tlast;
+`endif
 
     maxpool2d #(
         .C(POOL1_C_IN),
@@ -136,15 +196,30 @@ module cnn_default_m8 #(
         .STRIDE(POOL1_STRIDE)
     ) u_pool1 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv1_tdata), .s_axis_tvalid(conv1_tvalid),
-        .s_axis_tready(conv1_tready), .s_axis_tlast(conv1_tlast),
+        .s_axis_tdata(conv1_sp_tdata), .s_axis_tvalid(conv1_sp_tvalid),
+        .s_axis_tready(conv1_sp_tready), .s_axis_tlast(conv1_sp_tlast),
         .m_axis_tdata(pool1_tdata), .m_axis_tvalid(pool1_tvalid),
         .m_axis_tready(pool1_tready), .m_axis_tlast(pool1_tlast)
     );
 
     // ------------------------------------------------------------ fc1: dense [3, 11, 11] -> [10, 1, 1]
-    wire [FC1_C_OUT*32-1:0] fc1_tdata;
+    wire [FC1_C_OUT*32-1:0] fc1_tdata, fc1_sp_tdata;
     wire fc1_tvalid, fc1_tready, fc1_tlast;
+    wire fc1_sp_tvalid, fc1_sp_tready, fc1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(FC1_C_OUT*32), .SEED(32'hac1556de), .NAME("fc1")) u_fc1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(fc1_tdata), .s_axis_tvalid(fc1_tvalid),
+        .s_axis_tready(fc1_tready), .s_axis_tlast(fc1_tlast),
+        .m_axis_tdata(fc1_sp_tdata), .m_axis_tvalid(fc1_sp_tvalid),
+        .m_axis_tready(fc1_sp_tready), .m_axis_tlast(fc1_sp_tlast)
+    );
+`else
+    assign fc1_sp_tdata = fc1_tdata;
+    assign fc1_sp_tvalid = fc1_tvalid;
+    assign fc1_tready = fc1_sp_tready;
+    assign fc1_sp_tlast = fc1_tlast;
+`endif
 
     dense #(
         .C(FC1_C_IN),
@@ -161,23 +236,38 @@ module cnn_default_m8 #(
         .FOLD_FILE({FOLD_DIR, "/fc1_weight.mem"})
     ) u_fc1 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(pool1_tdata), .s_axis_tvalid(pool1_tvalid),
-        .s_axis_tready(pool1_tready), .s_axis_tlast(pool1_tlast),
+        .s_axis_tdata(pool1_sp_tdata), .s_axis_tvalid(pool1_sp_tvalid),
+        .s_axis_tready(pool1_sp_tready), .s_axis_tlast(pool1_sp_tlast),
         .m_axis_tdata(fc1_tdata), .m_axis_tvalid(fc1_tvalid),
         .m_axis_tready(fc1_tready), .m_axis_tlast(fc1_tlast)
     );
 
     // ------------------------------------------------------------ argmax + output slice
-    wire [(FC1_C_OUT+1)*32-1:0] am_tdata;
+    wire [(FC1_C_OUT+1)*32-1:0] am_tdata, am_sp_tdata;
     wire am_tvalid, am_tready, am_tlast;
+    wire am_sp_tvalid, am_sp_tready, am_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W((FC1_C_OUT+1)*32), .SEED(32'h0e3c55fc), .NAME("am")) u_am_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(am_tdata), .s_axis_tvalid(am_tvalid),
+        .s_axis_tready(am_tready), .s_axis_tlast(am_tlast),
+        .m_axis_tdata(am_sp_tdata), .m_axis_tvalid(am_sp_tvalid),
+        .m_axis_tready(am_sp_tready), .m_axis_tlast(am_sp_tlast)
+    );
+`else
+    assign am_sp_tdata = am_tdata;
+    assign am_sp_tvalid = am_tvalid;
+    assign am_tready = am_sp_tready;
+    assign am_sp_tlast = am_tlast;
+`endif
 
     argmax #(
         .N(FC1_C_OUT),
         .DATA_W(32)
     ) u_argmax (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(fc1_tdata), .s_axis_tvalid(fc1_tvalid),
-        .s_axis_tready(fc1_tready), .s_axis_tlast(fc1_tlast),
+        .s_axis_tdata(fc1_sp_tdata), .s_axis_tvalid(fc1_sp_tvalid),
+        .s_axis_tready(fc1_sp_tready), .s_axis_tlast(fc1_sp_tlast),
         .m_axis_tdata(am_tdata), .m_axis_tvalid(am_tvalid),
         .m_axis_tready(am_tready), .m_axis_tlast(am_tlast)
     );
@@ -186,8 +276,8 @@ module cnn_default_m8 #(
         .DATA_W((FC1_C_OUT+1)*32)
     ) u_out_skid (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(am_tdata), .s_axis_tvalid(am_tvalid),
-        .s_axis_tready(am_tready), .s_axis_tlast(am_tlast),
+        .s_axis_tdata(am_sp_tdata), .s_axis_tvalid(am_sp_tvalid),
+        .s_axis_tready(am_sp_tready), .s_axis_tlast(am_sp_tlast),
         .m_axis_tdata(m_axis_result_tdata), .m_axis_tvalid(m_axis_result_tvalid),
         .m_axis_tready(m_axis_result_tready), .m_axis_tlast(m_axis_result_tlast)
     );

@@ -80,8 +80,23 @@ module cnn_seed002_m64 #(
     /* verilator lint_on UNUSEDPARAM */
 
     // ------------------------------------------------------------ input register slice
-    wire [8-1:0] in_tdata;
+    wire [8-1:0] in_tdata, in_sp_tdata;
     wire in_tvalid, in_tready, in_tlast;
+    wire in_sp_tvalid, in_sp_tready, in_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(8), .SEED(32'h5fec8e4e), .NAME("in")) u_in_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(in_tdata), .s_axis_tvalid(in_tvalid),
+        .s_axis_tready(in_tready), .s_axis_tlast(in_tlast),
+        .m_axis_tdata(in_sp_tdata), .m_axis_tvalid(in_sp_tvalid),
+        .m_axis_tready(in_sp_tready), .m_axis_tlast(in_sp_tlast)
+    );
+`else
+    assign in_sp_tdata = in_tdata;
+    assign in_sp_tvalid = in_tvalid;
+    assign in_tready = in_sp_tready;
+    assign in_sp_tlast = in_tlast;
+`endif
 
     axis_skid #(
         .DATA_W(8)
@@ -94,8 +109,23 @@ module cnn_seed002_m64 #(
     );
 
     // ------------------------------------------------------------ conv1: conv2d [1, 28, 28] -> [8, 28, 28]
-    wire [CONV1_C_OUT*CONV1_ACC_W-1:0] conv1_acc_tdata;
+    wire [CONV1_C_OUT*CONV1_ACC_W-1:0] conv1_acc_tdata, conv1_acc_sp_tdata;
     wire conv1_acc_tvalid, conv1_acc_tready, conv1_acc_tlast;
+    wire conv1_acc_sp_tvalid, conv1_acc_sp_tready, conv1_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV1_C_OUT*CONV1_ACC_W), .SEED(32'h508fe5ef), .NAME("conv1_acc")) u_conv1_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv1_acc_tdata), .s_axis_tvalid(conv1_acc_tvalid),
+        .s_axis_tready(conv1_acc_tready), .s_axis_tlast(conv1_acc_tlast),
+        .m_axis_tdata(conv1_acc_sp_tdata), .m_axis_tvalid(conv1_acc_sp_tvalid),
+        .m_axis_tready(conv1_acc_sp_tready), .m_axis_tlast(conv1_acc_sp_tlast)
+    );
+`else
+    assign conv1_acc_sp_tdata = conv1_acc_tdata;
+    assign conv1_acc_sp_tvalid = conv1_acc_tvalid;
+    assign conv1_acc_tready = conv1_acc_sp_tready;
+    assign conv1_acc_sp_tlast = conv1_acc_tlast;
+`endif
 
     conv2d #(
         .C_IN(CONV1_C_IN),
@@ -115,14 +145,29 @@ module cnn_seed002_m64 #(
         .FOLD_FILE({FOLD_DIR, "/conv1_weight.mem"})
     ) u_conv1 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(in_tdata), .s_axis_tvalid(in_tvalid),
-        .s_axis_tready(in_tready), .s_axis_tlast(in_tlast),
+        .s_axis_tdata(in_sp_tdata), .s_axis_tvalid(in_sp_tvalid),
+        .s_axis_tready(in_sp_tready), .s_axis_tlast(in_sp_tlast),
         .m_axis_tdata(conv1_acc_tdata), .m_axis_tvalid(conv1_acc_tvalid),
         .m_axis_tready(conv1_acc_tready), .m_axis_tlast(conv1_acc_tlast)
     );
 
-    wire [CONV1_C_OUT*8-1:0] conv1_tdata;
+    wire [CONV1_C_OUT*8-1:0] conv1_tdata, conv1_sp_tdata;
     wire conv1_tvalid, conv1_tready, conv1_tlast;
+    wire conv1_sp_tvalid, conv1_sp_tready, conv1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV1_C_OUT*8), .SEED(32'h110725b5), .NAME("conv1")) u_conv1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv1_tdata), .s_axis_tvalid(conv1_tvalid),
+        .s_axis_tready(conv1_tready), .s_axis_tlast(conv1_tlast),
+        .m_axis_tdata(conv1_sp_tdata), .m_axis_tvalid(conv1_sp_tvalid),
+        .m_axis_tready(conv1_sp_tready), .m_axis_tlast(conv1_sp_tlast)
+    );
+`else
+    assign conv1_sp_tdata = conv1_tdata;
+    assign conv1_sp_tvalid = conv1_tvalid;
+    assign conv1_tready = conv1_sp_tready;
+    assign conv1_sp_tlast = conv1_tlast;
+`endif
 
     requant #(
         .C(CONV1_C_OUT),
@@ -138,26 +183,56 @@ module cnn_seed002_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/conv1_shift.mem"})
     ) u_conv1_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv1_acc_tdata), .s_axis_tvalid(conv1_acc_tvalid),
-        .s_axis_tready(conv1_acc_tready), .s_axis_tlast(conv1_acc_tlast),
+        .s_axis_tdata(conv1_acc_sp_tdata), .s_axis_tvalid(conv1_acc_sp_tvalid),
+        .s_axis_tready(conv1_acc_sp_tready), .s_axis_tlast(conv1_acc_sp_tlast),
         .m_axis_tdata(conv1_tdata), .m_axis_tvalid(conv1_tvalid),
         .m_axis_tready(conv1_tready), .m_axis_tlast(conv1_tlast)
     );
 
     // ------------------------------------------------------------ conv2: conv2d [8, 28, 28] -> [16, 28, 28]
-    wire [CONV2_C_OUT*CONV2_ACC_W-1:0] conv2_acc_tdata;
+    wire [CONV2_C_OUT*CONV2_ACC_W-1:0] conv2_acc_tdata, conv2_acc_sp_tdata;
     wire conv2_acc_tvalid, conv2_acc_tready, conv2_acc_tlast;
+    wire conv2_acc_sp_tvalid, conv2_acc_sp_tready, conv2_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV2_C_OUT*CONV2_ACC_W), .SEED(32'h172f9f3f), .NAME("conv2_acc")) u_conv2_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv2_acc_tdata), .s_axis_tvalid(conv2_acc_tvalid),
+        .s_axis_tready(conv2_acc_tready), .s_axis_tlast(conv2_acc_tlast),
+        .m_axis_tdata(conv2_acc_sp_tdata), .m_axis_tvalid(conv2_acc_sp_tvalid),
+        .m_axis_tready(conv2_acc_sp_tready), .m_axis_tlast(conv2_acc_sp_tlast)
+    );
+`else
+    assign conv2_acc_sp_tdata = conv2_acc_tdata;
+    assign conv2_acc_sp_tvalid = conv2_acc_tvalid;
+    assign conv2_acc_tready = conv2_acc_sp_tready;
+    assign conv2_acc_sp_tlast = conv2_acc_tlast;
+`endif
 
-    wire [CONV2_C_IN*8-1:0] conv2_in_tdata;
+    wire [CONV2_C_IN*8-1:0] conv2_in_tdata, conv2_in_sp_tdata;
     wire conv2_in_tvalid, conv2_in_tready, conv2_in_tlast;
+    wire conv2_in_sp_tvalid, conv2_in_sp_tready, conv2_in_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV2_C_IN*8), .SEED(32'h2123fa6e), .NAME("conv2_in")) u_conv2_in_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv2_in_tdata), .s_axis_tvalid(conv2_in_tvalid),
+        .s_axis_tready(conv2_in_tready), .s_axis_tlast(conv2_in_tlast),
+        .m_axis_tdata(conv2_in_sp_tdata), .m_axis_tvalid(conv2_in_sp_tvalid),
+        .m_axis_tready(conv2_in_sp_tready), .m_axis_tlast(conv2_in_sp_tlast)
+    );
+`else
+    assign conv2_in_sp_tdata = conv2_in_tdata;
+    assign conv2_in_sp_tvalid = conv2_in_tvalid;
+    assign conv2_in_tready = conv2_in_sp_tready;
+    assign conv2_in_sp_tlast = conv2_in_tlast;
+`endif
 
     axis_fifo #(
         .DATA_W(CONV2_C_IN*8),
         .DEPTH(64)
     ) u_conv2_fifo (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv1_tdata), .s_axis_tvalid(conv1_tvalid),
-        .s_axis_tready(conv1_tready), .s_axis_tlast(conv1_tlast),
+        .s_axis_tdata(conv1_sp_tdata), .s_axis_tvalid(conv1_sp_tvalid),
+        .s_axis_tready(conv1_sp_tready), .s_axis_tlast(conv1_sp_tlast),
         .m_axis_tdata(conv2_in_tdata), .m_axis_tvalid(conv2_in_tvalid),
         .m_axis_tready(conv2_in_tready), .m_axis_tlast(conv2_in_tlast)
     );
@@ -180,14 +255,29 @@ module cnn_seed002_m64 #(
         .FOLD_FILE({FOLD_DIR, "/conv2_weight.mem"})
     ) u_conv2 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv2_in_tdata), .s_axis_tvalid(conv2_in_tvalid),
-        .s_axis_tready(conv2_in_tready), .s_axis_tlast(conv2_in_tlast),
+        .s_axis_tdata(conv2_in_sp_tdata), .s_axis_tvalid(conv2_in_sp_tvalid),
+        .s_axis_tready(conv2_in_sp_tready), .s_axis_tlast(conv2_in_sp_tlast),
         .m_axis_tdata(conv2_acc_tdata), .m_axis_tvalid(conv2_acc_tvalid),
         .m_axis_tready(conv2_acc_tready), .m_axis_tlast(conv2_acc_tlast)
     );
 
-    wire [CONV2_C_OUT*8-1:0] conv2_tdata;
+    wire [CONV2_C_OUT*8-1:0] conv2_tdata, conv2_sp_tdata;
     wire conv2_tvalid, conv2_tready, conv2_tlast;
+    wire conv2_sp_tvalid, conv2_sp_tready, conv2_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV2_C_OUT*8), .SEED(32'h880e740f), .NAME("conv2")) u_conv2_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv2_tdata), .s_axis_tvalid(conv2_tvalid),
+        .s_axis_tready(conv2_tready), .s_axis_tlast(conv2_tlast),
+        .m_axis_tdata(conv2_sp_tdata), .m_axis_tvalid(conv2_sp_tvalid),
+        .m_axis_tready(conv2_sp_tready), .m_axis_tlast(conv2_sp_tlast)
+    );
+`else
+    assign conv2_sp_tdata = conv2_tdata;
+    assign conv2_sp_tvalid = conv2_tvalid;
+    assign conv2_tready = conv2_sp_tready;
+    assign conv2_sp_tlast = conv2_tlast;
+`endif
 
     requant #(
         .C(CONV2_C_OUT),
@@ -203,15 +293,30 @@ module cnn_seed002_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/conv2_shift.mem"})
     ) u_conv2_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv2_acc_tdata), .s_axis_tvalid(conv2_acc_tvalid),
-        .s_axis_tready(conv2_acc_tready), .s_axis_tlast(conv2_acc_tlast),
+        .s_axis_tdata(conv2_acc_sp_tdata), .s_axis_tvalid(conv2_acc_sp_tvalid),
+        .s_axis_tready(conv2_acc_sp_tready), .s_axis_tlast(conv2_acc_sp_tlast),
         .m_axis_tdata(conv2_tdata), .m_axis_tvalid(conv2_tvalid),
         .m_axis_tready(conv2_tready), .m_axis_tlast(conv2_tlast)
     );
 
     // ------------------------------------------------------------ act1: act_lut [16, 28, 28] -> [16, 28, 28]
-    wire [ACT1_C_OUT*8-1:0] act1_tdata;
+    wire [ACT1_C_OUT*8-1:0] act1_tdata, act1_sp_tdata;
     wire act1_tvalid, act1_tready, act1_tlast;
+    wire act1_sp_tvalid, act1_sp_tready, act1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(ACT1_C_OUT*8), .SEED(32'hf2c286cb), .NAME("act1")) u_act1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(act1_tdata), .s_axis_tvalid(act1_tvalid),
+        .s_axis_tready(act1_tready), .s_axis_tlast(act1_tlast),
+        .m_axis_tdata(act1_sp_tdata), .m_axis_tvalid(act1_sp_tvalid),
+        .m_axis_tready(act1_sp_tready), .m_axis_tlast(act1_sp_tlast)
+    );
+`else
+    assign act1_sp_tdata = act1_tdata;
+    assign act1_sp_tvalid = act1_tvalid;
+    assign act1_tready = act1_sp_tready;
+    assign act1_sp_tlast = act1_tlast;
+`endif
 
     act_lut #(
         .C(ACT1_C_IN),
@@ -220,15 +325,30 @@ module cnn_seed002_m64 #(
         .TABLE_FILE({WEIGHTS_DIR, "/act1_table.mem"})
     ) u_act1 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv2_tdata), .s_axis_tvalid(conv2_tvalid),
-        .s_axis_tready(conv2_tready), .s_axis_tlast(conv2_tlast),
+        .s_axis_tdata(conv2_sp_tdata), .s_axis_tvalid(conv2_sp_tvalid),
+        .s_axis_tready(conv2_sp_tready), .s_axis_tlast(conv2_sp_tlast),
         .m_axis_tdata(act1_tdata), .m_axis_tvalid(act1_tvalid),
         .m_axis_tready(act1_tready), .m_axis_tlast(act1_tlast)
     );
 
     // ------------------------------------------------------------ pool1: maxpool2d [16, 28, 28] -> [16, 14, 14]
-    wire [POOL1_C_OUT*8-1:0] pool1_tdata;
+    wire [POOL1_C_OUT*8-1:0] pool1_tdata, pool1_sp_tdata;
     wire pool1_tvalid, pool1_tready, pool1_tlast;
+    wire pool1_sp_tvalid, pool1_sp_tready, pool1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(POOL1_C_OUT*8), .SEED(32'h87a8580b), .NAME("pool1")) u_pool1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(pool1_tdata), .s_axis_tvalid(pool1_tvalid),
+        .s_axis_tready(pool1_tready), .s_axis_tlast(pool1_tlast),
+        .m_axis_tdata(pool1_sp_tdata), .m_axis_tvalid(pool1_sp_tvalid),
+        .m_axis_tready(pool1_sp_tready), .m_axis_tlast(pool1_sp_tlast)
+    );
+`else
+    assign pool1_sp_tdata = pool1_tdata;
+    assign pool1_sp_tvalid = pool1_tvalid;
+    assign pool1_tready = pool1_sp_tready;
+    assign pool1_sp_tlast = pool1_tlast;
+`endif
 
     maxpool2d #(
         .C(POOL1_C_IN),
@@ -240,26 +360,56 @@ module cnn_seed002_m64 #(
         .STRIDE(POOL1_STRIDE)
     ) u_pool1 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(act1_tdata), .s_axis_tvalid(act1_tvalid),
-        .s_axis_tready(act1_tready), .s_axis_tlast(act1_tlast),
+        .s_axis_tdata(act1_sp_tdata), .s_axis_tvalid(act1_sp_tvalid),
+        .s_axis_tready(act1_sp_tready), .s_axis_tlast(act1_sp_tlast),
         .m_axis_tdata(pool1_tdata), .m_axis_tvalid(pool1_tvalid),
         .m_axis_tready(pool1_tready), .m_axis_tlast(pool1_tlast)
     );
 
     // ------------------------------------------------------------ conv3: conv2d [16, 14, 14] -> [32, 14, 14]
-    wire [CONV3_C_OUT*CONV3_ACC_W-1:0] conv3_acc_tdata;
+    wire [CONV3_C_OUT*CONV3_ACC_W-1:0] conv3_acc_tdata, conv3_acc_sp_tdata;
     wire conv3_acc_tvalid, conv3_acc_tready, conv3_acc_tlast;
+    wire conv3_acc_sp_tvalid, conv3_acc_sp_tready, conv3_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV3_C_OUT*CONV3_ACC_W), .SEED(32'h2a4fb68f), .NAME("conv3_acc")) u_conv3_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv3_acc_tdata), .s_axis_tvalid(conv3_acc_tvalid),
+        .s_axis_tready(conv3_acc_tready), .s_axis_tlast(conv3_acc_tlast),
+        .m_axis_tdata(conv3_acc_sp_tdata), .m_axis_tvalid(conv3_acc_sp_tvalid),
+        .m_axis_tready(conv3_acc_sp_tready), .m_axis_tlast(conv3_acc_sp_tlast)
+    );
+`else
+    assign conv3_acc_sp_tdata = conv3_acc_tdata;
+    assign conv3_acc_sp_tvalid = conv3_acc_tvalid;
+    assign conv3_acc_tready = conv3_acc_sp_tready;
+    assign conv3_acc_sp_tlast = conv3_acc_tlast;
+`endif
 
-    wire [CONV3_C_IN*8-1:0] conv3_in_tdata;
+    wire [CONV3_C_IN*8-1:0] conv3_in_tdata, conv3_in_sp_tdata;
     wire conv3_in_tvalid, conv3_in_tready, conv3_in_tlast;
+    wire conv3_in_sp_tvalid, conv3_in_sp_tready, conv3_in_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV3_C_IN*8), .SEED(32'h999f9d0b), .NAME("conv3_in")) u_conv3_in_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv3_in_tdata), .s_axis_tvalid(conv3_in_tvalid),
+        .s_axis_tready(conv3_in_tready), .s_axis_tlast(conv3_in_tlast),
+        .m_axis_tdata(conv3_in_sp_tdata), .m_axis_tvalid(conv3_in_sp_tvalid),
+        .m_axis_tready(conv3_in_sp_tready), .m_axis_tlast(conv3_in_sp_tlast)
+    );
+`else
+    assign conv3_in_sp_tdata = conv3_in_tdata;
+    assign conv3_in_sp_tvalid = conv3_in_tvalid;
+    assign conv3_in_tready = conv3_in_sp_tready;
+    assign conv3_in_sp_tlast = conv3_in_tlast;
+`endif
 
     axis_fifo #(
         .DATA_W(CONV3_C_IN*8),
         .DEPTH(64)
     ) u_conv3_fifo (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(pool1_tdata), .s_axis_tvalid(pool1_tvalid),
-        .s_axis_tready(pool1_tready), .s_axis_tlast(pool1_tlast),
+        .s_axis_tdata(pool1_sp_tdata), .s_axis_tvalid(pool1_sp_tvalid),
+        .s_axis_tready(pool1_sp_tready), .s_axis_tlast(pool1_sp_tlast),
         .m_axis_tdata(conv3_in_tdata), .m_axis_tvalid(conv3_in_tvalid),
         .m_axis_tready(conv3_in_tready), .m_axis_tlast(conv3_in_tlast)
     );
@@ -282,14 +432,29 @@ module cnn_seed002_m64 #(
         .FOLD_FILE({FOLD_DIR, "/conv3_weight.mem"})
     ) u_conv3 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv3_in_tdata), .s_axis_tvalid(conv3_in_tvalid),
-        .s_axis_tready(conv3_in_tready), .s_axis_tlast(conv3_in_tlast),
+        .s_axis_tdata(conv3_in_sp_tdata), .s_axis_tvalid(conv3_in_sp_tvalid),
+        .s_axis_tready(conv3_in_sp_tready), .s_axis_tlast(conv3_in_sp_tlast),
         .m_axis_tdata(conv3_acc_tdata), .m_axis_tvalid(conv3_acc_tvalid),
         .m_axis_tready(conv3_acc_tready), .m_axis_tlast(conv3_acc_tlast)
     );
 
-    wire [CONV3_C_OUT*8-1:0] conv3_tdata;
+    wire [CONV3_C_OUT*8-1:0] conv3_tdata, conv3_sp_tdata;
     wire conv3_tvalid, conv3_tready, conv3_tlast;
+    wire conv3_sp_tvalid, conv3_sp_tready, conv3_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV3_C_OUT*8), .SEED(32'hff094499), .NAME("conv3")) u_conv3_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv3_tdata), .s_axis_tvalid(conv3_tvalid),
+        .s_axis_tready(conv3_tready), .s_axis_tlast(conv3_tlast),
+        .m_axis_tdata(conv3_sp_tdata), .m_axis_tvalid(conv3_sp_tvalid),
+        .m_axis_tready(conv3_sp_tready), .m_axis_tlast(conv3_sp_tlast)
+    );
+`else
+    assign conv3_sp_tdata = conv3_tdata;
+    assign conv3_sp_tvalid = conv3_tvalid;
+    assign conv3_tready = conv3_sp_tready;
+    assign conv3_sp_tlast = conv3_tlast;
+`endif
 
     requant #(
         .C(CONV3_C_OUT),
@@ -305,15 +470,30 @@ module cnn_seed002_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/conv3_shift.mem"})
     ) u_conv3_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv3_acc_tdata), .s_axis_tvalid(conv3_acc_tvalid),
-        .s_axis_tready(conv3_acc_tready), .s_axis_tlast(conv3_acc_tlast),
+        .s_axis_tdata(conv3_acc_sp_tdata), .s_axis_tvalid(conv3_acc_sp_tvalid),
+        .s_axis_tready(conv3_acc_sp_tready), .s_axis_tlast(conv3_acc_sp_tlast),
         .m_axis_tdata(conv3_tdata), .m_axis_tvalid(conv3_tvalid),
         .m_axis_tready(conv3_tready), .m_axis_tlast(conv3_tlast)
     );
 
     // ------------------------------------------------------------ act2: act_lut [32, 14, 14] -> [32, 14, 14]
-    wire [ACT2_C_OUT*8-1:0] act2_tdata;
+    wire [ACT2_C_OUT*8-1:0] act2_tdata, act2_sp_tdata;
     wire act2_tvalid, act2_tready, act2_tlast;
+    wire act2_sp_tvalid, act2_sp_tready, act2_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(ACT2_C_OUT*8), .SEED(32'h6bcbd771), .NAME("act2")) u_act2_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(act2_tdata), .s_axis_tvalid(act2_tvalid),
+        .s_axis_tready(act2_tready), .s_axis_tlast(act2_tlast),
+        .m_axis_tdata(act2_sp_tdata), .m_axis_tvalid(act2_sp_tvalid),
+        .m_axis_tready(act2_sp_tready), .m_axis_tlast(act2_sp_tlast)
+    );
+`else
+    assign act2_sp_tdata = act2_tdata;
+    assign act2_sp_tvalid = act2_tvalid;
+    assign act2_tready = act2_sp_tready;
+    assign act2_sp_tlast = act2_tlast;
+`endif
 
     act_lut #(
         .C(ACT2_C_IN),
@@ -322,15 +502,30 @@ module cnn_seed002_m64 #(
         .TABLE_FILE({WEIGHTS_DIR, "/act2_table.mem"})
     ) u_act2 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv3_tdata), .s_axis_tvalid(conv3_tvalid),
-        .s_axis_tready(conv3_tready), .s_axis_tlast(conv3_tlast),
+        .s_axis_tdata(conv3_sp_tdata), .s_axis_tvalid(conv3_sp_tvalid),
+        .s_axis_tready(conv3_sp_tready), .s_axis_tlast(conv3_sp_tlast),
         .m_axis_tdata(act2_tdata), .m_axis_tvalid(act2_tvalid),
         .m_axis_tready(act2_tready), .m_axis_tlast(act2_tlast)
     );
 
     // ------------------------------------------------------------ pool2: avgpool2d [32, 14, 14] -> [32, 1, 1]
-    wire [POOL2_C_OUT*POOL2_ACC_W-1:0] pool2_acc_tdata;
+    wire [POOL2_C_OUT*POOL2_ACC_W-1:0] pool2_acc_tdata, pool2_acc_sp_tdata;
     wire pool2_acc_tvalid, pool2_acc_tready, pool2_acc_tlast;
+    wire pool2_acc_sp_tvalid, pool2_acc_sp_tready, pool2_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(POOL2_C_OUT*POOL2_ACC_W), .SEED(32'h8658cbc2), .NAME("pool2_acc")) u_pool2_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(pool2_acc_tdata), .s_axis_tvalid(pool2_acc_tvalid),
+        .s_axis_tready(pool2_acc_tready), .s_axis_tlast(pool2_acc_tlast),
+        .m_axis_tdata(pool2_acc_sp_tdata), .m_axis_tvalid(pool2_acc_sp_tvalid),
+        .m_axis_tready(pool2_acc_sp_tready), .m_axis_tlast(pool2_acc_sp_tlast)
+    );
+`else
+    assign pool2_acc_sp_tdata = pool2_acc_tdata;
+    assign pool2_acc_sp_tvalid = pool2_acc_tvalid;
+    assign pool2_acc_tready = pool2_acc_sp_tready;
+    assign pool2_acc_sp_tlast = pool2_acc_tlast;
+`endif
 
     avgpool2d #(
         .C(POOL2_C_IN),
@@ -343,14 +538,29 @@ module cnn_seed002_m64 #(
         .SUM_W(POOL2_ACC_W)
     ) u_pool2 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(act2_tdata), .s_axis_tvalid(act2_tvalid),
-        .s_axis_tready(act2_tready), .s_axis_tlast(act2_tlast),
+        .s_axis_tdata(act2_sp_tdata), .s_axis_tvalid(act2_sp_tvalid),
+        .s_axis_tready(act2_sp_tready), .s_axis_tlast(act2_sp_tlast),
         .m_axis_tdata(pool2_acc_tdata), .m_axis_tvalid(pool2_acc_tvalid),
         .m_axis_tready(pool2_acc_tready), .m_axis_tlast(pool2_acc_tlast)
     );
 
-    wire [POOL2_C_OUT*8-1:0] pool2_tdata;
+    wire [POOL2_C_OUT*8-1:0] pool2_tdata, pool2_sp_tdata;
     wire pool2_tvalid, pool2_tready, pool2_tlast;
+    wire pool2_sp_tvalid, pool2_sp_tready, pool2_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(POOL2_C_OUT*8), .SEED(32'h1ea109b1), .NAME("pool2")) u_pool2_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(pool2_tdata), .s_axis_tvalid(pool2_tvalid),
+        .s_axis_tready(pool2_tready), .s_axis_tlast(pool2_tlast),
+        .m_axis_tdata(pool2_sp_tdata), .m_axis_tvalid(pool2_sp_tvalid),
+        .m_axis_tready(pool2_sp_tready), .m_axis_tlast(pool2_sp_tlast)
+    );
+`else
+    assign pool2_sp_tdata = pool2_tdata;
+    assign pool2_sp_tvalid = pool2_tvalid;
+    assign pool2_tready = pool2_sp_tready;
+    assign pool2_sp_tlast = pool2_tlast;
+`endif
 
     requant #(
         .C(POOL2_C_OUT),
@@ -366,15 +576,30 @@ module cnn_seed002_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/pool2_shift.mem"})
     ) u_pool2_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(pool2_acc_tdata), .s_axis_tvalid(pool2_acc_tvalid),
-        .s_axis_tready(pool2_acc_tready), .s_axis_tlast(pool2_acc_tlast),
+        .s_axis_tdata(pool2_acc_sp_tdata), .s_axis_tvalid(pool2_acc_sp_tvalid),
+        .s_axis_tready(pool2_acc_sp_tready), .s_axis_tlast(pool2_acc_sp_tlast),
         .m_axis_tdata(pool2_tdata), .m_axis_tvalid(pool2_tvalid),
         .m_axis_tready(pool2_tready), .m_axis_tlast(pool2_tlast)
     );
 
     // ------------------------------------------------------------ fc1: dense [32, 1, 1] -> [10, 1, 1]
-    wire [FC1_C_OUT*32-1:0] fc1_tdata;
+    wire [FC1_C_OUT*32-1:0] fc1_tdata, fc1_sp_tdata;
     wire fc1_tvalid, fc1_tready, fc1_tlast;
+    wire fc1_sp_tvalid, fc1_sp_tready, fc1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(FC1_C_OUT*32), .SEED(32'hac1556de), .NAME("fc1")) u_fc1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(fc1_tdata), .s_axis_tvalid(fc1_tvalid),
+        .s_axis_tready(fc1_tready), .s_axis_tlast(fc1_tlast),
+        .m_axis_tdata(fc1_sp_tdata), .m_axis_tvalid(fc1_sp_tvalid),
+        .m_axis_tready(fc1_sp_tready), .m_axis_tlast(fc1_sp_tlast)
+    );
+`else
+    assign fc1_sp_tdata = fc1_tdata;
+    assign fc1_sp_tvalid = fc1_tvalid;
+    assign fc1_tready = fc1_sp_tready;
+    assign fc1_sp_tlast = fc1_tlast;
+`endif
 
     dense #(
         .C(FC1_C_IN),
@@ -391,23 +616,38 @@ module cnn_seed002_m64 #(
         .FOLD_FILE({FOLD_DIR, "/fc1_weight.mem"})
     ) u_fc1 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(pool2_tdata), .s_axis_tvalid(pool2_tvalid),
-        .s_axis_tready(pool2_tready), .s_axis_tlast(pool2_tlast),
+        .s_axis_tdata(pool2_sp_tdata), .s_axis_tvalid(pool2_sp_tvalid),
+        .s_axis_tready(pool2_sp_tready), .s_axis_tlast(pool2_sp_tlast),
         .m_axis_tdata(fc1_tdata), .m_axis_tvalid(fc1_tvalid),
         .m_axis_tready(fc1_tready), .m_axis_tlast(fc1_tlast)
     );
 
     // ------------------------------------------------------------ argmax + output slice
-    wire [(FC1_C_OUT+1)*32-1:0] am_tdata;
+    wire [(FC1_C_OUT+1)*32-1:0] am_tdata, am_sp_tdata;
     wire am_tvalid, am_tready, am_tlast;
+    wire am_sp_tvalid, am_sp_tready, am_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W((FC1_C_OUT+1)*32), .SEED(32'h0e3c55fc), .NAME("am")) u_am_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(am_tdata), .s_axis_tvalid(am_tvalid),
+        .s_axis_tready(am_tready), .s_axis_tlast(am_tlast),
+        .m_axis_tdata(am_sp_tdata), .m_axis_tvalid(am_sp_tvalid),
+        .m_axis_tready(am_sp_tready), .m_axis_tlast(am_sp_tlast)
+    );
+`else
+    assign am_sp_tdata = am_tdata;
+    assign am_sp_tvalid = am_tvalid;
+    assign am_tready = am_sp_tready;
+    assign am_sp_tlast = am_tlast;
+`endif
 
     argmax #(
         .N(FC1_C_OUT),
         .DATA_W(32)
     ) u_argmax (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(fc1_tdata), .s_axis_tvalid(fc1_tvalid),
-        .s_axis_tready(fc1_tready), .s_axis_tlast(fc1_tlast),
+        .s_axis_tdata(fc1_sp_tdata), .s_axis_tvalid(fc1_sp_tvalid),
+        .s_axis_tready(fc1_sp_tready), .s_axis_tlast(fc1_sp_tlast),
         .m_axis_tdata(am_tdata), .m_axis_tvalid(am_tvalid),
         .m_axis_tready(am_tready), .m_axis_tlast(am_tlast)
     );
@@ -416,8 +656,8 @@ module cnn_seed002_m64 #(
         .DATA_W((FC1_C_OUT+1)*32)
     ) u_out_skid (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(am_tdata), .s_axis_tvalid(am_tvalid),
-        .s_axis_tready(am_tready), .s_axis_tlast(am_tlast),
+        .s_axis_tdata(am_sp_tdata), .s_axis_tvalid(am_sp_tvalid),
+        .s_axis_tready(am_sp_tready), .s_axis_tlast(am_sp_tlast),
         .m_axis_tdata(m_axis_result_tdata), .m_axis_tvalid(m_axis_result_tvalid),
         .m_axis_tready(m_axis_result_tready), .m_axis_tlast(m_axis_result_tlast)
     );

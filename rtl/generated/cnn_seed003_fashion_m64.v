@@ -106,8 +106,23 @@ module cnn_seed003_fashion_m64 #(
 `endif
 
     // ------------------------------------------------------------ input register slice
-    wire [8-1:0] in_tdata;
+    wire [8-1:0] in_tdata, in_sp_tdata;
     wire in_tvalid, in_tready, in_tlast;
+    wire in_sp_tvalid, in_sp_tready, in_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(8), .SEED(32'h5fec8e4e), .NAME("in")) u_in_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(in_tdata), .s_axis_tvalid(in_tvalid),
+        .s_axis_tready(in_tready), .s_axis_tlast(in_tlast),
+        .m_axis_tdata(in_sp_tdata), .m_axis_tvalid(in_sp_tvalid),
+        .m_axis_tready(in_sp_tready), .m_axis_tlast(in_sp_tlast)
+    );
+`else
+    assign in_sp_tdata = in_tdata;
+    assign in_sp_tvalid = in_tvalid;
+    assign in_tready = in_sp_tready;
+    assign in_sp_tlast = in_tlast;
+`endif
 
     axis_skid #(
         .DATA_W(8)
@@ -120,8 +135,23 @@ module cnn_seed003_fashion_m64 #(
     );
 
     // ------------------------------------------------------------ conv1: conv2d [1, 28, 28] -> [8, 28, 28]
-    wire [CONV1_C_OUT*CONV1_ACC_W-1:0] conv1_acc_tdata;
+    wire [CONV1_C_OUT*CONV1_ACC_W-1:0] conv1_acc_tdata, conv1_acc_sp_tdata;
     wire conv1_acc_tvalid, conv1_acc_tready, conv1_acc_tlast;
+    wire conv1_acc_sp_tvalid, conv1_acc_sp_tready, conv1_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV1_C_OUT*CONV1_ACC_W), .SEED(32'h508fe5ef), .NAME("conv1_acc")) u_conv1_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv1_acc_tdata), .s_axis_tvalid(conv1_acc_tvalid),
+        .s_axis_tready(conv1_acc_tready), .s_axis_tlast(conv1_acc_tlast),
+        .m_axis_tdata(conv1_acc_sp_tdata), .m_axis_tvalid(conv1_acc_sp_tvalid),
+        .m_axis_tready(conv1_acc_sp_tready), .m_axis_tlast(conv1_acc_sp_tlast)
+    );
+`else
+    assign conv1_acc_sp_tdata = conv1_acc_tdata;
+    assign conv1_acc_sp_tvalid = conv1_acc_tvalid;
+    assign conv1_acc_tready = conv1_acc_sp_tready;
+    assign conv1_acc_sp_tlast = conv1_acc_tlast;
+`endif
 
     conv2d #(
         .C_IN(CONV1_C_IN),
@@ -141,14 +171,29 @@ module cnn_seed003_fashion_m64 #(
         .FOLD_FILE({FOLD_DIR, "/conv1_weight.mem"})
     ) u_conv1 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(in_tdata), .s_axis_tvalid(in_tvalid),
-        .s_axis_tready(in_tready), .s_axis_tlast(in_tlast),
+        .s_axis_tdata(in_sp_tdata), .s_axis_tvalid(in_sp_tvalid),
+        .s_axis_tready(in_sp_tready), .s_axis_tlast(in_sp_tlast),
         .m_axis_tdata(conv1_acc_tdata), .m_axis_tvalid(conv1_acc_tvalid),
         .m_axis_tready(conv1_acc_tready), .m_axis_tlast(conv1_acc_tlast)
     );
 
-    wire [CONV1_C_OUT*8-1:0] conv1_tdata;
+    wire [CONV1_C_OUT*8-1:0] conv1_tdata, conv1_sp_tdata;
     wire conv1_tvalid, conv1_tready, conv1_tlast;
+    wire conv1_sp_tvalid, conv1_sp_tready, conv1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV1_C_OUT*8), .SEED(32'h110725b5), .NAME("conv1")) u_conv1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv1_tdata), .s_axis_tvalid(conv1_tvalid),
+        .s_axis_tready(conv1_tready), .s_axis_tlast(conv1_tlast),
+        .m_axis_tdata(conv1_sp_tdata), .m_axis_tvalid(conv1_sp_tvalid),
+        .m_axis_tready(conv1_sp_tready), .m_axis_tlast(conv1_sp_tlast)
+    );
+`else
+    assign conv1_sp_tdata = conv1_tdata;
+    assign conv1_sp_tvalid = conv1_tvalid;
+    assign conv1_tready = conv1_sp_tready;
+    assign conv1_sp_tlast = conv1_tlast;
+`endif
 
     requant #(
         .C(CONV1_C_OUT),
@@ -164,15 +209,30 @@ module cnn_seed003_fashion_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/conv1_shift.mem"})
     ) u_conv1_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv1_acc_tdata), .s_axis_tvalid(conv1_acc_tvalid),
-        .s_axis_tready(conv1_acc_tready), .s_axis_tlast(conv1_acc_tlast),
+        .s_axis_tdata(conv1_acc_sp_tdata), .s_axis_tvalid(conv1_acc_sp_tvalid),
+        .s_axis_tready(conv1_acc_sp_tready), .s_axis_tlast(conv1_acc_sp_tlast),
         .m_axis_tdata(conv1_tdata), .m_axis_tvalid(conv1_tvalid),
         .m_axis_tready(conv1_tready), .m_axis_tlast(conv1_tlast)
     );
 
     // ------------------------------------------------------------ pool1: maxpool2d [8, 28, 28] -> [8, 14, 14]
-    wire [POOL1_C_OUT*8-1:0] pool1_tdata;
+    wire [POOL1_C_OUT*8-1:0] pool1_tdata, pool1_sp_tdata;
     wire pool1_tvalid, pool1_tready, pool1_tlast;
+    wire pool1_sp_tvalid, pool1_sp_tready, pool1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(POOL1_C_OUT*8), .SEED(32'h87a8580b), .NAME("pool1")) u_pool1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(pool1_tdata), .s_axis_tvalid(pool1_tvalid),
+        .s_axis_tready(pool1_tready), .s_axis_tlast(pool1_tlast),
+        .m_axis_tdata(pool1_sp_tdata), .m_axis_tvalid(pool1_sp_tvalid),
+        .m_axis_tready(pool1_sp_tready), .m_axis_tlast(pool1_sp_tlast)
+    );
+`else
+    assign pool1_sp_tdata = pool1_tdata;
+    assign pool1_sp_tvalid = pool1_tvalid;
+    assign pool1_tready = pool1_sp_tready;
+    assign pool1_sp_tlast = pool1_tlast;
+`endif
 
     maxpool2d #(
         .C(POOL1_C_IN),
@@ -184,25 +244,55 @@ module cnn_seed003_fashion_m64 #(
         .STRIDE(POOL1_STRIDE)
     ) u_pool1 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv1_tdata), .s_axis_tvalid(conv1_tvalid),
-        .s_axis_tready(conv1_tready), .s_axis_tlast(conv1_tlast),
+        .s_axis_tdata(conv1_sp_tdata), .s_axis_tvalid(conv1_sp_tvalid),
+        .s_axis_tready(conv1_sp_tready), .s_axis_tlast(conv1_sp_tlast),
         .m_axis_tdata(pool1_tdata), .m_axis_tvalid(pool1_tvalid),
         .m_axis_tready(pool1_tready), .m_axis_tlast(pool1_tlast)
     );
 
     // fork: pool1 -> conv2, add1
-    wire [POOL1_C_OUT*8-1:0] pool1_f0_tdata;
+    wire [POOL1_C_OUT*8-1:0] pool1_f0_tdata, pool1_f0_sp_tdata;
     wire pool1_f0_tvalid, pool1_f0_tready, pool1_f0_tlast;
+    wire pool1_f0_sp_tvalid, pool1_f0_sp_tready, pool1_f0_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(POOL1_C_OUT*8), .SEED(32'h2be55ff2), .NAME("pool1_f0")) u_pool1_f0_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(pool1_f0_tdata), .s_axis_tvalid(pool1_f0_tvalid),
+        .s_axis_tready(pool1_f0_tready), .s_axis_tlast(pool1_f0_tlast),
+        .m_axis_tdata(pool1_f0_sp_tdata), .m_axis_tvalid(pool1_f0_sp_tvalid),
+        .m_axis_tready(pool1_f0_sp_tready), .m_axis_tlast(pool1_f0_sp_tlast)
+    );
+`else
+    assign pool1_f0_sp_tdata = pool1_f0_tdata;
+    assign pool1_f0_sp_tvalid = pool1_f0_tvalid;
+    assign pool1_f0_tready = pool1_f0_sp_tready;
+    assign pool1_f0_sp_tlast = pool1_f0_tlast;
+`endif
 
-    wire [POOL1_C_OUT*8-1:0] pool1_f1_tdata;
+    wire [POOL1_C_OUT*8-1:0] pool1_f1_tdata, pool1_f1_sp_tdata;
     wire pool1_f1_tvalid, pool1_f1_tready, pool1_f1_tlast;
+    wire pool1_f1_sp_tvalid, pool1_f1_sp_tready, pool1_f1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(POOL1_C_OUT*8), .SEED(32'h5ce26f64), .NAME("pool1_f1")) u_pool1_f1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(pool1_f1_tdata), .s_axis_tvalid(pool1_f1_tvalid),
+        .s_axis_tready(pool1_f1_tready), .s_axis_tlast(pool1_f1_tlast),
+        .m_axis_tdata(pool1_f1_sp_tdata), .m_axis_tvalid(pool1_f1_sp_tvalid),
+        .m_axis_tready(pool1_f1_sp_tready), .m_axis_tlast(pool1_f1_sp_tlast)
+    );
+`else
+    assign pool1_f1_sp_tdata = pool1_f1_tdata;
+    assign pool1_f1_sp_tvalid = pool1_f1_tvalid;
+    assign pool1_f1_tready = pool1_f1_sp_tready;
+    assign pool1_f1_sp_tlast = pool1_f1_tlast;
+`endif
 
     axis_fork #(
         .DATA_W(POOL1_C_OUT*8)
     ) u_pool1_fork (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(pool1_tdata), .s_axis_tvalid(pool1_tvalid),
-        .s_axis_tready(pool1_tready), .s_axis_tlast(pool1_tlast),
+        .s_axis_tdata(pool1_sp_tdata), .s_axis_tvalid(pool1_sp_tvalid),
+        .s_axis_tready(pool1_sp_tready), .s_axis_tlast(pool1_sp_tlast),
         .m_axis_a_tdata(pool1_f0_tdata), .m_axis_a_tvalid(pool1_f0_tvalid),
         .m_axis_a_tready(pool1_f0_tready), .m_axis_a_tlast(pool1_f0_tlast),
         .m_axis_b_tdata(pool1_f1_tdata), .m_axis_b_tvalid(pool1_f1_tvalid),
@@ -210,19 +300,49 @@ module cnn_seed003_fashion_m64 #(
     );
 
     // ------------------------------------------------------------ conv2: conv2d [8, 14, 14] -> [8, 14, 14]
-    wire [CONV2_C_OUT*CONV2_ACC_W-1:0] conv2_acc_tdata;
+    wire [CONV2_C_OUT*CONV2_ACC_W-1:0] conv2_acc_tdata, conv2_acc_sp_tdata;
     wire conv2_acc_tvalid, conv2_acc_tready, conv2_acc_tlast;
+    wire conv2_acc_sp_tvalid, conv2_acc_sp_tready, conv2_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV2_C_OUT*CONV2_ACC_W), .SEED(32'h172f9f3f), .NAME("conv2_acc")) u_conv2_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv2_acc_tdata), .s_axis_tvalid(conv2_acc_tvalid),
+        .s_axis_tready(conv2_acc_tready), .s_axis_tlast(conv2_acc_tlast),
+        .m_axis_tdata(conv2_acc_sp_tdata), .m_axis_tvalid(conv2_acc_sp_tvalid),
+        .m_axis_tready(conv2_acc_sp_tready), .m_axis_tlast(conv2_acc_sp_tlast)
+    );
+`else
+    assign conv2_acc_sp_tdata = conv2_acc_tdata;
+    assign conv2_acc_sp_tvalid = conv2_acc_tvalid;
+    assign conv2_acc_tready = conv2_acc_sp_tready;
+    assign conv2_acc_sp_tlast = conv2_acc_tlast;
+`endif
 
-    wire [CONV2_C_IN*8-1:0] conv2_in_tdata;
+    wire [CONV2_C_IN*8-1:0] conv2_in_tdata, conv2_in_sp_tdata;
     wire conv2_in_tvalid, conv2_in_tready, conv2_in_tlast;
+    wire conv2_in_sp_tvalid, conv2_in_sp_tready, conv2_in_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV2_C_IN*8), .SEED(32'h2123fa6e), .NAME("conv2_in")) u_conv2_in_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv2_in_tdata), .s_axis_tvalid(conv2_in_tvalid),
+        .s_axis_tready(conv2_in_tready), .s_axis_tlast(conv2_in_tlast),
+        .m_axis_tdata(conv2_in_sp_tdata), .m_axis_tvalid(conv2_in_sp_tvalid),
+        .m_axis_tready(conv2_in_sp_tready), .m_axis_tlast(conv2_in_sp_tlast)
+    );
+`else
+    assign conv2_in_sp_tdata = conv2_in_tdata;
+    assign conv2_in_sp_tvalid = conv2_in_tvalid;
+    assign conv2_in_tready = conv2_in_sp_tready;
+    assign conv2_in_sp_tlast = conv2_in_tlast;
+`endif
 
     axis_fifo #(
         .DATA_W(CONV2_C_IN*8),
         .DEPTH(64)
     ) u_conv2_fifo (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(pool1_f0_tdata), .s_axis_tvalid(pool1_f0_tvalid),
-        .s_axis_tready(pool1_f0_tready), .s_axis_tlast(pool1_f0_tlast),
+        .s_axis_tdata(pool1_f0_sp_tdata), .s_axis_tvalid(pool1_f0_sp_tvalid),
+        .s_axis_tready(pool1_f0_sp_tready), .s_axis_tlast(pool1_f0_sp_tlast),
         .m_axis_tdata(conv2_in_tdata), .m_axis_tvalid(conv2_in_tvalid),
         .m_axis_tready(conv2_in_tready), .m_axis_tlast(conv2_in_tlast)
     );
@@ -245,14 +365,29 @@ module cnn_seed003_fashion_m64 #(
         .FOLD_FILE({FOLD_DIR, "/conv2_weight.mem"})
     ) u_conv2 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv2_in_tdata), .s_axis_tvalid(conv2_in_tvalid),
-        .s_axis_tready(conv2_in_tready), .s_axis_tlast(conv2_in_tlast),
+        .s_axis_tdata(conv2_in_sp_tdata), .s_axis_tvalid(conv2_in_sp_tvalid),
+        .s_axis_tready(conv2_in_sp_tready), .s_axis_tlast(conv2_in_sp_tlast),
         .m_axis_tdata(conv2_acc_tdata), .m_axis_tvalid(conv2_acc_tvalid),
         .m_axis_tready(conv2_acc_tready), .m_axis_tlast(conv2_acc_tlast)
     );
 
-    wire [CONV2_C_OUT*8-1:0] conv2_tdata;
+    wire [CONV2_C_OUT*8-1:0] conv2_tdata, conv2_sp_tdata;
     wire conv2_tvalid, conv2_tready, conv2_tlast;
+    wire conv2_sp_tvalid, conv2_sp_tready, conv2_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV2_C_OUT*8), .SEED(32'h880e740f), .NAME("conv2")) u_conv2_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv2_tdata), .s_axis_tvalid(conv2_tvalid),
+        .s_axis_tready(conv2_tready), .s_axis_tlast(conv2_tlast),
+        .m_axis_tdata(conv2_sp_tdata), .m_axis_tvalid(conv2_sp_tvalid),
+        .m_axis_tready(conv2_sp_tready), .m_axis_tlast(conv2_sp_tlast)
+    );
+`else
+    assign conv2_sp_tdata = conv2_tdata;
+    assign conv2_sp_tvalid = conv2_tvalid;
+    assign conv2_tready = conv2_sp_tready;
+    assign conv2_sp_tlast = conv2_tlast;
+`endif
 
     requant #(
         .C(CONV2_C_OUT),
@@ -268,26 +403,56 @@ module cnn_seed003_fashion_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/conv2_shift.mem"})
     ) u_conv2_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv2_acc_tdata), .s_axis_tvalid(conv2_acc_tvalid),
-        .s_axis_tready(conv2_acc_tready), .s_axis_tlast(conv2_acc_tlast),
+        .s_axis_tdata(conv2_acc_sp_tdata), .s_axis_tvalid(conv2_acc_sp_tvalid),
+        .s_axis_tready(conv2_acc_sp_tready), .s_axis_tlast(conv2_acc_sp_tlast),
         .m_axis_tdata(conv2_tdata), .m_axis_tvalid(conv2_tvalid),
         .m_axis_tready(conv2_tready), .m_axis_tlast(conv2_tlast)
     );
 
     // ------------------------------------------------------------ conv3: conv2d [8, 14, 14] -> [8, 14, 14]
-    wire [CONV3_C_OUT*CONV3_ACC_W-1:0] conv3_acc_tdata;
+    wire [CONV3_C_OUT*CONV3_ACC_W-1:0] conv3_acc_tdata, conv3_acc_sp_tdata;
     wire conv3_acc_tvalid, conv3_acc_tready, conv3_acc_tlast;
+    wire conv3_acc_sp_tvalid, conv3_acc_sp_tready, conv3_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV3_C_OUT*CONV3_ACC_W), .SEED(32'h2a4fb68f), .NAME("conv3_acc")) u_conv3_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv3_acc_tdata), .s_axis_tvalid(conv3_acc_tvalid),
+        .s_axis_tready(conv3_acc_tready), .s_axis_tlast(conv3_acc_tlast),
+        .m_axis_tdata(conv3_acc_sp_tdata), .m_axis_tvalid(conv3_acc_sp_tvalid),
+        .m_axis_tready(conv3_acc_sp_tready), .m_axis_tlast(conv3_acc_sp_tlast)
+    );
+`else
+    assign conv3_acc_sp_tdata = conv3_acc_tdata;
+    assign conv3_acc_sp_tvalid = conv3_acc_tvalid;
+    assign conv3_acc_tready = conv3_acc_sp_tready;
+    assign conv3_acc_sp_tlast = conv3_acc_tlast;
+`endif
 
-    wire [CONV3_C_IN*8-1:0] conv3_in_tdata;
+    wire [CONV3_C_IN*8-1:0] conv3_in_tdata, conv3_in_sp_tdata;
     wire conv3_in_tvalid, conv3_in_tready, conv3_in_tlast;
+    wire conv3_in_sp_tvalid, conv3_in_sp_tready, conv3_in_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV3_C_IN*8), .SEED(32'h999f9d0b), .NAME("conv3_in")) u_conv3_in_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv3_in_tdata), .s_axis_tvalid(conv3_in_tvalid),
+        .s_axis_tready(conv3_in_tready), .s_axis_tlast(conv3_in_tlast),
+        .m_axis_tdata(conv3_in_sp_tdata), .m_axis_tvalid(conv3_in_sp_tvalid),
+        .m_axis_tready(conv3_in_sp_tready), .m_axis_tlast(conv3_in_sp_tlast)
+    );
+`else
+    assign conv3_in_sp_tdata = conv3_in_tdata;
+    assign conv3_in_sp_tvalid = conv3_in_tvalid;
+    assign conv3_in_tready = conv3_in_sp_tready;
+    assign conv3_in_sp_tlast = conv3_in_tlast;
+`endif
 
     axis_fifo #(
         .DATA_W(CONV3_C_IN*8),
         .DEPTH(64)
     ) u_conv3_fifo (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv2_tdata), .s_axis_tvalid(conv2_tvalid),
-        .s_axis_tready(conv2_tready), .s_axis_tlast(conv2_tlast),
+        .s_axis_tdata(conv2_sp_tdata), .s_axis_tvalid(conv2_sp_tvalid),
+        .s_axis_tready(conv2_sp_tready), .s_axis_tlast(conv2_sp_tlast),
         .m_axis_tdata(conv3_in_tdata), .m_axis_tvalid(conv3_in_tvalid),
         .m_axis_tready(conv3_in_tready), .m_axis_tlast(conv3_in_tlast)
     );
@@ -310,14 +475,29 @@ module cnn_seed003_fashion_m64 #(
         .FOLD_FILE({FOLD_DIR, "/conv3_weight.mem"})
     ) u_conv3 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv3_in_tdata), .s_axis_tvalid(conv3_in_tvalid),
-        .s_axis_tready(conv3_in_tready), .s_axis_tlast(conv3_in_tlast),
+        .s_axis_tdata(conv3_in_sp_tdata), .s_axis_tvalid(conv3_in_sp_tvalid),
+        .s_axis_tready(conv3_in_sp_tready), .s_axis_tlast(conv3_in_sp_tlast),
         .m_axis_tdata(conv3_acc_tdata), .m_axis_tvalid(conv3_acc_tvalid),
         .m_axis_tready(conv3_acc_tready), .m_axis_tlast(conv3_acc_tlast)
     );
 
-    wire [CONV3_C_OUT*8-1:0] conv3_tdata;
+    wire [CONV3_C_OUT*8-1:0] conv3_tdata, conv3_sp_tdata;
     wire conv3_tvalid, conv3_tready, conv3_tlast;
+    wire conv3_sp_tvalid, conv3_sp_tready, conv3_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV3_C_OUT*8), .SEED(32'hff094499), .NAME("conv3")) u_conv3_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv3_tdata), .s_axis_tvalid(conv3_tvalid),
+        .s_axis_tready(conv3_tready), .s_axis_tlast(conv3_tlast),
+        .m_axis_tdata(conv3_sp_tdata), .m_axis_tvalid(conv3_sp_tvalid),
+        .m_axis_tready(conv3_sp_tready), .m_axis_tlast(conv3_sp_tlast)
+    );
+`else
+    assign conv3_sp_tdata = conv3_tdata;
+    assign conv3_sp_tvalid = conv3_tvalid;
+    assign conv3_tready = conv3_sp_tready;
+    assign conv3_sp_tlast = conv3_tlast;
+`endif
 
     requant #(
         .C(CONV3_C_OUT),
@@ -333,30 +513,60 @@ module cnn_seed003_fashion_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/conv3_shift.mem"})
     ) u_conv3_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv3_acc_tdata), .s_axis_tvalid(conv3_acc_tvalid),
-        .s_axis_tready(conv3_acc_tready), .s_axis_tlast(conv3_acc_tlast),
+        .s_axis_tdata(conv3_acc_sp_tdata), .s_axis_tvalid(conv3_acc_sp_tvalid),
+        .s_axis_tready(conv3_acc_sp_tready), .s_axis_tlast(conv3_acc_sp_tlast),
         .m_axis_tdata(conv3_tdata), .m_axis_tvalid(conv3_tvalid),
         .m_axis_tready(conv3_tready), .m_axis_tlast(conv3_tlast)
     );
 
     // ------------------------------------------------------------ add1: add [8, 14, 14] -> [8, 14, 14] from conv3, pool1
     // pool1 waits here for the other branch (skip_fifo_depths: 64)
-    wire [ADD1_C_IN*8-1:0] add1_b_tdata;
+    wire [ADD1_C_IN*8-1:0] add1_b_tdata, add1_b_sp_tdata;
     wire add1_b_tvalid, add1_b_tready, add1_b_tlast;
+    wire add1_b_sp_tvalid, add1_b_sp_tready, add1_b_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(ADD1_C_IN*8), .SEED(32'h11aa02cd), .NAME("add1_b")) u_add1_b_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(add1_b_tdata), .s_axis_tvalid(add1_b_tvalid),
+        .s_axis_tready(add1_b_tready), .s_axis_tlast(add1_b_tlast),
+        .m_axis_tdata(add1_b_sp_tdata), .m_axis_tvalid(add1_b_sp_tvalid),
+        .m_axis_tready(add1_b_sp_tready), .m_axis_tlast(add1_b_sp_tlast)
+    );
+`else
+    assign add1_b_sp_tdata = add1_b_tdata;
+    assign add1_b_sp_tvalid = add1_b_tvalid;
+    assign add1_b_tready = add1_b_sp_tready;
+    assign add1_b_sp_tlast = add1_b_tlast;
+`endif
 
     axis_fifo #(
         .DATA_W(ADD1_C_IN*8),
         .DEPTH(64 / SKIP_FIFO_DIV)
     ) u_add1_b_fifo (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(pool1_f1_tdata), .s_axis_tvalid(pool1_f1_tvalid),
-        .s_axis_tready(pool1_f1_tready), .s_axis_tlast(pool1_f1_tlast),
+        .s_axis_tdata(pool1_f1_sp_tdata), .s_axis_tvalid(pool1_f1_sp_tvalid),
+        .s_axis_tready(pool1_f1_sp_tready), .s_axis_tlast(pool1_f1_sp_tlast),
         .m_axis_tdata(add1_b_tdata), .m_axis_tvalid(add1_b_tvalid),
         .m_axis_tready(add1_b_tready), .m_axis_tlast(add1_b_tlast)
     );
 
-    wire [ADD1_C_OUT*8-1:0] add1_tdata;
+    wire [ADD1_C_OUT*8-1:0] add1_tdata, add1_sp_tdata;
     wire add1_tvalid, add1_tready, add1_tlast;
+    wire add1_sp_tvalid, add1_sp_tready, add1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(ADD1_C_OUT*8), .SEED(32'hbd4f821f), .NAME("add1")) u_add1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(add1_tdata), .s_axis_tvalid(add1_tvalid),
+        .s_axis_tready(add1_tready), .s_axis_tlast(add1_tlast),
+        .m_axis_tdata(add1_sp_tdata), .m_axis_tvalid(add1_sp_tvalid),
+        .m_axis_tready(add1_sp_tready), .m_axis_tlast(add1_sp_tlast)
+    );
+`else
+    assign add1_sp_tdata = add1_tdata;
+    assign add1_sp_tvalid = add1_tvalid;
+    assign add1_tready = add1_sp_tready;
+    assign add1_sp_tlast = add1_tlast;
+`endif
 
     eltwise_add #(
         .C(ADD1_C_IN),
@@ -372,30 +582,60 @@ module cnn_seed003_fashion_m64 #(
         .OUT_W(8)
     ) u_add1 (
         .clk(clk), .rst(rst),
-        .s_axis_a_tdata(conv3_tdata), .s_axis_a_tvalid(conv3_tvalid),
-        .s_axis_a_tready(conv3_tready), .s_axis_a_tlast(conv3_tlast),
-        .s_axis_b_tdata(add1_b_tdata), .s_axis_b_tvalid(add1_b_tvalid),
-        .s_axis_b_tready(add1_b_tready),
+        .s_axis_a_tdata(conv3_sp_tdata), .s_axis_a_tvalid(conv3_sp_tvalid),
+        .s_axis_a_tready(conv3_sp_tready), .s_axis_a_tlast(conv3_sp_tlast),
+        .s_axis_b_tdata(add1_b_sp_tdata), .s_axis_b_tvalid(add1_b_sp_tvalid),
+        .s_axis_b_tready(add1_b_sp_tready),
         .m_axis_tdata(add1_tdata), .m_axis_tvalid(add1_tvalid),
         .m_axis_tready(add1_tready), .m_axis_tlast(add1_tlast)
     );
     /* verilator lint_off UNUSEDSIGNAL */
-    wire add1_b_tlast_unused = add1_b_tlast;  // b's frames are a's
+    wire add1_b_tlast_unused = add1_b_sp_tlast;  // b's frames are a's
     /* verilator lint_on UNUSEDSIGNAL */
 
     // fork: add1 -> conv4, conv6
-    wire [ADD1_C_OUT*8-1:0] add1_f0_tdata;
+    wire [ADD1_C_OUT*8-1:0] add1_f0_tdata, add1_f0_sp_tdata;
     wire add1_f0_tvalid, add1_f0_tready, add1_f0_tlast;
+    wire add1_f0_sp_tvalid, add1_f0_sp_tready, add1_f0_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(ADD1_C_OUT*8), .SEED(32'h75730e2a), .NAME("add1_f0")) u_add1_f0_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(add1_f0_tdata), .s_axis_tvalid(add1_f0_tvalid),
+        .s_axis_tready(add1_f0_tready), .s_axis_tlast(add1_f0_tlast),
+        .m_axis_tdata(add1_f0_sp_tdata), .m_axis_tvalid(add1_f0_sp_tvalid),
+        .m_axis_tready(add1_f0_sp_tready), .m_axis_tlast(add1_f0_sp_tlast)
+    );
+`else
+    assign add1_f0_sp_tdata = add1_f0_tdata;
+    assign add1_f0_sp_tvalid = add1_f0_tvalid;
+    assign add1_f0_tready = add1_f0_sp_tready;
+    assign add1_f0_sp_tlast = add1_f0_tlast;
+`endif
 
-    wire [ADD1_C_OUT*8-1:0] add1_f1_tdata;
+    wire [ADD1_C_OUT*8-1:0] add1_f1_tdata, add1_f1_sp_tdata;
     wire add1_f1_tvalid, add1_f1_tready, add1_f1_tlast;
+    wire add1_f1_sp_tvalid, add1_f1_sp_tready, add1_f1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(ADD1_C_OUT*8), .SEED(32'h02743ebc), .NAME("add1_f1")) u_add1_f1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(add1_f1_tdata), .s_axis_tvalid(add1_f1_tvalid),
+        .s_axis_tready(add1_f1_tready), .s_axis_tlast(add1_f1_tlast),
+        .m_axis_tdata(add1_f1_sp_tdata), .m_axis_tvalid(add1_f1_sp_tvalid),
+        .m_axis_tready(add1_f1_sp_tready), .m_axis_tlast(add1_f1_sp_tlast)
+    );
+`else
+    assign add1_f1_sp_tdata = add1_f1_tdata;
+    assign add1_f1_sp_tvalid = add1_f1_tvalid;
+    assign add1_f1_tready = add1_f1_sp_tready;
+    assign add1_f1_sp_tlast = add1_f1_tlast;
+`endif
 
     axis_fork #(
         .DATA_W(ADD1_C_OUT*8)
     ) u_add1_fork (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(add1_tdata), .s_axis_tvalid(add1_tvalid),
-        .s_axis_tready(add1_tready), .s_axis_tlast(add1_tlast),
+        .s_axis_tdata(add1_sp_tdata), .s_axis_tvalid(add1_sp_tvalid),
+        .s_axis_tready(add1_sp_tready), .s_axis_tlast(add1_sp_tlast),
         .m_axis_a_tdata(add1_f0_tdata), .m_axis_a_tvalid(add1_f0_tvalid),
         .m_axis_a_tready(add1_f0_tready), .m_axis_a_tlast(add1_f0_tlast),
         .m_axis_b_tdata(add1_f1_tdata), .m_axis_b_tvalid(add1_f1_tvalid),
@@ -403,19 +643,49 @@ module cnn_seed003_fashion_m64 #(
     );
 
     // ------------------------------------------------------------ conv4: conv2d [8, 14, 14] -> [16, 14, 14]
-    wire [CONV4_C_OUT*CONV4_ACC_W-1:0] conv4_acc_tdata;
+    wire [CONV4_C_OUT*CONV4_ACC_W-1:0] conv4_acc_tdata, conv4_acc_sp_tdata;
     wire conv4_acc_tvalid, conv4_acc_tready, conv4_acc_tlast;
+    wire conv4_acc_sp_tvalid, conv4_acc_sp_tready, conv4_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV4_C_OUT*CONV4_ACC_W), .SEED(32'h986f6a9f), .NAME("conv4_acc")) u_conv4_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv4_acc_tdata), .s_axis_tvalid(conv4_acc_tvalid),
+        .s_axis_tready(conv4_acc_tready), .s_axis_tlast(conv4_acc_tlast),
+        .m_axis_tdata(conv4_acc_sp_tdata), .m_axis_tvalid(conv4_acc_sp_tvalid),
+        .m_axis_tready(conv4_acc_sp_tready), .m_axis_tlast(conv4_acc_sp_tlast)
+    );
+`else
+    assign conv4_acc_sp_tdata = conv4_acc_tdata;
+    assign conv4_acc_sp_tvalid = conv4_acc_tvalid;
+    assign conv4_acc_tready = conv4_acc_sp_tready;
+    assign conv4_acc_sp_tlast = conv4_acc_tlast;
+`endif
 
-    wire [CONV4_C_IN*8-1:0] conv4_in_tdata;
+    wire [CONV4_C_IN*8-1:0] conv4_in_tdata, conv4_in_sp_tdata;
     wire conv4_in_tvalid, conv4_in_tready, conv4_in_tlast;
+    wire conv4_in_sp_tvalid, conv4_in_sp_tready, conv4_in_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV4_C_IN*8), .SEED(32'h0448a5b2), .NAME("conv4_in")) u_conv4_in_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv4_in_tdata), .s_axis_tvalid(conv4_in_tvalid),
+        .s_axis_tready(conv4_in_tready), .s_axis_tlast(conv4_in_tlast),
+        .m_axis_tdata(conv4_in_sp_tdata), .m_axis_tvalid(conv4_in_sp_tvalid),
+        .m_axis_tready(conv4_in_sp_tready), .m_axis_tlast(conv4_in_sp_tlast)
+    );
+`else
+    assign conv4_in_sp_tdata = conv4_in_tdata;
+    assign conv4_in_sp_tvalid = conv4_in_tvalid;
+    assign conv4_in_tready = conv4_in_sp_tready;
+    assign conv4_in_sp_tlast = conv4_in_tlast;
+`endif
 
     axis_fifo #(
         .DATA_W(CONV4_C_IN*8),
         .DEPTH(64)
     ) u_conv4_fifo (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(add1_f0_tdata), .s_axis_tvalid(add1_f0_tvalid),
-        .s_axis_tready(add1_f0_tready), .s_axis_tlast(add1_f0_tlast),
+        .s_axis_tdata(add1_f0_sp_tdata), .s_axis_tvalid(add1_f0_sp_tvalid),
+        .s_axis_tready(add1_f0_sp_tready), .s_axis_tlast(add1_f0_sp_tlast),
         .m_axis_tdata(conv4_in_tdata), .m_axis_tvalid(conv4_in_tvalid),
         .m_axis_tready(conv4_in_tready), .m_axis_tlast(conv4_in_tlast)
     );
@@ -438,14 +708,29 @@ module cnn_seed003_fashion_m64 #(
         .FOLD_FILE({FOLD_DIR, "/conv4_weight.mem"})
     ) u_conv4 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv4_in_tdata), .s_axis_tvalid(conv4_in_tvalid),
-        .s_axis_tready(conv4_in_tready), .s_axis_tlast(conv4_in_tlast),
+        .s_axis_tdata(conv4_in_sp_tdata), .s_axis_tvalid(conv4_in_sp_tvalid),
+        .s_axis_tready(conv4_in_sp_tready), .s_axis_tlast(conv4_in_sp_tlast),
         .m_axis_tdata(conv4_acc_tdata), .m_axis_tvalid(conv4_acc_tvalid),
         .m_axis_tready(conv4_acc_tready), .m_axis_tlast(conv4_acc_tlast)
     );
 
-    wire [CONV4_C_OUT*8-1:0] conv4_tdata;
+    wire [CONV4_C_OUT*8-1:0] conv4_tdata, conv4_sp_tdata;
     wire conv4_tvalid, conv4_tready, conv4_tlast;
+    wire conv4_sp_tvalid, conv4_sp_tready, conv4_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV4_C_OUT*8), .SEED(32'h616dd13a), .NAME("conv4")) u_conv4_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv4_tdata), .s_axis_tvalid(conv4_tvalid),
+        .s_axis_tready(conv4_tready), .s_axis_tlast(conv4_tlast),
+        .m_axis_tdata(conv4_sp_tdata), .m_axis_tvalid(conv4_sp_tvalid),
+        .m_axis_tready(conv4_sp_tready), .m_axis_tlast(conv4_sp_tlast)
+    );
+`else
+    assign conv4_sp_tdata = conv4_tdata;
+    assign conv4_sp_tvalid = conv4_tvalid;
+    assign conv4_tready = conv4_sp_tready;
+    assign conv4_sp_tlast = conv4_tlast;
+`endif
 
     requant #(
         .C(CONV4_C_OUT),
@@ -461,26 +746,56 @@ module cnn_seed003_fashion_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/conv4_shift.mem"})
     ) u_conv4_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv4_acc_tdata), .s_axis_tvalid(conv4_acc_tvalid),
-        .s_axis_tready(conv4_acc_tready), .s_axis_tlast(conv4_acc_tlast),
+        .s_axis_tdata(conv4_acc_sp_tdata), .s_axis_tvalid(conv4_acc_sp_tvalid),
+        .s_axis_tready(conv4_acc_sp_tready), .s_axis_tlast(conv4_acc_sp_tlast),
         .m_axis_tdata(conv4_tdata), .m_axis_tvalid(conv4_tvalid),
         .m_axis_tready(conv4_tready), .m_axis_tlast(conv4_tlast)
     );
 
     // ------------------------------------------------------------ conv5: conv2d [16, 14, 14] -> [16, 14, 14]
-    wire [CONV5_C_OUT*CONV5_ACC_W-1:0] conv5_acc_tdata;
+    wire [CONV5_C_OUT*CONV5_ACC_W-1:0] conv5_acc_tdata, conv5_acc_sp_tdata;
     wire conv5_acc_tvalid, conv5_acc_tready, conv5_acc_tlast;
+    wire conv5_acc_sp_tvalid, conv5_acc_sp_tready, conv5_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV5_C_OUT*CONV5_ACC_W), .SEED(32'ha50f432f), .NAME("conv5_acc")) u_conv5_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv5_acc_tdata), .s_axis_tvalid(conv5_acc_tvalid),
+        .s_axis_tready(conv5_acc_tready), .s_axis_tlast(conv5_acc_tlast),
+        .m_axis_tdata(conv5_acc_sp_tdata), .m_axis_tvalid(conv5_acc_sp_tvalid),
+        .m_axis_tready(conv5_acc_sp_tready), .m_axis_tlast(conv5_acc_sp_tlast)
+    );
+`else
+    assign conv5_acc_sp_tdata = conv5_acc_tdata;
+    assign conv5_acc_sp_tvalid = conv5_acc_tvalid;
+    assign conv5_acc_tready = conv5_acc_sp_tready;
+    assign conv5_acc_sp_tlast = conv5_acc_tlast;
+`endif
 
-    wire [CONV5_C_IN*8-1:0] conv5_in_tdata;
+    wire [CONV5_C_IN*8-1:0] conv5_in_tdata, conv5_in_sp_tdata;
     wire conv5_in_tvalid, conv5_in_tready, conv5_in_tlast;
+    wire conv5_in_sp_tvalid, conv5_in_sp_tready, conv5_in_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV5_C_IN*8), .SEED(32'hbcf4c2d7), .NAME("conv5_in")) u_conv5_in_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv5_in_tdata), .s_axis_tvalid(conv5_in_tvalid),
+        .s_axis_tready(conv5_in_tready), .s_axis_tlast(conv5_in_tlast),
+        .m_axis_tdata(conv5_in_sp_tdata), .m_axis_tvalid(conv5_in_sp_tvalid),
+        .m_axis_tready(conv5_in_sp_tready), .m_axis_tlast(conv5_in_sp_tlast)
+    );
+`else
+    assign conv5_in_sp_tdata = conv5_in_tdata;
+    assign conv5_in_sp_tvalid = conv5_in_tvalid;
+    assign conv5_in_tready = conv5_in_sp_tready;
+    assign conv5_in_sp_tlast = conv5_in_tlast;
+`endif
 
     axis_fifo #(
         .DATA_W(CONV5_C_IN*8),
         .DEPTH(64)
     ) u_conv5_fifo (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv4_tdata), .s_axis_tvalid(conv4_tvalid),
-        .s_axis_tready(conv4_tready), .s_axis_tlast(conv4_tlast),
+        .s_axis_tdata(conv4_sp_tdata), .s_axis_tvalid(conv4_sp_tvalid),
+        .s_axis_tready(conv4_sp_tready), .s_axis_tlast(conv4_sp_tlast),
         .m_axis_tdata(conv5_in_tdata), .m_axis_tvalid(conv5_in_tvalid),
         .m_axis_tready(conv5_in_tready), .m_axis_tlast(conv5_in_tlast)
     );
@@ -503,14 +818,29 @@ module cnn_seed003_fashion_m64 #(
         .FOLD_FILE({FOLD_DIR, "/conv5_weight.mem"})
     ) u_conv5 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv5_in_tdata), .s_axis_tvalid(conv5_in_tvalid),
-        .s_axis_tready(conv5_in_tready), .s_axis_tlast(conv5_in_tlast),
+        .s_axis_tdata(conv5_in_sp_tdata), .s_axis_tvalid(conv5_in_sp_tvalid),
+        .s_axis_tready(conv5_in_sp_tready), .s_axis_tlast(conv5_in_sp_tlast),
         .m_axis_tdata(conv5_acc_tdata), .m_axis_tvalid(conv5_acc_tvalid),
         .m_axis_tready(conv5_acc_tready), .m_axis_tlast(conv5_acc_tlast)
     );
 
-    wire [CONV5_C_OUT*8-1:0] conv5_tdata;
+    wire [CONV5_C_OUT*8-1:0] conv5_tdata, conv5_sp_tdata;
     wire conv5_tvalid, conv5_tready, conv5_tlast;
+    wire conv5_sp_tvalid, conv5_sp_tready, conv5_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV5_C_OUT*8), .SEED(32'h166ae1ac), .NAME("conv5")) u_conv5_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv5_tdata), .s_axis_tvalid(conv5_tvalid),
+        .s_axis_tready(conv5_tready), .s_axis_tlast(conv5_tlast),
+        .m_axis_tdata(conv5_sp_tdata), .m_axis_tvalid(conv5_sp_tvalid),
+        .m_axis_tready(conv5_sp_tready), .m_axis_tlast(conv5_sp_tlast)
+    );
+`else
+    assign conv5_sp_tdata = conv5_tdata;
+    assign conv5_sp_tvalid = conv5_tvalid;
+    assign conv5_tready = conv5_sp_tready;
+    assign conv5_sp_tlast = conv5_tlast;
+`endif
 
     requant #(
         .C(CONV5_C_OUT),
@@ -526,26 +856,56 @@ module cnn_seed003_fashion_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/conv5_shift.mem"})
     ) u_conv5_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv5_acc_tdata), .s_axis_tvalid(conv5_acc_tvalid),
-        .s_axis_tready(conv5_acc_tready), .s_axis_tlast(conv5_acc_tlast),
+        .s_axis_tdata(conv5_acc_sp_tdata), .s_axis_tvalid(conv5_acc_sp_tvalid),
+        .s_axis_tready(conv5_acc_sp_tready), .s_axis_tlast(conv5_acc_sp_tlast),
         .m_axis_tdata(conv5_tdata), .m_axis_tvalid(conv5_tvalid),
         .m_axis_tready(conv5_tready), .m_axis_tlast(conv5_tlast)
     );
 
     // ------------------------------------------------------------ conv6: conv2d [8, 14, 14] -> [16, 14, 14] from add1
-    wire [CONV6_C_OUT*CONV6_ACC_W-1:0] conv6_acc_tdata;
+    wire [CONV6_C_OUT*CONV6_ACC_W-1:0] conv6_acc_tdata, conv6_acc_sp_tdata;
     wire conv6_acc_tvalid, conv6_acc_tready, conv6_acc_tlast;
+    wire conv6_acc_sp_tvalid, conv6_acc_sp_tready, conv6_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV6_C_OUT*CONV6_ACC_W), .SEED(32'he2af39ff), .NAME("conv6_acc")) u_conv6_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv6_acc_tdata), .s_axis_tvalid(conv6_acc_tvalid),
+        .s_axis_tready(conv6_acc_tready), .s_axis_tlast(conv6_acc_tlast),
+        .m_axis_tdata(conv6_acc_sp_tdata), .m_axis_tvalid(conv6_acc_sp_tvalid),
+        .m_axis_tready(conv6_acc_sp_tready), .m_axis_tlast(conv6_acc_sp_tlast)
+    );
+`else
+    assign conv6_acc_sp_tdata = conv6_acc_tdata;
+    assign conv6_acc_sp_tvalid = conv6_acc_tvalid;
+    assign conv6_acc_tready = conv6_acc_sp_tready;
+    assign conv6_acc_sp_tlast = conv6_acc_tlast;
+`endif
 
-    wire [CONV6_C_IN*8-1:0] conv6_in_tdata;
+    wire [CONV6_C_IN*8-1:0] conv6_in_tdata, conv6_in_sp_tdata;
     wire conv6_in_tvalid, conv6_in_tready, conv6_in_tlast;
+    wire conv6_in_sp_tvalid, conv6_in_sp_tready, conv6_in_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV6_C_IN*8), .SEED(32'hae416d39), .NAME("conv6_in")) u_conv6_in_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv6_in_tdata), .s_axis_tvalid(conv6_in_tvalid),
+        .s_axis_tready(conv6_in_tready), .s_axis_tlast(conv6_in_tlast),
+        .m_axis_tdata(conv6_in_sp_tdata), .m_axis_tvalid(conv6_in_sp_tvalid),
+        .m_axis_tready(conv6_in_sp_tready), .m_axis_tlast(conv6_in_sp_tlast)
+    );
+`else
+    assign conv6_in_sp_tdata = conv6_in_tdata;
+    assign conv6_in_sp_tvalid = conv6_in_tvalid;
+    assign conv6_in_tready = conv6_in_sp_tready;
+    assign conv6_in_sp_tlast = conv6_in_tlast;
+`endif
 
     axis_fifo #(
         .DATA_W(CONV6_C_IN*8),
         .DEPTH(32)
     ) u_conv6_fifo (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(add1_f1_tdata), .s_axis_tvalid(add1_f1_tvalid),
-        .s_axis_tready(add1_f1_tready), .s_axis_tlast(add1_f1_tlast),
+        .s_axis_tdata(add1_f1_sp_tdata), .s_axis_tvalid(add1_f1_sp_tvalid),
+        .s_axis_tready(add1_f1_sp_tready), .s_axis_tlast(add1_f1_sp_tlast),
         .m_axis_tdata(conv6_in_tdata), .m_axis_tvalid(conv6_in_tvalid),
         .m_axis_tready(conv6_in_tready), .m_axis_tlast(conv6_in_tlast)
     );
@@ -568,14 +928,29 @@ module cnn_seed003_fashion_m64 #(
         .FOLD_FILE({FOLD_DIR, "/conv6_weight.mem"})
     ) u_conv6 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv6_in_tdata), .s_axis_tvalid(conv6_in_tvalid),
-        .s_axis_tready(conv6_in_tready), .s_axis_tlast(conv6_in_tlast),
+        .s_axis_tdata(conv6_in_sp_tdata), .s_axis_tvalid(conv6_in_sp_tvalid),
+        .s_axis_tready(conv6_in_sp_tready), .s_axis_tlast(conv6_in_sp_tlast),
         .m_axis_tdata(conv6_acc_tdata), .m_axis_tvalid(conv6_acc_tvalid),
         .m_axis_tready(conv6_acc_tready), .m_axis_tlast(conv6_acc_tlast)
     );
 
-    wire [CONV6_C_OUT*8-1:0] conv6_tdata;
+    wire [CONV6_C_OUT*8-1:0] conv6_tdata, conv6_sp_tdata;
     wire conv6_tvalid, conv6_tready, conv6_tlast;
+    wire conv6_sp_tvalid, conv6_sp_tready, conv6_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(CONV6_C_OUT*8), .SEED(32'h8f63b016), .NAME("conv6")) u_conv6_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(conv6_tdata), .s_axis_tvalid(conv6_tvalid),
+        .s_axis_tready(conv6_tready), .s_axis_tlast(conv6_tlast),
+        .m_axis_tdata(conv6_sp_tdata), .m_axis_tvalid(conv6_sp_tvalid),
+        .m_axis_tready(conv6_sp_tready), .m_axis_tlast(conv6_sp_tlast)
+    );
+`else
+    assign conv6_sp_tdata = conv6_tdata;
+    assign conv6_sp_tvalid = conv6_tvalid;
+    assign conv6_tready = conv6_sp_tready;
+    assign conv6_sp_tlast = conv6_tlast;
+`endif
 
     requant #(
         .C(CONV6_C_OUT),
@@ -591,30 +966,60 @@ module cnn_seed003_fashion_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/conv6_shift.mem"})
     ) u_conv6_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv6_acc_tdata), .s_axis_tvalid(conv6_acc_tvalid),
-        .s_axis_tready(conv6_acc_tready), .s_axis_tlast(conv6_acc_tlast),
+        .s_axis_tdata(conv6_acc_sp_tdata), .s_axis_tvalid(conv6_acc_sp_tvalid),
+        .s_axis_tready(conv6_acc_sp_tready), .s_axis_tlast(conv6_acc_sp_tlast),
         .m_axis_tdata(conv6_tdata), .m_axis_tvalid(conv6_tvalid),
         .m_axis_tready(conv6_tready), .m_axis_tlast(conv6_tlast)
     );
 
     // ------------------------------------------------------------ add2: add [16, 14, 14] -> [16, 14, 14] from conv5, conv6
     // conv6 waits here for the other branch (skip_fifo_depths: 64)
-    wire [ADD2_C_IN*8-1:0] add2_b_tdata;
+    wire [ADD2_C_IN*8-1:0] add2_b_tdata, add2_b_sp_tdata;
     wire add2_b_tvalid, add2_b_tready, add2_b_tlast;
+    wire add2_b_sp_tvalid, add2_b_sp_tready, add2_b_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(ADD2_C_IN*8), .SEED(32'h13ecbc94), .NAME("add2_b")) u_add2_b_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(add2_b_tdata), .s_axis_tvalid(add2_b_tvalid),
+        .s_axis_tready(add2_b_tready), .s_axis_tlast(add2_b_tlast),
+        .m_axis_tdata(add2_b_sp_tdata), .m_axis_tvalid(add2_b_sp_tvalid),
+        .m_axis_tready(add2_b_sp_tready), .m_axis_tlast(add2_b_sp_tlast)
+    );
+`else
+    assign add2_b_sp_tdata = add2_b_tdata;
+    assign add2_b_sp_tvalid = add2_b_tvalid;
+    assign add2_b_tready = add2_b_sp_tready;
+    assign add2_b_sp_tlast = add2_b_tlast;
+`endif
 
     axis_fifo #(
         .DATA_W(ADD2_C_IN*8),
         .DEPTH(64 / SKIP_FIFO_DIV)
     ) u_add2_b_fifo (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(conv6_tdata), .s_axis_tvalid(conv6_tvalid),
-        .s_axis_tready(conv6_tready), .s_axis_tlast(conv6_tlast),
+        .s_axis_tdata(conv6_sp_tdata), .s_axis_tvalid(conv6_sp_tvalid),
+        .s_axis_tready(conv6_sp_tready), .s_axis_tlast(conv6_sp_tlast),
         .m_axis_tdata(add2_b_tdata), .m_axis_tvalid(add2_b_tvalid),
         .m_axis_tready(add2_b_tready), .m_axis_tlast(add2_b_tlast)
     );
 
-    wire [ADD2_C_OUT*8-1:0] add2_tdata;
+    wire [ADD2_C_OUT*8-1:0] add2_tdata, add2_sp_tdata;
     wire add2_tvalid, add2_tready, add2_tlast;
+    wire add2_sp_tvalid, add2_sp_tready, add2_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(ADD2_C_OUT*8), .SEED(32'h2446d3a5), .NAME("add2")) u_add2_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(add2_tdata), .s_axis_tvalid(add2_tvalid),
+        .s_axis_tready(add2_tready), .s_axis_tlast(add2_tlast),
+        .m_axis_tdata(add2_sp_tdata), .m_axis_tvalid(add2_sp_tvalid),
+        .m_axis_tready(add2_sp_tready), .m_axis_tlast(add2_sp_tlast)
+    );
+`else
+    assign add2_sp_tdata = add2_tdata;
+    assign add2_sp_tvalid = add2_tvalid;
+    assign add2_tready = add2_sp_tready;
+    assign add2_sp_tlast = add2_tlast;
+`endif
 
     eltwise_add #(
         .C(ADD2_C_IN),
@@ -630,20 +1035,35 @@ module cnn_seed003_fashion_m64 #(
         .OUT_W(8)
     ) u_add2 (
         .clk(clk), .rst(rst),
-        .s_axis_a_tdata(conv5_tdata), .s_axis_a_tvalid(conv5_tvalid),
-        .s_axis_a_tready(conv5_tready), .s_axis_a_tlast(conv5_tlast),
-        .s_axis_b_tdata(add2_b_tdata), .s_axis_b_tvalid(add2_b_tvalid),
-        .s_axis_b_tready(add2_b_tready),
+        .s_axis_a_tdata(conv5_sp_tdata), .s_axis_a_tvalid(conv5_sp_tvalid),
+        .s_axis_a_tready(conv5_sp_tready), .s_axis_a_tlast(conv5_sp_tlast),
+        .s_axis_b_tdata(add2_b_sp_tdata), .s_axis_b_tvalid(add2_b_sp_tvalid),
+        .s_axis_b_tready(add2_b_sp_tready),
         .m_axis_tdata(add2_tdata), .m_axis_tvalid(add2_tvalid),
         .m_axis_tready(add2_tready), .m_axis_tlast(add2_tlast)
     );
     /* verilator lint_off UNUSEDSIGNAL */
-    wire add2_b_tlast_unused = add2_b_tlast;  // b's frames are a's
+    wire add2_b_tlast_unused = add2_b_sp_tlast;  // b's frames are a's
     /* verilator lint_on UNUSEDSIGNAL */
 
     // ------------------------------------------------------------ pool2: avgpool2d [16, 14, 14] -> [16, 7, 7]
-    wire [POOL2_C_OUT*POOL2_ACC_W-1:0] pool2_acc_tdata;
+    wire [POOL2_C_OUT*POOL2_ACC_W-1:0] pool2_acc_tdata, pool2_acc_sp_tdata;
     wire pool2_acc_tvalid, pool2_acc_tready, pool2_acc_tlast;
+    wire pool2_acc_sp_tvalid, pool2_acc_sp_tready, pool2_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(POOL2_C_OUT*POOL2_ACC_W), .SEED(32'h8658cbc2), .NAME("pool2_acc")) u_pool2_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(pool2_acc_tdata), .s_axis_tvalid(pool2_acc_tvalid),
+        .s_axis_tready(pool2_acc_tready), .s_axis_tlast(pool2_acc_tlast),
+        .m_axis_tdata(pool2_acc_sp_tdata), .m_axis_tvalid(pool2_acc_sp_tvalid),
+        .m_axis_tready(pool2_acc_sp_tready), .m_axis_tlast(pool2_acc_sp_tlast)
+    );
+`else
+    assign pool2_acc_sp_tdata = pool2_acc_tdata;
+    assign pool2_acc_sp_tvalid = pool2_acc_tvalid;
+    assign pool2_acc_tready = pool2_acc_sp_tready;
+    assign pool2_acc_sp_tlast = pool2_acc_tlast;
+`endif
 
     avgpool2d #(
         .C(POOL2_C_IN),
@@ -656,14 +1076,29 @@ module cnn_seed003_fashion_m64 #(
         .SUM_W(POOL2_ACC_W)
     ) u_pool2 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(add2_tdata), .s_axis_tvalid(add2_tvalid),
-        .s_axis_tready(add2_tready), .s_axis_tlast(add2_tlast),
+        .s_axis_tdata(add2_sp_tdata), .s_axis_tvalid(add2_sp_tvalid),
+        .s_axis_tready(add2_sp_tready), .s_axis_tlast(add2_sp_tlast),
         .m_axis_tdata(pool2_acc_tdata), .m_axis_tvalid(pool2_acc_tvalid),
         .m_axis_tready(pool2_acc_tready), .m_axis_tlast(pool2_acc_tlast)
     );
 
-    wire [POOL2_C_OUT*8-1:0] pool2_tdata;
+    wire [POOL2_C_OUT*8-1:0] pool2_tdata, pool2_sp_tdata;
     wire pool2_tvalid, pool2_tready, pool2_tlast;
+    wire pool2_sp_tvalid, pool2_sp_tready, pool2_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(POOL2_C_OUT*8), .SEED(32'h1ea109b1), .NAME("pool2")) u_pool2_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(pool2_tdata), .s_axis_tvalid(pool2_tvalid),
+        .s_axis_tready(pool2_tready), .s_axis_tlast(pool2_tlast),
+        .m_axis_tdata(pool2_sp_tdata), .m_axis_tvalid(pool2_sp_tvalid),
+        .m_axis_tready(pool2_sp_tready), .m_axis_tlast(pool2_sp_tlast)
+    );
+`else
+    assign pool2_sp_tdata = pool2_tdata;
+    assign pool2_sp_tvalid = pool2_tvalid;
+    assign pool2_tready = pool2_sp_tready;
+    assign pool2_sp_tlast = pool2_tlast;
+`endif
 
     requant #(
         .C(POOL2_C_OUT),
@@ -679,15 +1114,30 @@ module cnn_seed003_fashion_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/pool2_shift.mem"})
     ) u_pool2_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(pool2_acc_tdata), .s_axis_tvalid(pool2_acc_tvalid),
-        .s_axis_tready(pool2_acc_tready), .s_axis_tlast(pool2_acc_tlast),
+        .s_axis_tdata(pool2_acc_sp_tdata), .s_axis_tvalid(pool2_acc_sp_tvalid),
+        .s_axis_tready(pool2_acc_sp_tready), .s_axis_tlast(pool2_acc_sp_tlast),
         .m_axis_tdata(pool2_tdata), .m_axis_tvalid(pool2_tvalid),
         .m_axis_tready(pool2_tready), .m_axis_tlast(pool2_tlast)
     );
 
     // ------------------------------------------------------------ fc1: dense [16, 7, 7] -> [32, 1, 1]
-    wire [FC1_C_OUT*FC1_ACC_W-1:0] fc1_acc_tdata;
+    wire [FC1_C_OUT*FC1_ACC_W-1:0] fc1_acc_tdata, fc1_acc_sp_tdata;
     wire fc1_acc_tvalid, fc1_acc_tready, fc1_acc_tlast;
+    wire fc1_acc_sp_tvalid, fc1_acc_sp_tready, fc1_acc_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(FC1_C_OUT*FC1_ACC_W), .SEED(32'h273bfc06), .NAME("fc1_acc")) u_fc1_acc_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(fc1_acc_tdata), .s_axis_tvalid(fc1_acc_tvalid),
+        .s_axis_tready(fc1_acc_tready), .s_axis_tlast(fc1_acc_tlast),
+        .m_axis_tdata(fc1_acc_sp_tdata), .m_axis_tvalid(fc1_acc_sp_tvalid),
+        .m_axis_tready(fc1_acc_sp_tready), .m_axis_tlast(fc1_acc_sp_tlast)
+    );
+`else
+    assign fc1_acc_sp_tdata = fc1_acc_tdata;
+    assign fc1_acc_sp_tvalid = fc1_acc_tvalid;
+    assign fc1_acc_tready = fc1_acc_sp_tready;
+    assign fc1_acc_sp_tlast = fc1_acc_tlast;
+`endif
 
     dense #(
         .C(FC1_C_IN),
@@ -704,14 +1154,29 @@ module cnn_seed003_fashion_m64 #(
         .FOLD_FILE({FOLD_DIR, "/fc1_weight.mem"})
     ) u_fc1 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(pool2_tdata), .s_axis_tvalid(pool2_tvalid),
-        .s_axis_tready(pool2_tready), .s_axis_tlast(pool2_tlast),
+        .s_axis_tdata(pool2_sp_tdata), .s_axis_tvalid(pool2_sp_tvalid),
+        .s_axis_tready(pool2_sp_tready), .s_axis_tlast(pool2_sp_tlast),
         .m_axis_tdata(fc1_acc_tdata), .m_axis_tvalid(fc1_acc_tvalid),
         .m_axis_tready(fc1_acc_tready), .m_axis_tlast(fc1_acc_tlast)
     );
 
-    wire [FC1_C_OUT*8-1:0] fc1_tdata;
+    wire [FC1_C_OUT*8-1:0] fc1_tdata, fc1_sp_tdata;
     wire fc1_tvalid, fc1_tready, fc1_tlast;
+    wire fc1_sp_tvalid, fc1_sp_tready, fc1_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(FC1_C_OUT*8), .SEED(32'hac1556de), .NAME("fc1")) u_fc1_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(fc1_tdata), .s_axis_tvalid(fc1_tvalid),
+        .s_axis_tready(fc1_tready), .s_axis_tlast(fc1_tlast),
+        .m_axis_tdata(fc1_sp_tdata), .m_axis_tvalid(fc1_sp_tvalid),
+        .m_axis_tready(fc1_sp_tready), .m_axis_tlast(fc1_sp_tlast)
+    );
+`else
+    assign fc1_sp_tdata = fc1_tdata;
+    assign fc1_sp_tvalid = fc1_tvalid;
+    assign fc1_tready = fc1_sp_tready;
+    assign fc1_sp_tlast = fc1_tlast;
+`endif
 
     requant #(
         .C(FC1_C_OUT),
@@ -727,15 +1192,30 @@ module cnn_seed003_fashion_m64 #(
         .SHIFT_FILE({WEIGHTS_DIR, "/fc1_shift.mem"})
     ) u_fc1_rq (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(fc1_acc_tdata), .s_axis_tvalid(fc1_acc_tvalid),
-        .s_axis_tready(fc1_acc_tready), .s_axis_tlast(fc1_acc_tlast),
+        .s_axis_tdata(fc1_acc_sp_tdata), .s_axis_tvalid(fc1_acc_sp_tvalid),
+        .s_axis_tready(fc1_acc_sp_tready), .s_axis_tlast(fc1_acc_sp_tlast),
         .m_axis_tdata(fc1_tdata), .m_axis_tvalid(fc1_tvalid),
         .m_axis_tready(fc1_tready), .m_axis_tlast(fc1_tlast)
     );
 
     // ------------------------------------------------------------ fc2: dense [32, 1, 1] -> [10, 1, 1]
-    wire [FC2_C_OUT*32-1:0] fc2_tdata;
+    wire [FC2_C_OUT*32-1:0] fc2_tdata, fc2_sp_tdata;
     wire fc2_tvalid, fc2_tready, fc2_tlast;
+    wire fc2_sp_tvalid, fc2_sp_tready, fc2_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W(FC2_C_OUT*32), .SEED(32'h351c0764), .NAME("fc2")) u_fc2_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(fc2_tdata), .s_axis_tvalid(fc2_tvalid),
+        .s_axis_tready(fc2_tready), .s_axis_tlast(fc2_tlast),
+        .m_axis_tdata(fc2_sp_tdata), .m_axis_tvalid(fc2_sp_tvalid),
+        .m_axis_tready(fc2_sp_tready), .m_axis_tlast(fc2_sp_tlast)
+    );
+`else
+    assign fc2_sp_tdata = fc2_tdata;
+    assign fc2_sp_tvalid = fc2_tvalid;
+    assign fc2_tready = fc2_sp_tready;
+    assign fc2_sp_tlast = fc2_tlast;
+`endif
 
     dense #(
         .C(FC2_C_IN),
@@ -752,23 +1232,38 @@ module cnn_seed003_fashion_m64 #(
         .FOLD_FILE({FOLD_DIR, "/fc2_weight.mem"})
     ) u_fc2 (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(fc1_tdata), .s_axis_tvalid(fc1_tvalid),
-        .s_axis_tready(fc1_tready), .s_axis_tlast(fc1_tlast),
+        .s_axis_tdata(fc1_sp_tdata), .s_axis_tvalid(fc1_sp_tvalid),
+        .s_axis_tready(fc1_sp_tready), .s_axis_tlast(fc1_sp_tlast),
         .m_axis_tdata(fc2_tdata), .m_axis_tvalid(fc2_tvalid),
         .m_axis_tready(fc2_tready), .m_axis_tlast(fc2_tlast)
     );
 
     // ------------------------------------------------------------ argmax + output slice
-    wire [(FC2_C_OUT+1)*32-1:0] am_tdata;
+    wire [(FC2_C_OUT+1)*32-1:0] am_tdata, am_sp_tdata;
     wire am_tvalid, am_tready, am_tlast;
+    wire am_sp_tvalid, am_sp_tready, am_sp_tlast;
+`ifdef INT8CNN_STALL_POINTS
+    tb_stall_point #(.DATA_W((FC2_C_OUT+1)*32), .SEED(32'h0e3c55fc), .NAME("am")) u_am_sp (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata(am_tdata), .s_axis_tvalid(am_tvalid),
+        .s_axis_tready(am_tready), .s_axis_tlast(am_tlast),
+        .m_axis_tdata(am_sp_tdata), .m_axis_tvalid(am_sp_tvalid),
+        .m_axis_tready(am_sp_tready), .m_axis_tlast(am_sp_tlast)
+    );
+`else
+    assign am_sp_tdata = am_tdata;
+    assign am_sp_tvalid = am_tvalid;
+    assign am_tready = am_sp_tready;
+    assign am_sp_tlast = am_tlast;
+`endif
 
     argmax #(
         .N(FC2_C_OUT),
         .DATA_W(32)
     ) u_argmax (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(fc2_tdata), .s_axis_tvalid(fc2_tvalid),
-        .s_axis_tready(fc2_tready), .s_axis_tlast(fc2_tlast),
+        .s_axis_tdata(fc2_sp_tdata), .s_axis_tvalid(fc2_sp_tvalid),
+        .s_axis_tready(fc2_sp_tready), .s_axis_tlast(fc2_sp_tlast),
         .m_axis_tdata(am_tdata), .m_axis_tvalid(am_tvalid),
         .m_axis_tready(am_tready), .m_axis_tlast(am_tlast)
     );
@@ -777,8 +1272,8 @@ module cnn_seed003_fashion_m64 #(
         .DATA_W((FC2_C_OUT+1)*32)
     ) u_out_skid (
         .clk(clk), .rst(rst),
-        .s_axis_tdata(am_tdata), .s_axis_tvalid(am_tvalid),
-        .s_axis_tready(am_tready), .s_axis_tlast(am_tlast),
+        .s_axis_tdata(am_sp_tdata), .s_axis_tvalid(am_sp_tvalid),
+        .s_axis_tready(am_sp_tready), .s_axis_tlast(am_sp_tlast),
         .m_axis_tdata(m_axis_result_tdata), .m_axis_tvalid(m_axis_result_tvalid),
         .m_axis_tready(m_axis_result_tready), .m_axis_tlast(m_axis_result_tlast)
     );

@@ -30,14 +30,7 @@ module tb_stall (
     reg [31:0] pause_left_reg = 32'd0;
     reg [31:0] ready_left_reg = 32'd0;
 
-    function [31:0] xorshift32(input [31:0] x);
-        reg [31:0] y;
-        begin
-            y = x ^ (x << 13);
-            y = y ^ (y >> 17);
-            xorshift32 = y ^ (y << 5);
-        end
-    endfunction
+`include "xorshift32.vh"
 
     wire        draw = (pause_left_reg == 32'd0) && (ready_left_reg == 32'd0);
     wire [31:0] pause_now = draw ? s_reg % (a + 32'd1) : pause_left_reg;
