@@ -67,6 +67,9 @@ class HandshakeMonitor:
         self.in_cycles: list[int] = []
         self.out_cycles: list[int] = []
         self.input_stalls = 0
+        self.in_stall_cycles: list[int] = []    # s_axis_tvalid high, s_axis_tready low
+        self.out_stall_cycles: list[int] = []   # m_axis_tvalid high, m_axis_tready low
+        self.out_idle_cycles: list[int] = []    # m_axis_tready high, m_axis_tvalid low
 
     def start(self):
         cocotb.start_soon(self._run())
@@ -83,8 +86,12 @@ class HandshakeMonitor:
                     self.in_cycles.append(cycle)
                 else:
                     self.input_stalls += 1
-            if int(mv) and int(dut.m_axis_tready.value):
-                self.out_cycles.append(cycle)
+                    self.in_stall_cycles.append(cycle)
+            mr = int(dut.m_axis_tready.value)
+            if int(mv):
+                (self.out_cycles if mr else self.out_stall_cycles).append(cycle)
+            elif mr:
+                self.out_idle_cycles.append(cycle)
 
 
 def second_pause_generator(stall: str, rng: random.Random):
@@ -248,6 +255,42 @@ class TB:
         assert oc[-1] - oc[0] == n_out - 1, "output has bubbles without stalls"
         assert oc[0] - ic[0] == latency, f"latency {oc[0] - ic[0]}, expected {latency}"
 
+    def check_work_conserving(self, due: list[int], input_rule: bool = True, why: str = ""):
+        """Throughput under any stall pattern, not only without stalls (what the RTL headers
+        promise: no bubble the module could avoid). Output: output beat j is due at cycle due[j]
+        (the cycle its last input beat was accepted plus the latency); in every cycle in which the
+        sink is ready, the output must be valid while a due beat has not left. Input (input_rule):
+        the input stalls only under backpressure, in a cycle in which, or just after one in which,
+        the output was valid and not taken."""
+        due = np.asarray(due)
+        out = np.asarray(self.out_cycles)
+        m = self.monitor
+        idle = np.asarray(m.out_idle_cycles, dtype=np.int64)
+        owed = np.searchsorted(due, idle, side="right") - np.searchsorted(out, idle, side="left")
+        bad = idle[owed > 0]
+        assert bad.size == 0, (
+            f"output idle with the sink ready while {int(owed[owed > 0][0])} beat(s) were due, "
+            f"first at cycle {int(bad[0])} ({bad.size} such cycles){why}")
+        if input_rule:
+            stalled = set(m.out_stall_cycles)
+            unexplained = [t for t in m.in_stall_cycles if t not in stalled and t - 1 not in stalled]
+            assert not unexplained, (
+                f"input stalled without backpressure at cycles {unexplained[:5]} "
+                f"({len(unexplained)} such cycles){why}")
+
+    def due_with_stage_enable(self, accepted: list[int], latency: int) -> list[int]:
+        """When each beat is due at the output of a pipeline of `latency` stages with one stage
+        enable (!m_axis_tvalid || m_axis_tready, the RTL headers' "stage enable"), whose input beats
+        were accepted in the cycles `accepted`: the cycle after the latency-th enabled cycle from
+        its acceptance on (a bubble inside such a pipeline waits for enables; without stalls, the
+        acceptance cycle + latency)."""
+        last = max(self.out_cycles[-1] if self.out_cycles else 0, max(accepted, default=0)) + latency + 2
+        frozen = np.zeros(last + 1, dtype=bool)
+        frozen[np.asarray(self.monitor.out_stall_cycles, dtype=np.int64)] = True
+        enabled = np.flatnonzero(~frozen)
+        k = np.searchsorted(enabled, np.asarray(accepted)) + latency - 1
+        return (enabled[k] + 1).tolist()
+
     def check_latency(self, triggers: list[int], beats_in: int, n_frames: int, latency: int):
         """Output beat i of frame n appears `latency` clocks after input beat triggers[i] of frame n
         (beats_in input beats per frame)."""
@@ -306,6 +349,7 @@ async def stream_beats(tb: TB, stall: str, rng: np.random.Generator, words_in: l
     lengths = frame_lengths(rng, n)
     await tb.run(split(words_in, lengths), split(words_out, lengths), latency, decode,
                  timeout_ns=20_000 * n)
+    tb.check_work_conserving([c + latency for c in tb.in_cycles], why=f" [{stall}]")
     if stall == "none":
         tb.check_full_throughput(n, len(words_out), latency)
 
@@ -397,11 +441,19 @@ async def stream_images(tb: TB, stall: str, images, in_bits: int, expected, cfg:
     with cfg PAD > 0 the input stalls exactly once per padding beat instead. A folded datapath
     (window_cycles = T > 1 cycles per window) stalls its input by design; without stalls its
     output beats are exactly folded_window_gaps apart, and (PAD = 0) `latency` clocks after the
-    pixel that completes their window."""
+    pixel that completes their window. Unfolded and unpadded, under every stall pattern: no
+    avoidable bubble (check_work_conserving; each window due `latency` enabled cycles after its
+    pixel, due_with_stage_enable)."""
     frames_in = [pixel_beats(img, in_bits) for img in images]
     n_in = sum(len(f) for f in frames_in)
     await tb.run(frames_in, expected, latency, timeout_ns=200 * (n_in + 100) * window_cycles)
     pad = cfg.get("PAD", 0)
+    if window_cycles == 1 and not pad:  # under every stall: each window due `latency` enabled
+        triggers = window_triggers(cfg["IMG_H"], cfg["IMG_W"], cfg["K"], cfg["STRIDE"])
+        beats_in = len(frames_in[0])  # cycles after its pixel
+        tb.check_work_conserving(tb.due_with_stage_enable(
+            [tb.in_cycles[n * beats_in + t] for n in range(len(images)) for t in triggers], latency),
+            why=f" [{stall}]")
     if stall == "none" and window_cycles > 1:
         want = folded_window_gaps(cfg, window_cycles, len(images))
         got = np.diff(tb.out_cycles).tolist()

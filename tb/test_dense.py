@@ -79,6 +79,13 @@ async def run_stream(dut, stall):
     await tb.run(frames_in, frames_out, latency,
                  lambda word: int_to_lanes(word, OUT, OUT_W, signed=True),
                  timeout_ns=10_000 * (n * NB + 1) * t)
+    # under every stall pattern: each result due `latency` after its vector's last beat (folded:
+    # `latency` cycles in which the output was not stalled, since a last chunk waits for a full
+    # output register); the input stalls only for a full output register (unfolded: folding
+    # stalls it by design)
+    last = [tb.in_cycles[v * NB + NB - 1] for v in range(n)]
+    due = [c + latency for c in last] if t == 1 else tb.due_with_stage_enable(last, latency)
+    tb.check_work_conserving(due, input_rule=t == 1, why=f" [{stall}]")
     if stall == "none":
         tb.check_input_period(n * NB, t)
         tb.check_latency([NB - 1], NB, n, latency)  # output `latency` after each vector's last beat

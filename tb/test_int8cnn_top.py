@@ -32,8 +32,7 @@ sys.path.insert(0, str(ROOT / "tb"))
 from run_top import FAULTS, SKIP_FIFO_FAULT, STREAM_FAULT, STREAM_FAULT_BEAT, run_top  # noqa: E402
 import funcov as cov  # noqa: E402  (tb/funcov.py: functional coverage)
 from stalls import (STALL_POINT_SLOWDOWN, STALLS as STALL_PATTERNS, WATCHDOG_IMAGES,  # noqa: E402
-                    image_cycles,
-                    pause_generators, watchdog_cycles)
+                    beat_cycles, image_cycles, pause_generators, watchdog_cycles)
 from scoreboard import LazyExpected, Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
 
 CLK_NS = 10
@@ -357,6 +356,20 @@ def check_stall_points(dut, n_points: int) -> dict:
     return ratios
 
 
+def check_idle_ii(fig: dict, qnet, stall: str, mults: int | None = None, stall_points=False):
+    """Under a periodic idle input pattern (tb/stalls.py, the result always ready) an unfolded,
+    unpadded network keeps up with its input: every image leaves exactly PIXELS * beat_cycles (4 x
+    784 = 3,136 for `idle`) cycles after the previous one. Other tops: no exact figure (a fold's
+    or a padding's cycles interleave with the input's gaps), nothing checked."""
+    g_in, g_out = STALL_PATTERNS[stall]
+    if (g_in.mode != 1 or g_out.mode != 0 or mults is not None or stall_points
+            or qnet.layers[0].padding or len(fig["result_cycles"]) < 2):
+        return
+    want = max(ii_formula(qnet), int(PIXELS * beat_cycles(g_in)))
+    gaps = np.diff(fig["result_cycles"])
+    assert (gaps == want).all(), f"[{stall}] II not {want} cycles: gaps {sorted(set(gaps.tolist()))}"
+
+
 def check_ii(fig: dict, qnet, mults: int | None = None):
     """Without stalls every image leaves exactly ii_formula cycles after the previous one."""
     ii = ii_formula(qnet, mults)
@@ -405,6 +418,7 @@ async def stress(dut, stall):
     log_figures(dut, fig, sb, stall)
     record_coverage(dut, c, qnet, images, sb, stall)
     assert_clean(sb)
+    check_idle_ii(fig, qnet, stall, c.get("mults"), c.get("stall_points"))
     if c.get("stall_points"):
         check_stall_points(dut, c["stall_points"])
 

@@ -25,9 +25,9 @@ from harness import BUF_IMAGES, CLK_NS, capture_of, pixels_hex, split_images, st
 from scoreboard import Scoreboard  # noqa: E402
 from stalls import STALL_POINT_SLOWDOWN, STALLS, check_stall, seeds, watchdog_cycles  # noqa: E402
 from test_int8cnn_top import (assert_clean, cfg, check_fault_found, check_ii,  # noqa: E402
-                              check_stall_points, expect_lost_beat_report, ii_formula,
-                              load_stimulus, log_figures, record_coverage, save_record,
-                              write_report)
+                              check_idle_ii, check_stall_points, expect_lost_beat_report,
+                              ii_formula, load_stimulus, log_figures, record_coverage,
+                              save_record, write_report)
 
 class ImageTB:
     """The Python side of the harness: configure, fill the pixel buffer, collect the captures."""
@@ -220,6 +220,7 @@ async def stress(dut, stall):
     log_figures(dut, fig, sb, stall)
     record_coverage(dut, c, qnet, images, sb, stall)
     assert_clean(sb)
+    check_idle_ii(fig, qnet, stall, c.get("mults"), c.get("stall_points"))
     if c.get("stall_points"):
         check_stall_points(dut, c["stall_points"])
 
