@@ -79,6 +79,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "on a tie the candidate equals the maximum: taking it leaves the same value",
     ("maxpool2d", "out_next = {C*DATA_W{1'b0}};", "zero-one"):
         "a default the loop below overwrites in every lane (c = 0..C-1 assign all C*DATA_W bits)",
+    ("mac_fold", "wire [IN_W-1:0] x = (lane < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]",
+     "lt-le"):
+        "lane >= N_LANES only for the padded products of the last chunk (product n = lane * N_OUT "
+        "+ o, n >= N), whose weights are zero in the ROM (export.fold_words, rtl/mac_fold.v "
+        "header): the product is zero whatever lane N_LANES reads",
     ("requant", "if (shift > S_CAP) shift = S_CAP;", "gt-ge"):
         "at shift == S_CAP the assignment writes the value shift already has",
     ("requant", "y         = {{(Y_W-PROD_W+1){shifted[PROD_W-1]}}, shifted[PROD_W-2:0]} + ZP_Y;",
@@ -181,7 +186,36 @@ def compiles(src: Path) -> bool:
     return r.returncode == 0
 
 
-def run_one(m: Mutant, timeout: float) -> Mutant:
+def modules_used(net: str) -> list[str]:
+    """The rtl/ modules in the elaborated generated top of `net` (its default fold): Icarus
+    elaborates it (generate branches resolved, so a module only an unused branch instantiates is
+    not counted) and its .vvp lists every module instance."""
+    import tempfile
+    from int8cnn.generate import GEN_DIR, default_mults, top_name
+    top = top_name(net, default_mults(net))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "top.vvp"
+        r = subprocess.run(["iverilog", "-g2012", "-s", top, "-I", str(ROOT / "weights" / net),
+                            "-o", str(out), *map(str, sorted(RTL.glob("*.v"))), str(GEN_DIR / f"{top}.v")],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"iverilog could not elaborate {top}: {r.stderr.strip()}")
+        types = set(re.findall(r'\.scope module, "[^"]*" "([^"]*)"', out.read_text()))
+    return sorted(t for t in types if (RTL / f"{t}.v").exists())
+
+
+def test_command(m: Mutant, suite: str) -> tuple[list[str], str]:
+    """(command, simulator) that runs the suite against a mutant: `unit` its module's unit tests on
+    Icarus, `top:<net>` the top-level suite of that network alone (tb/run_top.py: regression and
+    every stall pattern on the committed golden set, the per-image driver) on Verilator."""
+    if suite == "unit":
+        return [sys.executable, "-m", "pytest", *UNIT_TESTS[m.module], "-x", "-q", "-p", "no:xdist",
+                "-p", "no:cacheprovider"], "icarus"
+    return [sys.executable, "tb/run_top.py", "--sim", "verilator", "--net", suite.split(":", 1)[1]], \
+        "verilator"
+
+
+def run_one(m: Mutant, timeout: float, suite: str = "unit") -> Mutant:
     d = WORK / m.id
     shutil.rmtree(d, ignore_errors=True)
     (d / "rtl").mkdir(parents=True)
@@ -190,10 +224,9 @@ def run_one(m: Mutant, timeout: float) -> Mutant:
     if not compiles(src):
         m.outcome = "invalid"
         return m
-    env = dict(os.environ, SIM="icarus", INT8CNN_RTL_OVERRIDE=str(d / "rtl"),
+    cmd, sim = test_command(m, suite)
+    env = dict(os.environ, SIM=sim, INT8CNN_RTL_OVERRIDE=str(d / "rtl"),
                INT8CNN_SIM_BUILD=str(d / "build"), PYTHONDONTWRITEBYTECODE="1")
-    cmd = [sys.executable, "-m", "pytest", *UNIT_TESTS[m.module], "-x", "-q", "-p", "no:xdist",
-           "-p", "no:cacheprovider"]
     t0 = time.perf_counter()
     try:
         r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
@@ -202,8 +235,9 @@ def run_one(m: Mutant, timeout: float) -> Mutant:
             m.outcome = "survived"
         else:
             m.outcome = "killed"
-            hit = re.search(r"^FAILED (\S+)", r.stdout, re.M)
-            m.test = hit.group(1) if hit else f"pytest exit {r.returncode}"
+            hit = re.search(r"^FAILED (\S+)", r.stdout, re.M) or re.search(
+                r"^\s*\*\* (\S+)\s+FAIL", r.stdout, re.M)
+            m.test = hit.group(1) if hit else f"exit {r.returncode}"
     except subprocess.TimeoutExpired:
         m.seconds = time.perf_counter() - t0
         m.outcome = "timeout"
@@ -252,16 +286,21 @@ def write_report(ms: list[Mutant], wall: float | None) -> str:
 
 
 def main(argv=None) -> int:
+    global WORK  # the report's directory: one per suite
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--modules", default=",".join(sorted(UNIT_TESTS)))
     ap.add_argument("--max", type=int, default=None, help="mutants per module (an even sample)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per mutant (a hang)")
+    ap.add_argument("--suite", default="unit",
+                    help="unit: each module's unit tests on Icarus (default); top:<net>: only the "
+                         "top-level suite of network <net> on Verilator, over the modules it uses")
     ap.add_argument("--list", action="store_true", help="print the mutants, run nothing")
     ap.add_argument("--rescore", action="store_true",
                     help="rewrite the report of the last run (report.json) with today's EQUIVALENT")
     a = ap.parse_args(argv)
+    WORK = SIM_BUILD / ("mutate" if a.suite == "unit" else f"mutate-{a.suite.replace(':', '-')}")
     if a.rescore:
         names = {f.name for f in fields(Mutant)}
         done = [Mutant(**{k: v for k, v in d.items() if k in names})
@@ -272,6 +311,11 @@ def main(argv=None) -> int:
     unknown = [m for m in mods if m not in UNIT_TESTS]
     if unknown:
         ap.error(f"unknown module(s) {', '.join(unknown)}; expected some of {', '.join(sorted(UNIT_TESTS))}")
+    if a.suite != "unit":
+        net = a.suite.split(":", 1)[1] if a.suite.startswith("top:") else ""
+        if not (ROOT / "weights" / net / "manifest.json").is_file():
+            ap.error(f"--suite {a.suite!r}: expected unit or top:<net> with weights/<net>/manifest.json")
+        mods = [m for m in mods if m in modules_used(net)]
     ms = [m for mod in mods for m in sample(mutants_of(mod), a.max)]
     if a.list:
         for m in ms:
@@ -282,7 +326,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     done = []
     with ThreadPoolExecutor(a.jobs) as pool:
-        for fut in as_completed([pool.submit(run_one, m, a.timeout) for m in ms]):
+        for fut in as_completed([pool.submit(run_one, m, a.timeout, a.suite) for m in ms]):
             m = fut.result()
             done.append(m)
             print(f"mutate: {len(done):4d}/{len(ms)} {m.outcome:8s} {m.id}"

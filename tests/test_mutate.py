@@ -55,3 +55,17 @@ def test_injected_faults_are_left_alone_but_their_else_branch_is_mutated():
     lines = {m.line for m in mutants_of("maxpool2d")}
     assert not lines & set(range(start, els + 1)), sorted(lines & set(range(start, els + 1)))
     assert lines & set(range(els + 1, end)), "the real branch has no mutants"
+
+
+def test_top_suite_mutates_only_the_modules_a_network_elaborates():
+    """--suite top:<net> mutates the modules of the network's elaborated top: the default network
+    is unfolded and unpadded, so conv2d's folded datapath (mac_fold) and padding (pad2d) are not
+    in it; a residual network has the fork, the skip FIFOs and the add."""
+    from mutate import modules_used, test_command
+    used = modules_used("default")
+    assert {"conv2d", "window2d", "requant", "maxpool2d", "dense", "argmax", "axis_skid"} == set(used)
+    assert {"axis_fork", "eltwise_add", "axis_fifo", "mac_fold"} <= set(modules_used("seed003"))
+    m = mutants_of("requant")[0]
+    cmd, sim = test_command(m, "top:default")
+    assert sim == "verilator" and cmd[1:] == ["tb/run_top.py", "--sim", "verilator", "--net", "default"]
+    assert test_command(m, "unit")[1] == "icarus"
