@@ -176,7 +176,8 @@ formal:
 
 .PHONY: mutate
 ## mutate: mutation campaign over rtl/ (tb/mutate.py): each one-line mutant against its module's unit tests on
-##         Icarus, report in sim_build/mutate/ (MUTATE_OPTS, e.g. --modules requant --max 10; all: hours)
+##         Icarus, report in sim_build/mutate/ (MUTATE_OPTS, e.g. --modules requant --max 10; all: hours;
+##         --suite top:default: only the default network's top-level suite, on Verilator)
 mutate:
 	$(PY) tb/mutate.py --jobs $(JOBS) $(MUTATE_OPTS)
 

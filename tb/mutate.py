@@ -65,8 +65,9 @@ UNIT_TESTS = {m: [f"tb/test_{m}.py"] for m in (
     "eltwise_add", "maxpool2d", "pad2d", "requant", "window2d")}
 UNIT_TESTS["mac_fold"] = ["tb/test_conv2d.py", "tb/test_dense.py"]
 
-# (module, line text after stripping, operator) -> why the mutant cannot change behaviour
-EQUIVALENT: dict[tuple[str, str, str], str] = {
+# (module, line text after stripping, operator[, column when the operator has several places on the
+# line and only one is equivalent]) -> why the mutant cannot change behaviour
+EQUIVALENT: dict[tuple, str] = {
     ("axis_skid", "s_ready_reg    <= 1'b0;", "zero-one"):
         "s_axis_tready high during reset: AXI-Stream sources hold tvalid low in reset, and in the "
         "first cycle after it the skid is empty, so accepting a beat then is what s_ready_early "
@@ -84,10 +85,17 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "lane >= N_LANES only for the padded products of the last chunk (product n = lane * N_OUT "
         "+ o, n >= N), whose weights are zero in the ROM (export.fold_words, rtl/mac_fold.v "
         "header): the product is zero whatever lane N_LANES reads",
+    ("requant", "if (shift > 0) rnd[shift-1] = 1'b1;", "gt-ge"):
+        "at shift 0 the mutant writes rnd[-1]: the index is outside the vector and Verilog ignores "
+        "the write, so rnd stays 0 as without the mutant",
+    ("requant", "if (y < LO_Y) y_out = LO_Y[OUT_W-1:0];", "lt-le"):
+        "at y == LO_Y the clamp writes the value y_out already has (y[OUT_W-1:0] == LO_Y)",
+    ("requant", "if (y > HI_Y) y_out = HI_Y[OUT_W-1:0];", "gt-ge"):
+        "at y == HI_Y the clamp writes the value y_out already has (y[OUT_W-1:0] == HI_Y)",
     ("requant", "if (shift > S_CAP) shift = S_CAP;", "gt-ge"):
         "at shift == S_CAP the assignment writes the value shift already has",
     ("requant", "y         = {{(Y_W-PROD_W+1){shifted[PROD_W-1]}}, shifted[PROD_W-2:0]} + ZP_Y;",
-     "minus-plus"):
+     "minus-plus", 30):
         "a wider sign extension of the same value: y keeps its Y_W low bits, which are unchanged",
 }
 
@@ -111,7 +119,8 @@ class Mutant:
     @property
     def equivalent(self) -> str:
         """Why the mutant cannot change behaviour, when EQUIVALENT says so ('' otherwise)."""
-        return EQUIVALENT.get((self.module, self.before.strip(), self.op), "")
+        key = (self.module, self.before.strip(), self.op)
+        return EQUIVALENT.get(key + (self.col,)) or EQUIVALENT.get(key, "")
 
 
 def code_lines(text: str):
@@ -204,15 +213,16 @@ def modules_used(net: str) -> list[str]:
     return sorted(t for t in types if (RTL / f"{t}.v").exists())
 
 
-def test_command(m: Mutant, suite: str) -> tuple[list[str], str]:
-    """(command, simulator) that runs the suite against a mutant: `unit` its module's unit tests on
-    Icarus, `top:<net>` the top-level suite of that network alone (tb/run_top.py: regression and
-    every stall pattern on the committed golden set, the per-image driver) on Verilator."""
+def test_commands(m: Mutant, suite: str) -> tuple[list[list[str]], str]:
+    """(commands run in turn until one fails, simulator) for a mutant: `unit` its module's unit
+    tests on Icarus; `top:<net>` that network's top-level suite alone on Verilator (tb/run_top.py:
+    regression and every stall pattern on the committed golden set, the per-image driver), then,
+    if it passed, every stall pattern again with a stall point on every internal stream."""
     if suite == "unit":
-        return [sys.executable, "-m", "pytest", *UNIT_TESTS[m.module], "-x", "-q", "-p", "no:xdist",
-                "-p", "no:cacheprovider"], "icarus"
-    return [sys.executable, "tb/run_top.py", "--sim", "verilator", "--net", suite.split(":", 1)[1]], \
-        "verilator"
+        return [[sys.executable, "-m", "pytest", *UNIT_TESTS[m.module], "-x", "-q", "-p", "no:xdist",
+                 "-p", "no:cacheprovider"]], "icarus"
+    top = [sys.executable, "tb/run_top.py", "--sim", "verilator", "--net", suite.split(":", 1)[1]]
+    return [top, top + ["--stall-points", "--tests", "stress"]], "verilator"
 
 
 def run_one(m: Mutant, timeout: float, suite: str = "unit") -> Mutant:
@@ -224,23 +234,25 @@ def run_one(m: Mutant, timeout: float, suite: str = "unit") -> Mutant:
     if not compiles(src):
         m.outcome = "invalid"
         return m
-    cmd, sim = test_command(m, suite)
+    cmds, sim = test_commands(m, suite)
     env = dict(os.environ, SIM=sim, INT8CNN_RTL_OVERRIDE=str(d / "rtl"),
                INT8CNN_SIM_BUILD=str(d / "build"), PYTHONDONTWRITEBYTECODE="1")
     t0 = time.perf_counter()
+    m.outcome = "survived"
     try:
-        r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-        m.seconds = time.perf_counter() - t0
-        if r.returncode == 0:
-            m.outcome = "survived"
-        else:
-            m.outcome = "killed"
-            hit = re.search(r"^FAILED (\S+)", r.stdout, re.M) or re.search(
-                r"^\s*\*\* (\S+)\s+FAIL", r.stdout, re.M)
-            m.test = hit.group(1) if hit else f"exit {r.returncode}"
+        for cmd in cmds:
+            r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                               timeout=max(1.0, timeout - (time.perf_counter() - t0)))
+            if r.returncode != 0:
+                m.outcome = "killed"
+                hit = re.search(r"^FAILED (\S+)", r.stdout, re.M) or re.search(
+                    r"^\s*\*\* (\S+)\s+FAIL", r.stdout, re.M)
+                m.test = (hit.group(1) if hit else f"exit {r.returncode}") + (
+                    " (stall points)" if "--stall-points" in cmd else "")
+                break
     except subprocess.TimeoutExpired:
-        m.seconds = time.perf_counter() - t0
         m.outcome = "timeout"
+    m.seconds = time.perf_counter() - t0
     shutil.rmtree(d / "build", ignore_errors=True)
     return m
 

@@ -61,11 +61,23 @@ def test_top_suite_mutates_only_the_modules_a_network_elaborates():
     """--suite top:<net> mutates the modules of the network's elaborated top: the default network
     is unfolded and unpadded, so conv2d's folded datapath (mac_fold) and padding (pad2d) are not
     in it; a residual network has the fork, the skip FIFOs and the add."""
-    from mutate import modules_used, test_command
+    from mutate import modules_used, test_commands
     used = modules_used("default")
     assert {"conv2d", "window2d", "requant", "maxpool2d", "dense", "argmax", "axis_skid"} == set(used)
     assert {"axis_fork", "eltwise_add", "axis_fifo", "mac_fold"} <= set(modules_used("seed003"))
     m = mutants_of("requant")[0]
-    cmd, sim = test_command(m, "top:default")
-    assert sim == "verilator" and cmd[1:] == ["tb/run_top.py", "--sim", "verilator", "--net", "default"]
-    assert test_command(m, "unit")[1] == "icarus"
+    cmds, sim = test_commands(m, "top:default")
+    assert sim == "verilator" and cmds[0][1:] == ["tb/run_top.py", "--sim", "verilator", "--net", "default"]
+    assert cmds[1][-3:] == ["--stall-points", "--tests", "stress"]
+    assert test_commands(m, "unit")[1] == "icarus"
+
+
+def test_every_equivalence_names_an_existing_mutant():
+    """An EQUIVALENT entry whose line changed would silently stop applying: each key must match a
+    mutant of today's RTL (with its column when it gives one)."""
+    from mutate import EQUIVALENT
+    for key in EQUIVALENT:
+        module, text, op = key[:3]
+        hits = [m for m in mutants_of(module) if m.before.strip() == text and m.op == op
+                and (len(key) == 3 or m.col == key[3])]
+        assert hits, key
