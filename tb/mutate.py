@@ -195,10 +195,10 @@ def compiles(src: Path) -> bool:
     return r.returncode == 0
 
 
-def modules_used(net: str) -> list[str]:
-    """The rtl/ modules in the elaborated generated top of `net` (its default fold): Icarus
-    elaborates it (generate branches resolved, so a module only an unused branch instantiates is
-    not counted) and its .vvp lists every module instance."""
+def elaboration(net: str) -> tuple[set, dict]:
+    """What the generated top of `net` (its default fold) elaborates to, read from Icarus' .vvp:
+    (the rtl/ modules it contains, {rtl file name: labels of its elaborated generate blocks}). A
+    module only an unused generate branch instantiates is not in it."""
     import tempfile
     from int8cnn.generate import GEN_DIR, default_mults, top_name
     top = top_name(net, default_mults(net))
@@ -209,8 +209,47 @@ def modules_used(net: str) -> list[str]:
                            capture_output=True, text=True)
         if r.returncode:
             raise RuntimeError(f"iverilog could not elaborate {top}: {r.stderr.strip()}")
-        types = set(re.findall(r'\.scope module, "[^"]*" "([^"]*)"', out.read_text()))
-    return sorted(t for t in types if (RTL / f"{t}.v").exists())
+        vvp = out.read_text()
+    names = re.findall(r'^\s+"([^"]*)";$', vvp.split(":file_names", 1)[1], re.M)
+    modules = {t for t in re.findall(r'\.scope module, "[^"]*" "([^"]*)"', vvp) if (RTL / f"{t}.v").exists()}
+    labels: dict = {}
+    for label, f in re.findall(r'\.scope generate, "([^"\[]*)(?:\[\d+\])?" "[^"]*" (\d+) \d+,', vvp):
+        labels.setdefault(Path(names[int(f)]).name, set()).add(label)
+    return modules, labels
+
+
+def modules_used(net: str) -> list[str]:
+    """The rtl/ modules in the elaborated generated top of `net`."""
+    return sorted(elaboration(net)[0])
+
+
+def generate_blocks(text: str) -> list[tuple[str, int, int]]:
+    """(label, first line, last line) of every labeled begin ... end block (in rtl/ only generate
+    blocks carry labels)."""
+    spans, stack = [], []
+    for k, raw in enumerate(text.splitlines(), 1):
+        for tok in re.finditer(r"\bbegin\b(?:\s*:\s*(\w+))?|\bend\b", raw.split("//")[0]):
+            if tok.group(0).startswith("begin"):
+                stack.append((k, tok.group(1)))
+            elif stack:
+                start, label = stack.pop()
+                if label:
+                    spans.append((label, start, k))
+    return spans
+
+
+def reachable(ms: list[Mutant], net: str) -> list[Mutant]:
+    """The mutants of `ms` that lie in what `net`'s top elaborates: in a module it contains and not
+    inside a generate block that none of that module's instances elaborates (by label: a label
+    used in a live and a dead branch counts as live)."""
+    modules, labels = elaboration(net)
+    dead: dict = {}
+    for mod in {m.module for m in ms} & modules:
+        seen = labels.get(f"{mod}.v", set())
+        dead[mod] = [(a, b) for label, a, b in generate_blocks((RTL / f"{mod}.v").read_text())
+                     if label not in seen]
+    return [m for m in ms if m.module in modules
+            and not any(a < m.line <= b for a, b in dead[m.module])]  # a: the condition, live
 
 
 def test_commands(m: Mutant, suite: str) -> tuple[list[list[str]], str]:
@@ -328,7 +367,13 @@ def main(argv=None) -> int:
         if not (ROOT / "weights" / net / "manifest.json").is_file():
             ap.error(f"--suite {a.suite!r}: expected unit or top:<net> with weights/<net>/manifest.json")
         mods = [m for m in mods if m in modules_used(net)]
-    ms = [m for mod in mods for m in sample(mutants_of(mod), a.max)]
+        ms_all = [m for mod in mods for m in mutants_of(mod)]
+        live = reachable(ms_all, net)
+        print(f"mutate: {len(live)} of {len(ms_all)} mutants of {', '.join(mods)} are in what "
+              f"{net}'s top elaborates (the rest: generate branches it does not use)")
+    else:
+        live = None
+    ms = [m for mod in mods for m in sample([x for x in mutants_of(mod) if live is None or x in live], a.max)]
     if a.list:
         for m in ms:
             print(f"{m.id}: {m.before.strip()}  ->  {m.after.strip()}")

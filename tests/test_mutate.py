@@ -81,3 +81,20 @@ def test_every_equivalence_names_an_existing_mutant():
         hits = [m for m in mutants_of(module) if m.before.strip() == text and m.op == op
                 and (len(key) == 3 or m.col == key[3])]
         assert hits, key
+
+
+def test_top_suite_leaves_out_generate_branches_the_network_does_not_elaborate():
+    """The default network's conv2d is unfolded and unpadded: mutants inside its g_fold branch
+    cannot change it and are left out, while the condition that selects a branch (`if (PAD > 0)`)
+    and the unfolded datapath stay in."""
+    from mutate import generate_blocks, reachable
+    text = (RTL / "conv2d.v").read_text()
+    fold = next((a, b) for label, a, b in generate_blocks(text) if label == "g_fold")
+    ms = mutants_of("conv2d")
+    live = {m.id for m in reachable(ms, "default")}
+    inside = [m for m in ms if fold[0] < m.line <= fold[1]]
+    assert inside and not any(m.id in live for m in inside)
+    lines = text.splitlines()
+    cond = [m for m in ms if lines[m.line - 1].strip().startswith("if (PAD > 0) begin : g_pad")]
+    assert cond and all(m.id in live for m in cond)
+    assert len(live) > len(ms) // 2
