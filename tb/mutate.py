@@ -74,6 +74,8 @@ EQUIVALENT: dict[tuple, str] = {
         "gives one cycle later anyway (stream content and order unchanged; one cycle earlier)",
     ("conv2d", "if (ACC_W > B_W) begin : g_ext", "gt-ge"):
         "with ACC_W == B_W the sign extension adds no bits: both branches assign bias_word unchanged",
+    ("conv2d", "if (SUM_W > B_W) begin : g_ext", "gt-ge"):
+        "with SUM_W == B_W the sign extension adds no bits: both branches give bias_word unchanged",
     ("dense", "if (ACC_W > BIAS_W) begin : g_ext", "gt-ge"):
         "with ACC_W == BIAS_W the sign extension adds no bits: both branches assign the bias unchanged",
     ("maxpool2d", "greater = cand > max_val;", "gt-ge"):
