@@ -204,6 +204,15 @@ def write_harness(qnet, top: str, folded: bool, build_dir: Path) -> list[Path]:
 
 # ----------------------------------------------------------------------------- files <-> numpy
 
+def stall_point_counts(path: Path) -> tuple[int, int]:
+    """(beats, stalled cycles) of a tb_stall_point (tb/hdl/tb_stall_point.v) from the last line of
+    its <NAME>.stall file."""
+    words = Path(path).read_text().split()
+    if len(words) < 2:
+        raise AssertionError(f"{path}: no image has passed this stall point")
+    return int(words[-2]), int(words[-1])
+
+
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 

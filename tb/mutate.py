@@ -5,8 +5,10 @@
 Each mutant is one small source change to one line of one RTL module (OPERATORS below: operators,
 constants, negations, handshake terms; comments, the `initial` parameter checks, the `ifdef FORMAL`
 hooks and the injected faults under `ifdef INT8CNN_FAULT_* are left alone). For each mutant the
-module's unit tests (UNIT_TESTS: its tb/test_<module>.py, on Icarus, stopping at the first failure) run against the mutated file
-(INT8CNN_RTL_OVERRIDE) in a build root of its own (INT8CNN_SIM_BUILD), so mutants run in parallel.
+module's unit tests (UNIT_TESTS: its tb/test_<module>.py, on Icarus, stopping at the first
+failure; --suite top:<net>: that network's top-level suite instead, test_commands) run against the
+mutated file (INT8CNN_RTL_OVERRIDE) in a build root of its own (INT8CNN_SIM_BUILD), so mutants run
+in parallel.
 Outcomes:
   killed     a test failed (the first failing test is recorded)
   timeout    the tests did not finish within --timeout seconds (a hang: counted as killed)
@@ -364,18 +366,18 @@ def main(argv=None) -> int:
     unknown = [m for m in mods if m not in UNIT_TESTS]
     if unknown:
         ap.error(f"unknown module(s) {', '.join(unknown)}; expected some of {', '.join(sorted(UNIT_TESTS))}")
+    pool = {mod: mutants_of(mod) for mod in mods}
     if a.suite != "unit":
         net = a.suite.split(":", 1)[1] if a.suite.startswith("top:") else ""
         if not (ROOT / "weights" / net / "manifest.json").is_file():
             ap.error(f"--suite {a.suite!r}: expected unit or top:<net> with weights/<net>/manifest.json")
-        mods = [m for m in mods if m in modules_used(net)]
-        ms_all = [m for mod in mods for m in mutants_of(mod)]
-        live = reachable(ms_all, net)
-        print(f"mutate: {len(live)} of {len(ms_all)} mutants of {', '.join(mods)} are in what "
-              f"{net}'s top elaborates (the rest: generate branches it does not use)")
-    else:
-        live = None
-    ms = [m for mod in mods for m in sample([x for x in mutants_of(mod) if live is None or x in live], a.max)]
+        every = [m for ms_mod in pool.values() for m in ms_mod]
+        live = {m.id for m in reachable(every, net)}
+        pool = {mod: [m for m in ms_mod if m.id in live] for mod, ms_mod in pool.items()}
+        pool = {mod: ms_mod for mod, ms_mod in pool.items() if ms_mod}
+        print(f"mutate: {len(live)} of the {len(every)} mutants asked for are in what {net}'s top "
+              f"elaborates ({', '.join(pool)}; the rest: modules or generate branches it does not use)")
+    ms = [m for ms_mod in pool.values() for m in sample(ms_mod, a.max)]
     if a.list:
         for m in ms:
             print(f"{m.id}: {m.before.strip()}  ->  {m.after.strip()}")

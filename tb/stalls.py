@@ -88,6 +88,8 @@ WATCHDOG_IMAGES = 4
 # a top built with stall points on every internal stream (tb/hdl/tb_stall_point.v passes a beat in
 # about 45% of cycles, and a chain of them is slower still): its image-time is this many times longer
 STALL_POINT_SLOWDOWN = 6
+# what the stress runs ask of every internal stream: stalled in at least this share of its cycles
+STALL_POINT_MIN = 0.10
 
 
 def beat_cycles(gen: Gen) -> float:
@@ -118,7 +120,9 @@ def image_cycles(stall: str, ii: int, pixels: int = 28 * 28) -> int:
     return int(max(ii, pixels * beat_cycles(g_in))) + max_wait(g_out)
 
 
-def watchdog_cycles(stall: str, ii: int, pixels: int = 28 * 28) -> int:
+def watchdog_cycles(stall: str, ii: int, stall_points: bool = False, pixels: int = 28 * 28) -> int:
     """Cycles without a result after which a run with images outstanding is stuck: WATCHDOG_IMAGES
-    image-times (the first result's latency, under 1.2 II in every network, fits in them)."""
-    return WATCHDOG_IMAGES * image_cycles(stall, ii, pixels)
+    image-times (the first result's latency, under 1.2 II in every network, fits in them); a top
+    built with stall points has an II STALL_POINT_SLOWDOWN times longer."""
+    slow = STALL_POINT_SLOWDOWN if stall_points else 1
+    return WATCHDOG_IMAGES * image_cycles(stall, ii * slow, pixels)

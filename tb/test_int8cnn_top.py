@@ -31,8 +31,9 @@ sys.path.insert(0, str(ROOT / "tb"))
 
 from run_top import FAULTS, SKIP_FIFO_FAULT, STREAM_FAULT, STREAM_FAULT_BEAT, run_top  # noqa: E402
 import funcov as cov  # noqa: E402  (tb/funcov.py: functional coverage)
-from stalls import (STALL_POINT_SLOWDOWN, STALLS as STALL_PATTERNS, WATCHDOG_IMAGES,  # noqa: E402
-                    beat_cycles, image_cycles, pause_generators, watchdog_cycles)
+from stalls import (STALL_POINT_MIN, STALLS as STALL_PATTERNS, WATCHDOG_IMAGES,  # noqa: E402
+                    image_cycles, pause_generators, watchdog_cycles)
+from harness import stall_point_counts  # noqa: E402
 from scoreboard import LazyExpected, Scoreboard, expected_lanes, words_to_lanes  # noqa: E402
 
 CLK_NS = 10
@@ -131,7 +132,9 @@ class BeatCounter:
 class TopTB:
     def __init__(self, dut, qnet, check_layers: bool = True, record: bool = False):
         self.dut, self.qnet = dut, qnet
-        self.mults = cfg().get("mults")        # the fold, for the II the watchdog scales with
+        c = cfg()
+        self.mults = c.get("mults")             # the fold and the stall points: what the
+        self.stall_points = bool(c.get("stall_points"))  # watchdog's image-time scales with
         self.record = {} if record else None   # stream -> per-image lanes and cycles (cross-check)
         Clock(dut.clk, CLK_NS, unit="ns").start()
         self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_pixel"), dut.clk, dut.rst)
@@ -201,8 +204,7 @@ class TopTB:
         t_wall = time.perf_counter()
         self.counter.progress = {k: [0, 0] for k in self.counter.progress}
         counting = cocotb.start_soon(self.counter.run())
-        slow = STALL_POINT_SLOWDOWN if cfg().get("stall_points") else 1
-        limit = watchdog_cycles(self.stall, ii_formula(self.qnet, self.mults) * slow)
+        limit = watchdog_cycles(self.stall, ii_formula(self.qnet, self.mults), self.stall_points)
         t_first = cocotb.start_soon(self.first_accept_time())
         checkers = [cocotb.start_soon(self._check_tap(name, sb, len(images), first))
                     for name in self.taps]
@@ -236,8 +238,9 @@ class TopTB:
             await with_timeout(task, 10 * PIXELS * CLK_NS, "ns")
             assert self.taps[name].empty(), f"tap {name}: more streams than images"
         counting.cancel()
-        for name, (images_seen, extra) in self.counter.progress.items():
-            assert extra == 0, f"long stream: {name} has {extra} beats after image {first + len(images) - 1}"
+        for name, (_, extra) in self.counter.progress.items():
+            assert extra == 0, (
+                f"long stream: {name} has {extra} beats after image {first + len(images) - 1}")
         wall = time.perf_counter() - t_wall
         t0 = await t_first
         ii = (t_out[-1] - t_out[0]) / CLK_NS / (len(t_out) - 1) if len(t_out) > 1 else float("nan")
@@ -333,9 +336,6 @@ def check_short_stream_report(report: str, qnet, sb: Scoreboard, stall: str, mul
     assert run_ns / CLK_NS <= bound, f"the stuck run took {run_ns / CLK_NS:.0f} cycles > {bound}"
 
 
-STALL_POINT_MIN = 0.10   # issue 16: every internal stream stalled in >= 10% of its cycles
-
-
 def check_stall_points(dut, n_points: int) -> dict:
     """A top built with stall points (run_top stall_points): one <stream>.stall file per internal
     stream in the run directory, each stream stalled (tb_stall_point's `stalled` cycles over those
@@ -345,9 +345,7 @@ def check_stall_points(dut, n_points: int) -> dict:
         f"{len(files)} stall point files ({', '.join(f.stem for f in files)}), {n_points} in the top")
     ratios = {}
     for f in files:
-        words = f.read_text().split()
-        assert len(words) >= 2, f"{f}: no image has passed this stall point"
-        beats, stalled = int(words[-2]), int(words[-1])
+        beats, stalled = stall_point_counts(f)
         ratios[f.stem] = stalled / (stalled + beats)
     dut._log.info("stall points, stalled cycles / (stalled + beats): " + ", ".join(
         f"{k} {100 * r:.0f}%" for k, r in ratios.items()))
@@ -365,7 +363,7 @@ def check_idle_ii(fig: dict, qnet, stall: str, mults: int | None = None, stall_p
     if (g_in.mode != 1 or g_out.mode != 0 or mults is not None or stall_points
             or qnet.layers[0].padding or len(fig["result_cycles"]) < 2):
         return
-    want = max(ii_formula(qnet), int(PIXELS * beat_cycles(g_in)))
+    want = image_cycles(stall, ii_formula(qnet))  # exact here: a periodic input, no result wait
     gaps = np.diff(fig["result_cycles"])
     assert (gaps == want).all(), f"[{stall}] II not {want} cycles: gaps {sorted(set(gaps.tolist()))}"
 

@@ -16,8 +16,9 @@ from cocotb.triggers import RisingEdge
 
 from axis_tb import (STALLS, TB, build_dir, frame_lengths, passthrough_words, split, stall_test,
                      tb_cfg)
-from harness import HDL
+from harness import HDL, stall_point_counts
 from int8cnn.sim import run_cocotb
+from stalls import STALL_POINT_MIN
 
 
 async def output_rules(dut, errors: list):
@@ -43,15 +44,16 @@ async def passes_everything(dut, stall):
     await tb.reset()
     errors: list = []
     cocotb.start_soon(output_rules(dut, errors))
-    frames = split(passthrough_words(rng, cfg["beats"], cfg["DATA_W"]), frame_lengths(rng, cfg["beats"]))
+    n = cfg["beats"]
+    frames = split(passthrough_words(rng, n, cfg["DATA_W"]), frame_lengths(rng, n))
     await tb.send(frames)
     await tb.expect(frames, timeout_ns=100_000 * len(frames))
     await tb.drain(4)
     assert not errors, f"{len(errors)} AXI-Stream rule violations on m_axis: {errors[:5]}"
-    words = Path(f"{cfg['NAME']}.stall").read_text().split()
-    beats, stalled = int(words[-2]), int(words[-1])
+    beats, stalled = stall_point_counts(Path(f"{cfg['NAME']}.stall"))
     assert beats == cfg["beats"], f"{beats} beats counted, {cfg['beats']} passed"
-    assert stalled / (stalled + beats) >= 0.10, f"stalled in {stalled} cycles for {beats} beats"
+    assert stalled / (stalled + beats) >= STALL_POINT_MIN, (
+        f"stalled in {stalled} cycles for {beats} beats")
     dut._log.info(f"[{stall}] stalled {stalled} cycles for {beats} beats")
 
 
@@ -60,5 +62,6 @@ def test_tb_stall_point(sim, width):
     params = {"DATA_W": width, "SEED": 12345 + width, "NAME": '"sp"'}
     cfg = {"DATA_W": width, "seed": 700 + width, "beats": 600, "NAME": "sp"}
     run_cocotb(sim, "tb_stall_point", [HDL / "tb_stall_point.v"], includes=[HDL],
-               test_module="test_tb_stall_point", build_name=build_dir("tb_stall_point", sim, f"w{width}").name, parameters=params,
+               test_module="test_tb_stall_point", parameters=params,
+               build_name=build_dir("tb_stall_point", sim, f"w{width}").name,
                extra_env={"TB_CFG": json.dumps(cfg)})

@@ -23,11 +23,12 @@ for p in (str(ROOT), str(ROOT / "tb")):
 
 from harness import BUF_IMAGES, CLK_NS, capture_of, pixels_hex, split_images, streams  # noqa: E402
 from scoreboard import Scoreboard  # noqa: E402
-from stalls import STALL_POINT_SLOWDOWN, STALLS, check_stall, seeds, watchdog_cycles  # noqa: E402
+from stalls import STALLS, check_stall, seeds, watchdog_cycles  # noqa: E402
 from test_int8cnn_top import (assert_clean, cfg, check_fault_found, check_ii,  # noqa: E402
                               check_idle_ii, check_stall_points, expect_lost_beat_report,
                               ii_formula, load_stimulus, log_figures, record_coverage,
                               save_record, write_report)
+
 
 class ImageTB:
     """The Python side of the harness: configure, fill the pixel buffer, collect the captures."""
@@ -94,8 +95,7 @@ class ImageTB:
         if progress:
             from tqdm import tqdm
             bar = tqdm(total=n, desc="images", unit="img", mininterval=2.0)
-        ii = ii_formula(self.qnet, self.mults) * (STALL_POINT_SLOWDOWN if self.stall_points else 1)
-        limit = watchdog_cycles(self.stall, ii)
+        limit = watchdog_cycles(self.stall, ii_formula(self.qnet, self.mults), self.stall_points)
         d.stuck_limit.value = limit
         while True:
             if int(d.finished.value):
