@@ -224,7 +224,7 @@ synth:
 #   make fpga FPGA_WRAP=1 MULTS=6 FPGA_DEV=hx8k        fits the HX8K without DSPs (95% of the LCs)
 #   make fpga FPGA_TOP=requant FPGA_SRCS=rtl/requant.v FPGA_DEV=hx8k
 # fpga-check: gate-level simulation of the synthesised netlist ($(FPGA_NAME).json, with yosys's
-# ice40 cell models) under Verilator: the 20 golden images, class compared with
+# ice40 cell models) under Verilator: the golden images (GOLDEN_N), class compared with
 # golden/$(NET)/predicted.mem. Testbench: benchmarks/hdl/tb_stream.v for cnn_default,
 # fpga/tb_fpga_class.v with FPGA_WRAP=1 (any MULTS; also checks the II against
 # int8cnn.generate.expected_ii). Run `make fpga` with the same FPGA_* / MULTS variables first.
@@ -301,9 +301,11 @@ fpga:
 	  echo "fpga: $(FPGA_TOP) fits the iCE40 $(FPGA_DEV): bitstream $(FPGA_OUT).bin"
 
 FPGA_CHECK_DIR = $(FPGA_DIR)/check-$(FPGA_NAME)
+# images in the golden set (its vectors.json: "images": N)
+GOLDEN_N = $(shell sed -n 's/^ *"images": *\([0-9]*\),*$$/\1/p' golden/$(NET)/vectors.json)
 YOSYS_DATDIR ?= $(abspath $(dir $(shell command -v $(YOSYS)))../share/yosys)
 .PHONY: fpga-check
-## fpga-check: gate-level Verilator simulation of the `make fpga` netlist (same FPGA_*/MULTS; 20 golden images)
+## fpga-check: gate-level Verilator simulation of the `make fpga` netlist (same FPGA_*/MULTS; the golden images)
 FPGA_TB = $(if $(filter 1,$(FPGA_WRAP)),tb_fpga_class,tb_stream)
 fpga-check:
 	@test -f $(FPGA_OUT).json || { echo "fpga-check: no $(FPGA_OUT).json: run make fpga first"; exit 2; }
@@ -314,7 +316,7 @@ fpga-check:
 	  > $(FPGA_CHECK_DIR)/tb_gl.v)
 	@echo "fpga-check: verilating $(FPGA_OUT).json (a few minutes for the no-DSP netlist)"; \
 	  $(VERILATOR) --binary -j $(JOBS) -Wno-fatal -Wno-lint -Wno-style -DNO_ICE40_DEFAULT_ASSIGNMENTS \
-	    --top-module $(FPGA_TB) -GN_IMAGES=20 -GREPEAT=1 -GINPUT_MEM='"golden/$(NET)/input.mem"' \
+	    --top-module $(FPGA_TB) -GN_IMAGES=$(GOLDEN_N) -GREPEAT=1 -GINPUT_MEM='"golden/$(NET)/input.mem"' \
 	    -GPRED_MEM='"golden/$(NET)/predicted.mem"' -Mdir $(FPGA_CHECK_DIR)/obj -o tb_gl \
 	    $(if $(filter 1,$(FPGA_WRAP)),-DFPGA_DUT=$(FPGA_TOP) \
 	      -GCLASS_W=$$($(PY) -m int8cnn.fpga --net $(NET) --mults $(MULTS) --print-class-bits)) \

@@ -14,7 +14,7 @@ network's generated top (its default fold, int8cnn.generate.default_mults):
            integer golden model.
   beat     the same with --driver beat (cocotbext-axi, Python on every clock edge), every layer
            checked; again with --no-layer-check (result stream only).
-  Without $MNIST_DIR the cocotb rows use the 20 committed golden images. images/s is
+  Without $MNIST_DIR the cocotb rows use the committed golden images. images/s is
   report.json's images_per_s (streaming and checking, after the build and stimulus loading).
 Columns: images/s and simulated cycles/s over the wall time of the run only (build time is shown
 separately), CPU-bound rate for the HDL rows (images per CPU second of the simulator process, less
@@ -39,7 +39,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "sim_build" / "bench"
 TB = ROOT / "benchmarks" / "hdl" / "tb_stream.v"
-GOLDEN_IMAGES = 20  # images in golden/default/input.mem
+def golden_images(net: str) -> int:
+    """Images in golden/<net>/input.mem (its vectors.json)."""
+    return json.loads((ROOT / "golden" / net / "vectors.json").read_text())["images"]
 PIX = 28 * 28
 II_NOMINAL = 784
 sys.path.insert(0, str(ROOT / "tb"))
@@ -93,13 +95,14 @@ def fail(msg: str, res: subprocess.CompletedProcess | None = None):
 
 
 def hdl_row(sim: str, images: int, net: str = "default", clean: bool = True) -> dict:
-    """Build and run tb_stream; images is rounded up to a multiple of the 20 golden images."""
+    """Build and run tb_stream; images is rounded up to a multiple of the golden set's size."""
     top, srcs, fold, _ = net_top(net)
-    repeat = max(1, -(-images // GOLDEN_IMAGES))
-    total = repeat * GOLDEN_IMAGES
+    n_golden = golden_images(net)
+    repeat = max(1, -(-images // n_golden))
+    total = repeat * n_golden
     out = BENCH / sim / top
     out.mkdir(parents=True, exist_ok=True)
-    params = {"N_IMAGES": GOLDEN_IMAGES, "REPEAT": repeat, "WEIGHTS_DIR": f'"weights/{net}"',
+    params = {"N_IMAGES": n_golden, "REPEAT": repeat, "WEIGHTS_DIR": f'"weights/{net}"',
               "INPUT_MEM": f'"golden/{net}/input.mem"', "PRED_MEM": f'"golden/{net}/predicted.mem"'}
     defines = [f"-DTB_TOP={top}"]
     if fold:
@@ -155,7 +158,7 @@ def cocotb_row(sim: str, images: int, layer_check: bool, dataset: str, driver: s
         shutil.rmtree(ROOT / "sim_build" / name, ignore_errors=True)
     cmd = [sys.executable, "tb/run_top.py", "--sim", sim, "--net", net, "--dataset", dataset,
            "--tests", "regression", "--build-name", name, "--driver", driver, "--fast-model"]
-    if dataset != "golden" or images < GOLDEN_IMAGES:
+    if dataset != "golden" or images < golden_images(net):
         cmd += ["--images", str(images)]
     if not layer_check:
         cmd.append("--no-layer-check")
@@ -217,7 +220,8 @@ def main(argv=None) -> int:
     dataset = dataset_of(a.net)
     if dataset == "mnist" and not os.environ.get("MNIST_DIR"):
         dataset = "golden"
-        print("sim_speed: MNIST_DIR not set: the cocotb rows use the 20 committed golden images")
+        print(f"sim_speed: MNIST_DIR not set: the cocotb rows use the {golden_images(a.net)} "
+              "committed golden images")
 
     load0 = os.getloadavg()
     t_start = time.perf_counter()
@@ -228,7 +232,7 @@ def main(argv=None) -> int:
         if a.images:
             n_hdl = n_im = n_cc = n_cr = a.images
         if dataset == "golden":
-            n_im, n_cc, n_cr = (min(n, GOLDEN_IMAGES) for n in (n_im, n_cc, n_cr))
+            n_im, n_cc, n_cr = (min(n, golden_images(a.net)) for n in (n_im, n_cc, n_cr))
         if not a.no_hdl:
             print(f"sim_speed: {a.net} {sim} HDL-only, {n_hdl} images ...", flush=True)
             rows.append(hdl_row(sim, n_hdl, a.net, clean=not a.keep_builds))

@@ -5,7 +5,7 @@
     int8cnn qat      --net seed004                  # quantization-aware fine-tuning of weights/seed004.pt
     int8cnn quantize --net default                  # print the quantization table (writes nothing)
     int8cnn export   --net default                  # weights/default/ (.mem, manifest.json, network.vh)
-    int8cnn golden   --net default                  # golden/default/ vectors for the fixed image set
+    int8cnn golden   --net default                  # golden/default/: the coverage-chosen image set
     int8cnn generate --net default                  # rtl/generated/cnn_default.v (the RTL top)
     int8cnn generate --net default --mults 8        # rtl/generated/cnn_default_m8.v (folded top)
     int8cnn evaluate --net default                  # float and int8 accuracy on the MNIST test split
@@ -154,17 +154,21 @@ def cmd_export(args):
 
 
 def cmd_golden(args):
+    from .coverset import choose
     from .data import load_mnist
     from .export import load_network
-    from .vectors import select_images, write_vectors
+    from .vectors import write_vectors
     wdir, _ = _paths(args)
     q = load_network(wdir)
     x, y = load_mnist("test", args.data, dataset=args.dataset)
-    idx = select_images(y, args.per_class)
+    c = choose(q, x, y)
     out = Path(args.out or ROOT / "golden" / args.net)
-    info = write_vectors(q, x[idx], y[idx], idx, out, source=f"{args.dataset} test split")
-    print(f"wrote {out}: {info['images']} images, layers {info['layers']}, "
-          f"golden accuracy {info['accuracy']:.3f}")
+    info = write_vectors(q, c.images, c.labels, c.indices, out, f"{args.dataset} test split",
+                         c.why, c.unhit)
+    crafted = sum(i < 0 for i in c.indices)
+    print(f"wrote {out}: {info['images']} images ({crafted} crafted), layers {info['layers']}")
+    for b, reason in c.unhit.items():
+        print(f"  not covered {b}: {reason}")
 
 
 def cmd_generate(args):
@@ -245,8 +249,8 @@ def main(argv=None) -> int:
                        help="bias width: 32 or 16 (saturated int16, rtl BIAS_W = 16); default 32, "
                             "seed004: 16")
         p.set_defaults(fn=fn)
-    p = common(sub.add_parser("golden", help="write golden/<net>/ vectors for the fixed image set"))
-    p.add_argument("--per-class", type=int, default=2, help="images per digit (default 2)")
+    p = common(sub.add_parser("golden", help="write golden/<net>/: the coverage-chosen images "
+                                             "(int8cnn.coverset) and every layer's vectors"))
     p.add_argument("--out", help="output directory (default golden/<net>)")
     p.set_defaults(fn=cmd_golden)
     p = common(sub.add_parser("generate", help="write the RTL top rtl/generated/cnn_<net>.v "

@@ -148,12 +148,19 @@ def avgpool2d_acc(x, kernel: int, stride: int | None = None) -> np.ndarray:
     return np.sum(taps, axis=0, dtype=np.int64)
 
 
-def run_layer(layer, x: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+# bounds no int64 value of a layer reaches: a requantizer "clamped" to them is not clamped
+UNCLAMPED = (-(1 << 62), 1 << 62)
+
+
+def run_layer(layer, x: np.ndarray, b: np.ndarray | None = None,
+              clamp: bool = True) -> np.ndarray:
     """One quantized layer (int8cnn.qnet.QLayer) on a batch [N,C,H,W] -> [N,C',H',W'];
-    an add layer also takes its second input `b`."""
+    an add layer also takes its second input `b`. clamp=False: a requantizing layer's values
+    before its clamp (the output is np.clip of them to layer.clamp; saturation coverage)."""
+    lo, hi = layer.clamp if clamp and layer.mult is not None else UNCLAMPED
     if layer.type == "add":
-        return eltwise_add(x, b, layer.mult[0], layer.mult[1], layer.shift[0], layer.clamp[0],
-                           layer.clamp[1], layer.zero_point_out)
+        return eltwise_add(x, b, layer.mult[0], layer.mult[1], layer.shift[0], lo, hi,
+                           layer.zero_point_out)
     if layer.type == "maxpool2d":
         return maxpool2d(x, layer.kernel, layer.stride)
     if layer.type == "act_lut":
@@ -168,8 +175,7 @@ def run_layer(layer, x: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         raise ValueError(f"layer {layer.name}: unsupported type {layer.type!r}")
     if layer.mult is None:
         return acc
-    return requant(acc, layer.mult, layer.shift, layer.clamp[0], layer.clamp[1],
-                   layer.zero_point_out)
+    return requant(acc, layer.mult, layer.shift, lo, hi, layer.zero_point_out)
 
 
 def run_network(qnet, images, chunk: int = 2000) -> tuple[dict, np.ndarray]:

@@ -14,17 +14,6 @@ from .golden import run_network
 from .memfile import MemFileError, atomic_dir, format_words, pack_lanes, read_words
 
 
-def select_images(labels: np.ndarray, per_class: int = 2) -> np.ndarray:
-    """The first `per_class` images of each digit, in dataset order."""
-    idx = []
-    for d in range(10):
-        hits = np.flatnonzero(labels == d)[:per_class]
-        if len(hits) < per_class:
-            raise ValueError(f"dataset has fewer than {per_class} images of digit {d}")
-        idx.extend(hits.tolist())
-    return np.array(sorted(idx))
-
-
 def stream_words(t: np.ndarray, bits: int) -> list[int]:
     """[C,H,W] tensor -> bus words in raster order, channel c at bits [c*bits +: bits]."""
     c, h, w = t.shape
@@ -37,8 +26,10 @@ def stream_words(t: np.ndarray, bits: int) -> list[int]:
 
 
 def write_vectors(qnet, images: np.ndarray, labels: np.ndarray, indices, outdir: Path,
-                  source: str) -> dict:
-    """Write golden/<net>/ atomically for `images` (uint8 [N,28,28])."""
+                  source: str, why: list | None = None, unhit: dict | None = None) -> dict:
+    """Write golden/<net>/ atomically for `images` (uint8 [N,28,28]). indices: each image's index
+    in the dataset, -1 for a crafted one; why / unhit: int8cnn.coverset.Choice's reasons, kept in
+    vectors.json (the coverage report reads `unhit`)."""
     outs, pred = run_network(qnet, images)
     outdir = Path(outdir)
     with atomic_dir(outdir) as tmp:
@@ -51,7 +42,7 @@ def write_vectors(qnet, images: np.ndarray, labels: np.ndarray, indices, outdir:
         (tmp / "predicted.mem").write_text(format_words(pred, 1))
         info = {"network": qnet.name, "images": int(len(images)), "source": source,
                 "indices": [int(i) for i in indices], "layers": [l.name for l in qnet.layers],
-                "accuracy": float((pred == labels).mean())}
+                "why": list(why or []), "unhit": dict(unhit or {})}
         (tmp / "vectors.json").write_text(json.dumps(info, indent=1) + "\n")
     return info
 

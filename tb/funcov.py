@@ -3,7 +3,9 @@ so that it does not shadow the coverage.py package (COCOTB_USER_COVERAGE=1 impor
 
 Cover points (all under "top."):
   result.label x result.correct  every class predicted correctly and mispredicted at least once
-  <layer>.saturation             each requantization saturates low and high, per channel
+  <layer>.saturation             each requantization saturates low and high, per channel, where
+                                 an image can (the bins interval bounds prove unreachable,
+                                 int8cnn.coverset.unreachable, are listed with the reason)
   stall                          each stall pattern ran
   reset_phase                    reset asserted while the line buffers fill, while conv/pool are
                                  busy, and while fc/argmax finish an image
@@ -17,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
-from int8cnn.golden import avgpool2d_acc, conv2d_acc, dense_acc, eltwise_add, requant, run_network
+from int8cnn.coverset import bin_name, unreachable
+from int8cnn.golden import run_layer, run_network
 
 STALL_BINS = ("none", "idle", "backpressure", "slow_consumer", "random")
 RESET_PHASES = ("line_buffer_fill", "conv_pool_busy", "fc_argmax_busy")
@@ -41,11 +44,17 @@ def sample_reset_phase(phase):
 
 
 _sat_samplers: dict = {}
+_unreachable: dict = {}   # bin name -> reason (int8cnn.coverset.unreachable), for the report
 
 
-def _saturation_sampler(layer):
+def _saturation_sampler(qnet, layer):
+    """The layer's cover point: one bin per (channel, kind) that some image can hit; the bins
+    interval bounds prove unreachable are left out and listed by save()."""
     if layer.name not in _sat_samplers:
-        bins = [(c, k) for c in range(layer.out_shape[0]) for k in ("low", "high")]
+        dead = unreachable(qnet)
+        _unreachable.update(dead)
+        bins = [(c, k) for c in range(layer.out_shape[0]) for k in ("low", "high")
+                if bin_name((layer.name, c, k)) not in dead]
 
         @CoverPoint(f"top.{layer.name}.saturation", xf=lambda ch, kind: (ch, kind), bins=bins)
         def f(ch, kind):
@@ -54,8 +63,12 @@ def _saturation_sampler(layer):
     return _sat_samplers[layer.name]
 
 
+_results_seen: set = set()
+
+
 def sample_results(labels, predicted):
     for lab, p in zip(labels, predicted):
+        _results_seen.add((int(lab), bool(int(lab) == int(p))))
         _sample_result(int(lab), bool(int(lab) == int(p)))
 
 
@@ -72,48 +85,37 @@ _sat_seen: set = set()
 def sample_saturation_outs(qnet, cur: dict):
     """Saturation cover points from the golden outputs of a batch ({"input": [N,1,28,28], layer:
     output}, e.g. the chunks the scoreboard computed anyway). A pre-clamp value below lo (above
-    hi) leaves lo (hi) in the output, so only a channel whose output reaches a bound not yet
-    covered needs its pre-clamp values: they are computed for that channel alone."""
+    hi) leaves lo (hi) in the output, so only a layer with a channel whose output reaches a bound
+    not yet covered needs its pre-clamp values (golden.run_layer with clamp=False)."""
     for layer in qnet.layers:
         if layer.mult is None:
             continue
         out = cur[layer.name]
         lo, hi = layer.clamp
-        f = _saturation_sampler(layer)
-        for c in range(out.shape[1]):
-            need = [k for k, bound in (("low", lo), ("high", hi))
-                    if (layer.name, c, k) not in _sat_seen and (out[:, c] == bound).any()]
-            if not need:
-                continue
-            y = _preclamp_channel(layer, [cur[s] for s in qnet.sources(layer)], c)
-            for k in need:
-                if (y < lo).any() if k == "low" else (y > hi).any():
-                    _sat_seen.add((layer.name, c, k))
-                    f(c, k)
+        f = _saturation_sampler(qnet, layer)
+        need = [(c, k) for c in range(out.shape[1]) for k, bound in (("low", lo), ("high", hi))
+                if (layer.name, c, k) not in _sat_seen and (out[:, c] == bound).any()]
+        if not need:
+            continue
+        y = run_layer(layer, *(cur[s] for s in qnet.sources(layer)), clamp=False)
+        for c, k in need:
+            if (y[:, c] < lo).any() if k == "low" else (y[:, c] > hi).any():
+                _sat_seen.add((layer.name, c, k))
+                f(c, k)
 
 
-def _preclamp_channel(layer, inputs: list, c: int) -> np.ndarray:
-    """Output channel c of a requantizing layer before its clamp (the golden functions with
-    unreachable bounds, on that channel's weights and inputs only)."""
-    x = inputs[0]
-    lo, hi = -(1 << 62), 1 << 62
-    m, sh = layer.mult[c:c + 1], layer.shift[c:c + 1]
-    if layer.type == "add":
-        return eltwise_add(x[:, c:c + 1], inputs[1][:, c:c + 1], layer.mult[0], layer.mult[1],
-                           layer.shift[0], lo, hi, layer.zero_point_out)
-    if layer.type == "conv2d":
-        if layer.groups > 1:  # the input channels of c's group
-            per = x.shape[1] // layer.groups
-            g = c // (layer.out_shape[0] // layer.groups)
-            x = x[:, g * per:(g + 1) * per]
-        acc = conv2d_acc(x, layer.weight[c:c + 1], layer.bias[c:c + 1], layer.stride,
-                         layer.padding, 1)
-    elif layer.type == "avgpool2d":
-        acc = avgpool2d_acc(x[:, c:c + 1], layer.kernel, layer.stride)
-    else:
-        acc = dense_acc(x.reshape(len(x), -1), layer.weight[c:c + 1],
-                        layer.bias[c:c + 1])[:, :, None, None]
-    return requant(acc, m, sh, lo, hi, layer.zero_point_out)
+def missing_bins(qnet) -> set:
+    """Names of the bins of `qnet` not hit so far, as int8cnn.coverset names them:
+    "<layer>:<channel>:<kind>" for a saturation bin some image can hit,
+    "label:<digit>:correct|wrong" for the results. From this module's own record of what was sampled (the cover points'
+    database is global to the process and names its points by layer name only)."""
+    dead = unreachable(qnet)
+    miss = {bin_name((l.name, c, k)) for l in qnet.layers if l.mult is not None
+            for c in range(l.out_shape[0]) for k in ("low", "high")
+            if (l.name, c, k) not in _sat_seen and bin_name((l.name, c, k)) not in dead}
+    miss |= {f"label:{d}:{'correct' if ok else 'wrong'}" for d in range(10) for ok in (True, False)
+             if (d, ok) not in _results_seen}
+    return miss
 
 
 def save(directory: Path, log=None) -> float:
@@ -129,6 +131,7 @@ def save(directory: Path, log=None) -> float:
             missing = [b for b, hits in detail.items() if isinstance(hits, int) and hits < 1]
         lines.append(f"{name}: {item.cover_percentage:.1f}% ({item.coverage}/{item.size})"
                      + (f" missing {missing[:12]}" if missing else ""))
+    lines += [f"unreachable {b}: {why}" for b, why in sorted(_unreachable.items())]
     text = "\n".join(lines)
     (directory / "coverage.txt").write_text(text + "\n")
     if log:

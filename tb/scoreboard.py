@@ -79,7 +79,10 @@ class Scoreboard:
             self.mismatches.append(m)
 
     def _label(self, i):
-        return i if self.image_ids is None else f"{i} (dataset index {self.image_ids[i]})"
+        if self.image_ids is None:
+            return i
+        i_ds = self.image_ids[i]
+        return f"{i} (crafted)" if i_ds < 0 else f"{i} (dataset index {i_ds})"
 
     def check_layer(self, layer_name: str, image: int, words, t0=None, t1=None) -> int:
         """One image's stream on one layer tap, as bus words."""

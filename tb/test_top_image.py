@@ -24,8 +24,8 @@ for p in (str(ROOT), str(ROOT / "tb")):
 from harness import BUF_IMAGES, CLK_NS, capture_of, pixels_hex, split_images, streams  # noqa: E402
 from scoreboard import Scoreboard  # noqa: E402
 from stalls import STALLS, check_stall, seeds, watchdog_cycles  # noqa: E402
-from test_int8cnn_top import (assert_clean, cfg, check_fault_found, check_ii,  # noqa: E402
-                              check_idle_ii, check_stall_points, expect_lost_beat_report,
+from test_int8cnn_top import (assert_clean, cfg, check_fault_found,  # noqa: E402
+                              check_golden_coverage, check_ii, check_idle_ii, check_stall_points, expect_lost_beat_report,
                               ii_formula, load_stimulus, log_figures, record_coverage,
                               save_record, write_report)
 
@@ -199,6 +199,7 @@ async def regression(dut):
     if c.get("report"):
         write_report(c["report"], fig, sb, labels, ids, driver="image")
     record_coverage(dut, c, qnet, images, sb, c["stall"])
+    check_golden_coverage(c)
     assert_clean(sb)
     if c["stall"] == "none":
         check_ii(fig, qnet, c.get("mults"))

@@ -5,14 +5,18 @@ depthwise convolutions, over several batches."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from int8cnn import coverset as cs
+from int8cnn.coverset import unreachable
 from int8cnn.export import load_network
-from int8cnn.golden import (avgpool2d_acc, conv2d_acc, dense_acc, eltwise_add, requant, run_layer)
-from int8cnn.vectors import read_input_images
+from int8cnn.golden import (avgpool2d_acc, conv2d_acc, dense_acc, eltwise_add, requant, run_layer,
+                            run_network)
+from int8cnn.vectors import read_input_images, read_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,3 +72,36 @@ def test_cheap_saturation_sampling_hits_the_exhaustive_bins(net):
     want = exhaustive_hits(qnet, batches)
     assert any(k == "high" for _, _, k in want) and any(k == "low" for _, _, k in want)
     assert cov._sat_seen == want
+
+
+@pytest.mark.parametrize("net", ["seed003", "seed004", "seed002"])
+def test_coverset_margins_hit_the_exhaustive_bins(net):
+    """int8cnn.coverset.evaluate (how the golden set is chosen) agrees with the exhaustive
+    definition above: a margin > 0 exactly for the bins hit."""
+    qnet = load_network(ROOT / "weights" / net)
+    gold = read_input_images(ROOT / "golden" / net)
+    margins, _ = cs.evaluate(qnet, gold)
+    got = {b for b, h in zip(cs.saturation_bins(qnet), (margins > 0).any(axis=0)) if h}
+    assert got == exhaustive_hits(qnet, [gold])
+
+
+def test_missing_bins_shrink_to_what_the_golden_set_names():
+    """Sampling only the default network's class images leaves saturation bins that its crafted
+    images hit; after the whole golden set, what is missing is what vectors.json's `unhit` names
+    (label bins: the crafted images' results are not sampled, as in the top-level test)."""
+    cov = _tb_coverage()
+    qnet = load_network(ROOT / "weights" / "default")
+    gdir = ROOT / "golden" / "default"
+    info = json.loads((gdir / "vectors.json").read_text())
+    gold, labels = read_input_images(gdir), read_labels(gdir)
+    real = np.array(info["indices"]) >= 0
+    _, pred = run_network(qnet, gold)
+    cov.sample_saturation(qnet, gold[real])
+    cov.sample_results(labels[real], pred[real])
+    first = cov.missing_bins(qnet)
+    cov.sample_saturation(qnet, gold)
+    after = cov.missing_bins(qnet)
+    assert after == set(info["unhit"]) - set(unreachable(qnet))
+    assert first > after
+    assert not after & set(unreachable(qnet))
+

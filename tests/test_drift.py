@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 
 import numpy as np
 import pytest
 
+from int8cnn import coverset as cs
 from int8cnn.cli import quantized
 from int8cnn.data import dataset_of
 from int8cnn.export import export, load_network
-from int8cnn.vectors import read_input_images, read_labels, select_images, write_vectors
+from int8cnn.vectors import read_input_images, read_labels, write_vectors
 
 from flowtools import GOLDEN, WEIGHTS, dir_files, mnist_unavailable
 
@@ -53,7 +55,8 @@ def test_golden_vectors_regenerate_byte_for_byte(tmp_path, net):
     assert len(images) == info["images"] == len(info["indices"])
     q = load_network(WEIGHTS / net)
     out = tmp_path / net
-    write_vectors(q, images, labels, info["indices"], out, source=info["source"])
+    write_vectors(q, images, labels, info["indices"], out, info["source"], info["why"],
+                  info["unhit"])
     got, want = dir_files(out), dir_files(gdir)
     assert sorted(got) == sorted(want)
     differ = [f for f in want if got[f] != want[f]]
@@ -64,26 +67,69 @@ def test_golden_vectors_regenerate_byte_for_byte(tmp_path, net):
         assert lines == info["images"] * l.out_shape[1] * l.out_shape[2], l.name
 
 
+def _test_split(request, net):
+    """The network's test split (MNIST via $MNIST_DIR, or Fashion-MNIST), or skip/fail."""
+    if dataset_of(net) != "fashion":
+        return request.getfixturevalue("mnist_test")
+    from int8cnn.data import DatasetError, load_mnist
+    try:
+        return load_mnist("test", dataset="fashion")
+    except DatasetError as e:  # Debian package dataset-fashion-mnist (make setup installs it)
+        pytest.fail(str(e)) if os.environ.get("INT8CNN_REQUIRE_MNIST") == "1" else pytest.skip(str(e))
+
+
 @pytest.mark.parametrize("net", NETS)
-def test_golden_inputs_are_the_dataset_images(request, net):
-    """input.mem holds the test images of the network's dataset (MNIST, or Fashion-MNIST for a
-    <net>_fashion network) at vectors.json's indices, chosen by select_images."""
-    if dataset_of(net) == "fashion":
-        from int8cnn.data import DatasetError, load_mnist
-        try:
-            x, y = load_mnist("test", dataset="fashion")
-        except DatasetError as e:  # Debian package dataset-fashion-mnist (make setup installs it)
-            pytest.fail(str(e)) if os.environ.get("INT8CNN_REQUIRE_MNIST") == "1" else pytest.skip(str(e))
-    else:
-        x, y = request.getfixturevalue("mnist_test")
+def test_golden_set_holds_what_it_claims(request, net):
+    """golden/<net>/ is int8cnn.coverset's choice, checked claim by claim on every network (the
+    whole choice is rerun for the default network below; for all, nightly): the test images are
+    the dataset's at vectors.json's indices; each crafted image is its recipe, with the golden
+    prediction as label; the tie image ties; each saturation image hits its bin; each class image
+    is the first of its digit predicted correctly / mispredicted; every saturation bin not listed
+    in `unhit` is hit by some golden image, none listed is; the unreachable ones are exactly those
+    the interval bounds exclude."""
+    x, y = _test_split(request, net)
     gdir = GOLDEN / net
     info = json.loads((gdir / "vectors.json").read_text())
-    idx = np.array(info["indices"])
-    assert info["images"] % 10 == 0
-    per_class = info["images"] // 10
-    assert np.array_equal(select_images(y, per_class), idx)
-    assert np.array_equal(read_input_images(gdir), x[idx])
-    assert np.array_equal(read_labels(gdir), y[idx])
-    # and the rule means what it says: the first per_class images of every digit
-    for d in range(10):
-        assert idx[y[idx] == d].tolist() == np.flatnonzero(y == d)[:per_class].tolist()
+    q = load_network(WEIGHTS / net)
+    imgs, labels = read_input_images(gdir), read_labels(gdir)
+    idx, why = np.array(info["indices"]), info["why"]
+    assert len(imgs) == len(labels) == len(idx) == len(why) == info["images"]
+    real = idx >= 0
+    assert np.array_equal(imgs[real], x[idx[real]]) and np.array_equal(labels[real], y[idx[real]])
+    margins, logits = cs.evaluate(q, imgs)
+    pred = np.argmax(logits, axis=1)
+    assert np.array_equal(labels[~real], pred[~real])
+    bins = [cs.bin_name(b) for b in cs.saturation_bins(q)]
+    recipes = {**cs.first_conv_extremes(q), **cs.patterns(x[0])}
+    for n, w in enumerate(why):
+        kind, _, rest = w.partition(": ")
+        if kind == "crafted":
+            assert np.array_equal(imgs[n], recipes[rest]), w
+        elif kind == "tie":
+            assert cs.top2_gap(logits[n:n + 1])[0] == 0, w
+        elif kind == "saturation":
+            named = re.findall(r"\b\w+:\d+:(?:low|high)\b", rest)
+            assert named and all(margins[n, bins.index(b)] > 0 for b in named), w
+        else:
+            assert kind == "class", w
+            d, ok = int(rest.split()[5]), rest.endswith("predicted correctly")
+            assert real[n] and y[idx[n]] == d and (pred[n] == d) == ok, w
+            before = np.flatnonzero(y[:idx[n]] == d)
+            if len(before):
+                right = np.argmax(cs.evaluate(q, x[before])[1], axis=1) == d
+                assert (right != ok).all(), f"{w}: an earlier test image of {d} is {rest[27:]} too"
+    hit = dict(zip(bins, (margins > 0).any(axis=0)))
+    unhit = info["unhit"]
+    assert sorted(b for b in bins if not hit[b]) == sorted(b for b in unhit if b in hit)
+    assert {b: r for b, r in unhit.items() if r.startswith("unreachable")} == cs.unreachable(q)
+
+
+def test_default_golden_set_is_rechosen_identically(mnist_test):
+    """The default network's golden set is exactly what `int8cnn golden` chooses today (images,
+    order, indices, reasons, unhit bins): the whole search reruns (about 10 s)."""
+    q = load_network(WEIGHTS / "default")
+    c = cs.choose(q, *mnist_test)
+    info = json.loads((GOLDEN / "default" / "vectors.json").read_text())
+    assert c.indices == info["indices"] and c.why == info["why"] and c.unhit == info["unhit"]
+    assert np.array_equal(c.images, read_input_images(GOLDEN / "default"))
+    assert np.array_equal(c.labels, read_labels(GOLDEN / "default"))
