@@ -166,9 +166,10 @@ def cmd_golden(args):
     info = write_vectors(q, c.images, c.labels, c.indices, out, f"{args.dataset} test split",
                          c.why, c.unhit)
     crafted = sum(i < 0 for i in c.indices)
-    print(f"wrote {out}: {info['images']} images ({crafted} crafted), layers {info['layers']}")
-    for b, reason in c.unhit.items():
-        print(f"  not covered {b}: {reason}")
+    dead = sum(r.startswith("unreachable") for r in c.unhit.values())
+    print(f"wrote {out}: {info['images']} images ({crafted} crafted), layers {info['layers']}; "
+          f"coverage bins no image hits (vectors.json 'unhit', with the reasons): {dead} "
+          f"unreachable, {len(c.unhit) - dead} not hit")
 
 
 def cmd_generate(args):

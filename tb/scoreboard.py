@@ -187,9 +187,15 @@ class Scoreboard:
         return next((name for name in order if name in bad), None)
 
     def accuracy(self) -> float | None:
+        """Over the dataset images checked so far (a crafted image, id < 0, has no label)."""
         if self.labels is None or not self.predicted:
             return None
-        return float(np.mean(np.array(self.predicted) == np.asarray(self.labels)[:len(self.predicted)]))
+        n = len(self.predicted)
+        real = np.ones(n, bool) if self.image_ids is None else np.asarray(self.image_ids)[:n] >= 0
+        if not real.any():
+            return None
+        right = np.array(self.predicted) == np.asarray(self.labels)[:n]
+        return float(np.mean(right[real]))
 
     def report(self, limit: int = 10) -> str:
         lines = [f"{self.n_mismatches} mismatches (by layer: {self.by_layer}); first failing layer: "

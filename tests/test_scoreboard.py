@@ -143,3 +143,17 @@ def test_stuck_report_without_a_wrong_length_names_the_stuck_layer(setup):
     progress = {"conv1": (1, 17), "pool1": (0, 120), "fc1": (0, 0), "result": (0, 0)}
     lines = sb.stuck_report(progress, sent=2, n=5, cycles=100).splitlines()
     assert lines[1] == f"first stream stuck: image 0 layer pool1: 120 of {per['pool1']} beats"
+
+
+def test_accuracy_counts_dataset_images_only(setup):
+    """A crafted golden image (id -1) has no real label: accuracy_vs_labels leaves it out, and a
+    mismatch on it is reported as crafted."""
+    q, images, outs, pred = setup
+    labels = np.array(pred)
+    labels[1] = (labels[1] + 1) % 10        # the one dataset image the model gets wrong
+    labels[0] = (labels[0] + 1) % 10        # ignored: image 0 is crafted
+    sb = Scoreboard(q, expected_lanes(outs, q), labels, image_ids=np.array([-1, 7, 9]))
+    feed(sb, q, outs, 3, tamper=((0, "fc1"), lambda w: [w[0] ^ 1] + w[1:]))
+    assert sb.accuracy() == 0.5
+    assert "accuracy_vs_labels=50.00%" in sb.summary()
+    assert "image 0 (crafted)" in sb.report()
