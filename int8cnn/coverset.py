@@ -6,11 +6,12 @@ A network's committed golden images, in this order:
               its largest / smallest accumulator (a patch of 255s where the channel's weights are
               positive / negative, one patch per channel, aligned to a window); all_255; a 1-pixel
               checkerboard; quadrants (vertical and horizontal edges of 255); the first test
-              image inside a 255 frame (non-zero borders); and tie: an image whose two largest
-              logits are equal (found by a seeded search from the test image whose top two logits
-              are closest)
-  saturation  for every requantizer saturation bin (layer, channel, low/high) that neither the
-              crafted nor the class images hit: the first test image that hits it
+              image inside a 255 frame (non-zero borders); tie: an image whose two largest logits
+              are equal (a seeded search from the test image whose top two logits are closest);
+              and, for a saturation bin no test image hits but one comes within CLIMB_GAP of, the
+              image a greedy one-pixel search (`climb`) reaches it with
+  saturation  a greedy set cover, by test images, of the requantizer saturation bins (layer,
+              channel, low/high) that the crafted and class images leave open
   class       per digit: the first test image the network predicts correctly, and the first it
               mispredicts
 
@@ -277,8 +278,9 @@ def choose(qnet, x: np.ndarray, y: np.ndarray) -> Choice:
     gap = top2_gap(logits)
     start = int(np.argmin(gap))
     unhit = {}
+    ties = []       # a test image that ties, if one does
     if gap[start] == 0:
-        crafted[f"tie: test image {start}'s two largest logits are equal"] = x[start]
+        ties.append((start, f"tie: test image {start}'s two largest logits are equal"))
     else:
         tie, steps = find_tie(qnet, x[start])
         if tie is None:
@@ -297,7 +299,7 @@ def choose(qnet, x: np.ndarray, y: np.ndarray) -> Choice:
                 unhit[f"label:{d}:{'correct' if ok else 'wrong'}"] = \
                     f"no test image of digit {d} is {what}"
     cm = evaluate(qnet, np.stack(list(crafted.values())))[0]
-    covered = (cm > 0).any(axis=0) | (margins[[i for i, _ in cls]] > 0).any(axis=0)
+    covered = (cm > 0).any(axis=0) | (margins[[i for i, _ in ties + cls]] > 0).any(axis=0)
     # saturation: greedy set cover of the bins still open by test images (the image that hits
     # the most, ties to the lowest index), then a search for those no test image hits but one
     # comes within CLIMB_GAP of
@@ -329,7 +331,7 @@ def choose(qnet, x: np.ndarray, y: np.ndarray) -> Choice:
     cpred = np.argmax(evaluate(qnet, np.stack(list(crafted.values())))[1], axis=1)
     for n, (reason, img) in enumerate(crafted.items()):
         add(img, cpred[n], -1, reason)
-    for i, reason in sat + cls:
+    for i, reason in ties + sat + cls:
         add(x[i], y[i], i, reason)
     unhit.update(dead)
     return Choice(np.stack(imgs).astype(np.uint8), np.array(labels), idx, why, unhit)
