@@ -80,8 +80,8 @@ def load_stimulus(c: dict, n: int | None = None, lazy: bool = False):
             words = read_words(gdir / f"{l.name}.mem", ch * l.lane_bits // 4, len(images) * h * w)
             lanes = words_to_lanes(words, ch, l.lane_bits, l.out_signed or l.emits_logits)
             expected[l.name] = lanes.reshape(len(images), h * w, ch)
-        if n:  # more images than the committed set: cycle through it
-            sel = np.arange(n) % len(images)
+        if n or c.get("start"):  # from image `start`, cycling through the committed set
+            sel = (c.get("start", 0) + np.arange(n or len(images))) % len(images)
             images, labels, ids = images[sel], labels[sel], ids[sel]
             expected = {k: v[sel] for k, v in expected.items()}
         return qnet, images, labels, ids, expected
