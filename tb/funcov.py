@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
-from int8cnn.coverset import bin_name, unreachable
+from int8cnn.coverset import bin_name, saturation_bins, unreachable
 from int8cnn.golden import run_layer, run_network
 
 STALL_BINS = ("none", "idle", "backpressure", "slow_consumer", "random")
@@ -109,10 +109,8 @@ def missing_bins(qnet) -> set:
     "<layer>:<channel>:<kind>" for a saturation bin some image can hit,
     "label:<digit>:correct|wrong" for the results. From this module's own record of what was sampled (the cover points'
     database is global to the process and names its points by layer name only)."""
-    dead = unreachable(qnet)
-    miss = {bin_name((l.name, c, k)) for l in qnet.layers if l.mult is not None
-            for c in range(l.out_shape[0]) for k in ("low", "high")
-            if (l.name, c, k) not in _sat_seen and bin_name((l.name, c, k)) not in dead}
+    miss = ({bin_name(b) for b in saturation_bins(qnet) if b not in _sat_seen}
+            - set(unreachable(qnet)))
     miss |= {f"label:{d}:{'correct' if ok else 'wrong'}" for d in range(10) for ok in (True, False)
              if (d, ok) not in _results_seen}
     return miss
