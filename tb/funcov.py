@@ -53,8 +53,8 @@ def _saturation_sampler(qnet, layer):
     if layer.name not in _sat_samplers:
         dead = unreachable(qnet)
         _unreachable.update(dead)
-        bins = [(c, k) for c in range(layer.out_shape[0]) for k in ("low", "high")
-                if bin_name((layer.name, c, k)) not in dead]
+        bins = [(c, k) for name, c, k in saturation_bins(qnet)
+                if name == layer.name and bin_name((name, c, k)) not in dead]
 
         @CoverPoint(f"top.{layer.name}.saturation", xf=lambda ch, kind: (ch, kind), bins=bins)
         def f(ch, kind):
