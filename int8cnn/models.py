@@ -1,4 +1,5 @@
-"""PyTorch model zoo. Every network here is expressible in the layer set of docs/quantization.md.
+"""PyTorch model zoo (which network uses which class: int8cnn.networks). Every network here is
+expressible in the layer set of docs/quantization.md.
 
   default : Conv2d(1->3, k7) -> MaxPool2d(2) -> ReLU -> Flatten -> Linear(363->10)  (seed 001)
   small16 : Conv2d(1->8, k3, pad1) -> ReLU -> MaxPool2d(2) -> Conv2d(8->16, k3, pad1) -> ReLU
@@ -18,7 +19,7 @@
             16->16 stride 1 with the residual add, 16->24 stride 2 without), global average pool,
             Linear(24->10)
 
-layer_plan() flattens a model into the quantizer's layer kinds: conv2d, dense, maxpool2d,
+Each network class's plan() (called by layer_plan()) flattens the model into the quantizer's layer kinds: conv2d, dense, maxpool2d,
 avgpool2d (global average pooling is avgpool2d with the kernel = the image), act (an
 activation other than ReLU, run through a lookup table; the plan entry's module is its name) and
 add (a residual add, module None). A plan entry may carry a 4th element: the plan indices of its
@@ -44,6 +45,10 @@ class DefaultNet(nn.Module):
         x = torch.relu(self.pool1(self.conv1(x)))
         return self.fc1(torch.flatten(x, 1))
 
+    def plan(self):
+        return [("conv2d", self.conv1, True), ("maxpool2d", self.pool1, False),
+                ("dense", self.fc1, False)]
+
 
 class TwoConvNet(nn.Module):
     """Two padded 3x3 conv layers (c1 and c2 channels), each with ReLU and 2x2 max-pooling, then
@@ -61,6 +66,11 @@ class TwoConvNet(nn.Module):
         x = self.pool1(torch.relu(self.conv1(x)))
         x = self.pool2(torch.relu(self.conv2(x)))
         return self.fc1(torch.flatten(x, 1))
+
+    def plan(self):
+        return [("conv2d", self.conv1, True), ("maxpool2d", self.pool1, False),
+                ("conv2d", self.conv2, True), ("maxpool2d", self.pool2, False),
+                ("dense", self.fc1, False)]
 
 
 class Seed002Net(nn.Module):
@@ -80,6 +90,11 @@ class Seed002Net(nn.Module):
         x = self.pool1(F.selu(self.conv2(x)))
         x = self.gap(F.gelu(self.conv3(x)))
         return self.fc1(torch.flatten(x, 1))
+
+    def plan(self):
+        return [("conv2d", self.conv1, True), ("conv2d", self.conv2, False), ("act", "selu", False),
+                ("maxpool2d", self.pool1, False), ("conv2d", self.conv3, False),
+                ("act", "gelu", False), ("avgpool2d", self.gap, False), ("dense", self.fc1, False)]
 
 
 class BasicBlock(nn.Module):
@@ -166,6 +181,12 @@ class MobileNetSmall(nn.Module):
         x = self.block2(self.block1(F.relu6(self.stem(x))))
         return self.fc1(torch.flatten(self.gap(x), 1))
 
+    def plan(self):
+        plan = [("conv2d", self.stem.folded(), "relu6")]  # BatchNorm folded (eval mode)
+        for block in (self.block1, self.block2):
+            plan += block.plan(len(plan) - 1, len(plan))
+        return plan + [("avgpool2d", self.gap, False), ("dense", self.fc1, False)]
+
 
 class ResNetSmall(nn.Module):
     """The seed-003 topology: stem conv + max-pool, two BasicBlocks, average pool, 2-layer MLP."""
@@ -185,44 +206,20 @@ class ResNetSmall(nn.Module):
         x = self.pool2(self.block2(self.block1(x)))
         return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
 
-
-MODELS = {"default": DefaultNet, "small16": lambda: TwoConvNet(8, 16),
-          "seed000": lambda: TwoConvNet(32, 64), "seed002": Seed002Net,
-          "default_fashion": DefaultNet, "seed003": ResNetSmall, "seed003_fashion": ResNetSmall,
-          "seed004": MobileNetSmall}
-# (the dataset each network is trained on: int8cnn.data.NET_DATASETS)
-
-
-def build(name: str) -> nn.Module:
-    if name not in MODELS:
-        raise KeyError(f"unknown network {name!r}; known: {', '.join(MODELS)}")
-    return MODELS[name]()
+    def plan(self):
+        plan = [("conv2d", self.stem, True), ("maxpool2d", self.pool1, False)]
+        for block in (self.block1, self.block2):
+            plan += block.plan(len(plan) - 1, len(plan))
+        return plan + [("avgpool2d", self.pool2, False), ("dense", self.fc1, True),
+                       ("dense", self.fc2, False)]
 
 
 def layer_plan(model: nn.Module):
     """The model as a flat list of (kind, module, relu_after[, inputs]) in execution order (kinds:
-    the module docstring; relu_after is False, True or "relu6"). ReLU is attached to the preceding conv/dense (for conv -> pool ->
-    relu it is moved before the pool: max-pooling commutes with ReLU)."""
-    if isinstance(model, DefaultNet):
-        return [("conv2d", model.conv1, True), ("maxpool2d", model.pool1, False),
-                ("dense", model.fc1, False)]
-    if isinstance(model, TwoConvNet):
-        return [("conv2d", model.conv1, True), ("maxpool2d", model.pool1, False),
-                ("conv2d", model.conv2, True), ("maxpool2d", model.pool2, False),
-                ("dense", model.fc1, False)]
-    if isinstance(model, Seed002Net):
-        return [("conv2d", model.conv1, True), ("conv2d", model.conv2, False), ("act", "selu", False),
-                ("maxpool2d", model.pool1, False), ("conv2d", model.conv3, False),
-                ("act", "gelu", False), ("avgpool2d", model.gap, False), ("dense", model.fc1, False)]
-    if isinstance(model, ResNetSmall):
-        plan = [("conv2d", model.stem, True), ("maxpool2d", model.pool1, False)]
-        for block in (model.block1, model.block2):
-            plan += block.plan(len(plan) - 1, len(plan))
-        return plan + [("avgpool2d", model.pool2, False), ("dense", model.fc1, True),
-                       ("dense", model.fc2, False)]
-    if isinstance(model, MobileNetSmall):
-        plan = [("conv2d", model.stem.folded(), "relu6")]  # BatchNorm folded (eval mode)
-        for block in (model.block1, model.block2):
-            plan += block.plan(len(plan) - 1, len(plan))
-        return plan + [("avgpool2d", model.gap, False), ("dense", model.fc1, False)]
-    raise TypeError(f"no layer plan for {type(model).__name__}")
+    the module docstring; relu_after is False, True or "relu6"): the model's own plan(). ReLU is
+    attached to the preceding conv/dense (for conv -> pool -> relu it is moved before the pool:
+    max-pooling commutes with ReLU)."""
+    if not hasattr(model, "plan"):
+        raise TypeError(f"no layer plan for {type(model).__name__}: a network's model class "
+                        "needs a plan() method (int8cnn.models)")
+    return model.plan()

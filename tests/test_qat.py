@@ -11,7 +11,8 @@ import torch
 
 from int8cnn.cli import export_options
 from int8cnn.golden import run_network
-from int8cnn.models import ConvBN, build
+from int8cnn.models import ConvBN
+from int8cnn.networks import get as network
 from int8cnn.qat import fake_quant_forward, fake_quant_layer, fold_batchnorm, live_plan
 from int8cnn.quantize import quantize
 from int8cnn.train import load_checkpoint, random_affine, to_float
@@ -75,7 +76,7 @@ def test_fake_quant_forward_agrees_with_the_integer_network():
 
 @pytest.mark.parametrize("net", ["seed004"])
 def test_fold_batchnorm_keeps_the_float_model(net):
-    model = build(net)
+    model = network(net).build()
     model.load_state_dict(load_checkpoint(WEIGHTS / f"{net}.pt", net)[0].state_dict())
     model.eval()
     x = to_float(_images(net, 16))
@@ -107,12 +108,13 @@ def test_int16_biases_saturate_as_the_export_does():
 
 
 def test_committed_checkpoints_record_their_qat_recipe():
-    """A checkpoint was fine-tuned exactly when its network is in cli.QAT_DEFAULTS, with those
-    epochs and that learning rate (so `int8cnn train --net N` reproduces the committed recipe)."""
-    from int8cnn.cli import QAT_DEFAULTS
+    """A checkpoint was fine-tuned exactly when its network has a qat recipe in int8cnn.networks,
+    with those epochs and that learning rate (so `int8cnn train --net N` reproduces the committed
+    recipe)."""
+    from int8cnn.networks import NETWORKS
     for pt in sorted(WEIGHTS.glob("*.pt")):
         meta = torch.load(pt, map_location="cpu", weights_only=True)["meta"]
-        want = QAT_DEFAULTS.get(pt.stem)
+        want = NETWORKS[pt.stem].qat
         got = meta.get("qat")
         assert (got is None) == (want is None), pt.name
         if want:
