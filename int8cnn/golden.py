@@ -6,6 +6,7 @@ docs/quantization.md. The RTL is checked against these functions bit for bit:
     golden function      RTL module            unit test
     conv2d_acc           rtl/conv2d.v          tb/test_conv2d.py
     requant              rtl/requant.v         tb/test_requant.py
+      (with M = 1)       rtl/round_shift_clamp.v  tb/test_round_shift_clamp.py
     maxpool2d            rtl/maxpool2d.v       tb/test_maxpool2d.py
     avgpool2d_acc        rtl/avgpool2d.v       tb/test_avgpool2d.py
     dense_acc            rtl/dense.v           tb/test_dense.py

@@ -72,6 +72,29 @@ def check_simulator(sim: str) -> str | None:
     return f"unknown simulator {sim!r}; expected one of {SIMULATORS}"
 
 
+# The RTL modules each library module instantiates: the one place that says which files a module
+# needs (tests/test_rtl_deps.py checks it against the instances written in rtl/).
+RTL_DEPS = {"conv2d": ("pad2d", "window2d", "mac_fold"), "dense": ("mac_fold",),
+            "maxpool2d": ("window2d",), "requant": ("round_shift_clamp",),
+            "eltwise_add": ("round_shift_clamp",)}
+
+
+def module_sources(*names: str) -> list[Path]:
+    """rtl_sources of `names` and of every module they instantiate (RTL_DEPS), each once,
+    a module's dependencies before it."""
+    order: list[str] = []
+
+    def visit(n: str) -> None:
+        for d in RTL_DEPS.get(n, ()):
+            visit(d)
+        if n not in order:
+            order.append(n)
+
+    for n in names:
+        visit(n)
+    return rtl_sources(*order)
+
+
 def rtl_sources(*names: str) -> list[Path]:
     """Paths of rtl/<name>.v (searched recursively under rtl/; $INT8CNN_RTL_OVERRIDE/<name>.v first)."""
     out = []

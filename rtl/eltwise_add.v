@@ -22,8 +22,8 @@
 //   from input a (input b has no tlast: its frames are a's frames).
 //
 // Latency and throughput
-//   2 cycles (stage 1: both multiplies, stage 2: add, round, shift, zero point, clamp; registered
-//   output); one beat per clock when both inputs are valid and the output is not stalled.
+//   2 cycles (stage 1: both multiplies, stage 2: add, then round, shift, zero point, clamp in
+//   rtl/round_shift_clamp.v; registered output); one beat per clock when both inputs are valid and the output is not stalled.
 //   Stage-enable backpressure: the output stage advances when it is empty or m_axis_tready is
 //   high; stage 1 also advances when it holds no beat (bubbles are squeezed out). The input treadys
 //   depend combinationally on m_axis_tready and on the other input's tvalid, never on their own
@@ -81,22 +81,13 @@ module eltwise_add #(
 
 // product of a 9-bit signed (sign- or zero-extended 8-bit) lane and a MULT_W-bit multiplier
 localparam integer PROD_W = MULT_W + 9;
-// |a*MA + b*MB| <= 2 * 255 * 2^(MULT_W-1) < 2^(MULT_W+8): the sum and the rounding term of any
-// shift up to S_CAP fit X_W signed bits, and every shift >= S_CAP gives 0 (|x| < 2^(S_CAP-1))
+// |a*MA + b*MB| <= 2 * 255 * 2^(MULT_W-1) < 2^(MULT_W+8) = 2^(X_W-2): the range round_shift_clamp
+// needs (the rounding add stays inside X_W bits, every shift >= X_W-1 acts as X_W-1)
 localparam integer X_W = MULT_W + 10;
-localparam integer S_CAP = X_W - 1;
-localparam integer S_EFF = (S > S_CAP) ? S_CAP : S;
-// rounding term R = 2^(S_EFF-1), 0 when S_EFF = 0
-localparam [X_W:0]   RND_FULL = {{X_W{1'b0}}, 1'b1} << S_EFF;
-localparam [X_W-1:0] RND = RND_FULL[X_W:1];
 localparam signed [MULT_W-1:0] MA_S = MA[MULT_W-1:0];
 localparam signed [MULT_W-1:0] MB_S = MB[MULT_W-1:0];
-// width of the shifted value plus zero point, and of the clamp comparison (at least 33 bits so the
-// 32-bit integer parameters sign-extend into it)
-localparam integer Y_W = ((X_W > 32) ? X_W : 32) + 1;
-localparam signed [Y_W-1:0] LO_Y = {{(Y_W-31){LO[31]}}, LO[30:0]};
-localparam signed [Y_W-1:0] HI_Y = {{(Y_W-31){HI[31]}}, HI[30:0]};
-localparam signed [Y_W-1:0] ZP_Y = {{(Y_W-31){ZP_OUT[31]}}, ZP_OUT[30:0]};
+// the shift as a 6-bit port value (S <= 62)
+localparam [5:0] S_6 = S[5:0];
 
 initial begin
     if (C < 1) $error("eltwise_add: C must be >= 1, got %0d", C);
@@ -110,12 +101,7 @@ initial begin
     if (MB < -(2 ** (MULT_W - 1)) || MB > 2 ** (MULT_W - 1) - 1)
         $error("eltwise_add: MB=%0d does not fit MULT_W=%0d (two's complement)", MB, MULT_W);
     if (S < 0 || S > 62) $error("eltwise_add: S must be 0..62, got %0d", S);
-    if (OUT_W < 2 || OUT_W > 31) $error("eltwise_add: OUT_W must be 2..31, got %0d", OUT_W);
-    if (LO > HI) $error("eltwise_add: LO (%0d) > HI (%0d)", LO, HI);
-    if (LO < 0 && (LO < -(2 ** (OUT_W - 1)) || HI > 2 ** (OUT_W - 1) - 1))
-        $error("eltwise_add: signed clamp [%0d, %0d] does not fit OUT_W=%0d", LO, HI, OUT_W);
-    if (LO >= 0 && HI > 2 ** OUT_W - 1)
-        $error("eltwise_add: unsigned clamp [%0d, %0d] does not fit OUT_W=%0d", LO, HI, OUT_W);
+    // OUT_W, LO, HI: checked by round_shift_clamp
 end
 
 // stage 1: products
@@ -160,24 +146,18 @@ generate
             end
         end
 
-        // stage 2: add, round half up, arithmetic shift, zero point, clamp
+        // stage 2: add, then round half up, arithmetic shift, zero point, clamp
         wire signed [PROD_W-1:0] pa_q = pa_data_reg[gc*PROD_W +: PROD_W];
         wire signed [PROD_W-1:0] pb_q = pb_data_reg[gc*PROD_W +: PROD_W];
-        reg signed [X_W-1:0]     sum;
-        reg signed [X_W-1:0]     shifted;
-        reg signed [Y_W-1:0]     y;
-        reg [OUT_W-1:0]          y_out;
+        wire signed [X_W-1:0]    sum  = {{(X_W-PROD_W){pa_q[PROD_W-1]}}, pa_q}
+                                        + {{(X_W-PROD_W){pb_q[PROD_W-1]}}, pb_q};
+        wire [OUT_W-1:0]         y_out;
 
-        always @* begin
-            sum     = {{(X_W-PROD_W){pa_q[PROD_W-1]}}, pa_q}
-                      + {{(X_W-PROD_W){pb_q[PROD_W-1]}}, pb_q}
-                      + $signed(RND);
-            shifted = sum >>> S_EFF;
-            y       = {{(Y_W-X_W){shifted[X_W-1]}}, shifted} + ZP_Y;
-            y_out   = y[OUT_W-1:0];
-            if (y < LO_Y) y_out = LO_Y[OUT_W-1:0];
-            if (y > HI_Y) y_out = HI_Y[OUT_W-1:0];
-        end
+        round_shift_clamp #(
+            .IN_W(X_W), .SHIFT_W(6), .OUT_W(OUT_W), .LO(LO), .HI(HI), .ZP_OUT(ZP_OUT)
+        ) u_round (
+            .x(sum), .shift(S_6), .y(y_out)
+        );
 
         always @(posedge clk) begin
             if (out_en) begin

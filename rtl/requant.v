@@ -22,7 +22,7 @@
 //
 // Latency and throughput
 //   2 cycles (stage 1: multiply, or with POW2 = 1 register the accumulator; stage 2: round, shift,
-//   add zero point, clamp; registered output);
+//   add zero point, clamp in rtl/round_shift_clamp.v; registered output);
 //   one beat per clock when not stalled. Stage-enable backpressure: the output stage advances when
 //   it is empty or m_axis_tready is high; stage 1 also advances when it holds no beat (bubbles are
 //   squeezed out). s_axis_tready depends combinationally on m_axis_tready.
@@ -75,15 +75,8 @@ module requant #(
 // product acc * M: ACC_W x MULT_W signed (M is positive as a signed MULT_W value); with POW2 = 1
 // the "product" is acc itself, one bit wider so that the rounding add cannot overflow
 localparam integer PROD_W = (POW2 != 0) ? ACC_W + 1 : ACC_W + MULT_W;
-// |acc*M| <= 2^(PROD_W-2) (POW2 = 1: |acc| <= 2^(ACC_W-1)), so any shift >= PROD_W-1 gives the same
-// result (0) as PROD_W-1; capping the shift keeps the rounding add inside PROD_W bits
-localparam integer S_CAP = PROD_W - 1;
-// width of the shifted value plus zero point, and of the clamp comparison (at least 33 bits so the
-// 32-bit integer parameters sign-extend into it)
-localparam integer Y_W = ((PROD_W > 32) ? PROD_W : 32) + 1;
-localparam signed [Y_W-1:0] LO_Y = {{(Y_W-31){LO[31]}}, LO[30:0]};
-localparam signed [Y_W-1:0] HI_Y = {{(Y_W-31){HI[31]}}, HI[30:0]};
-localparam signed [Y_W-1:0] ZP_Y = {{(Y_W-31){ZP_OUT[31]}}, ZP_OUT[30:0]};
+// -2^(PROD_W-2) <= acc*M < 2^(PROD_W-2) (POW2 = 1: acc itself), the input range round_shift_clamp
+// needs: the rounding add stays inside PROD_W bits and any shift >= PROD_W-1 acts as PROD_W-1
 
 reg [SHIFT_W-1:0] shift_mem [0:C-1];
 integer           chk;
@@ -94,12 +87,7 @@ initial begin
     if (POW2 != 0 && POW2 != 1) $error("requant: POW2 must be 0 or 1, got %0d", POW2);
     if (MULT_W < 2) $error("requant: MULT_W must be >= 2, got %0d", MULT_W);
     if (SHIFT_W < 1 || SHIFT_W > 30) $error("requant: SHIFT_W must be 1..30, got %0d", SHIFT_W);
-    if (OUT_W < 2 || OUT_W > 31) $error("requant: OUT_W must be 2..31, got %0d", OUT_W);
-    if (LO > HI) $error("requant: LO (%0d) > HI (%0d)", LO, HI);
-    if (LO < 0 && (LO < -(2 ** (OUT_W - 1)) || HI > 2 ** (OUT_W - 1) - 1))
-        $error("requant: signed clamp [%0d, %0d] does not fit OUT_W=%0d", LO, HI, OUT_W);
-    if (LO >= 0 && HI > 2 ** OUT_W - 1)
-        $error("requant: unsigned clamp [%0d, %0d] does not fit OUT_W=%0d", LO, HI, OUT_W);
+    // OUT_W, LO, HI: checked by round_shift_clamp
     $readmemh(SHIFT_FILE, shift_mem);
 `ifndef SYNTHESIS
     // the constants must match the assumptions of the datapath (mirrors the Python export)
@@ -167,6 +155,7 @@ genvar gc;
 generate
     for (gc = 0; gc < C; gc = gc + 1) begin : g_ch
         wire [SHIFT_W-1:0]       shift_c = shift_mem[gc];
+        wire [OUT_W-1:0]         y_out;
 
         always @(posedge clk) begin
             if (p_en) begin
@@ -175,25 +164,11 @@ generate
         end
 
         // stage 2: round half up, arithmetic shift, zero point, clamp
-        integer                  shift;
-        reg signed [PROD_W-1:0]  rnd;
-        reg signed [PROD_W-1:0]  sum;
-        reg signed [PROD_W-1:0]  shifted;
-        reg signed [Y_W-1:0]     y;
-        reg [OUT_W-1:0]          y_out;
-
-        always @* begin
-            shift = {{(32-SHIFT_W){1'b0}}, shift_c};
-            if (shift > S_CAP) shift = S_CAP;
-            rnd = {PROD_W{1'b0}};
-            if (shift > 0) rnd[shift-1] = 1'b1;
-            sum       = $signed(p_data_reg[gc*PROD_W +: PROD_W]) + rnd;
-            shifted   = sum >>> shift;
-            y         = {{(Y_W-PROD_W+1){shifted[PROD_W-1]}}, shifted[PROD_W-2:0]} + ZP_Y;
-            y_out     = y[OUT_W-1:0];
-            if (y < LO_Y) y_out = LO_Y[OUT_W-1:0];
-            if (y > HI_Y) y_out = HI_Y[OUT_W-1:0];
-        end
+        round_shift_clamp #(
+            .IN_W(PROD_W), .SHIFT_W(SHIFT_W), .OUT_W(OUT_W), .LO(LO), .HI(HI), .ZP_OUT(ZP_OUT)
+        ) u_round (
+            .x(p_data_reg[gc*PROD_W +: PROD_W]), .shift(shift_c), .y(y_out)
+        );
 
         always @(posedge clk) begin
             if (out_en) begin

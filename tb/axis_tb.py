@@ -33,7 +33,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-from int8cnn.sim import SIM_BUILD, rtl_sources, run_cocotb
+from int8cnn.sim import SIM_BUILD, module_sources, run_cocotb
 from int8cnn.vectors import stream_words
 
 # stall configurations crossed with every cocotb stream test; "none" first (seed offset 0)
@@ -504,9 +504,10 @@ def use_fold_rom(parameters: dict, layer, mults: int | None, path: Path) -> None
 
 def run_case(sim: str, toplevel: str, case: str, parameters: dict, cfg: dict, sources=None,
              env: dict | None = None, **kw):
-    """Build `toplevel` (from rtl/<sources>.v, default rtl/<toplevel>.v) with `parameters` in
+    """Build `toplevel` (from rtl/<sources>.v, default rtl/<toplevel>.v, with the modules they
+    instantiate: int8cnn.sim.module_sources) with `parameters` in
     build_dir(toplevel, sim, case) and run the cocotb tests of tb/test_<toplevel>.py with
     $TB_CFG = json(cfg) and `env`; `kw` go to int8cnn.sim.run_cocotb (e.g. testcase)."""
-    run_cocotb(sim, toplevel, rtl_sources(*(sources or [toplevel])),
+    run_cocotb(sim, toplevel, module_sources(*(sources or [toplevel])),
                test_module=f"test_{toplevel}", build_name=build_dir(toplevel, sim, case).name,
                parameters=parameters, extra_env={"TB_CFG": json.dumps(cfg), **(env or {})}, **kw)

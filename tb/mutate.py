@@ -5,8 +5,8 @@
 Each mutant is one small source change to one line of one RTL module (OPERATORS below: operators,
 constants, negations, handshake terms; comments, the `initial` parameter checks, the `ifdef FORMAL`
 hooks and the injected faults under `ifdef INT8CNN_FAULT_* are left alone). For each mutant the
-module's unit tests (UNIT_TESTS: its tb/test_<module>.py, on Icarus, stopping at the first
-failure; --suite top:<net>: that network's top-level suite instead, test_commands) run against the
+module's unit tests (UNIT_TESTS: its tb/test_<module>.py, then those of the modules that
+instantiate it, on Icarus, stopping at the first failure; --suite top:<net>: that network's top-level suite instead, test_commands) run against the
 mutated file (INT8CNN_RTL_OVERRIDE) in a build root of its own (INT8CNN_SIM_BUILD), so mutants run
 in parallel.
 Outcomes:
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from int8cnn.sim import RTL, SIM_BUILD  # noqa: E402
+from int8cnn.sim import RTL, RTL_DEPS, SIM_BUILD  # noqa: E402
 
 WORK = SIM_BUILD / "mutate"
 
@@ -61,11 +61,17 @@ OPERATORS = [
     ("inc-twice", r"\+ 1'b1", "+ 2'd2", "counter steps by two"),
 ]
 
-# module -> the unit tests that exercise it (mac_fold is the folded datapath of conv2d and dense)
-UNIT_TESTS = {m: [f"tb/test_{m}.py"] for m in (
-    "act_lut", "argmax", "avgpool2d", "axis_fifo", "axis_fork", "axis_skid", "conv2d", "dense",
-    "eltwise_add", "maxpool2d", "pad2d", "requant", "window2d")}
-UNIT_TESTS["mac_fold"] = ["tb/test_conv2d.py", "tb/test_dense.py"]
+
+def unit_tests(module: str) -> list[str]:
+    """The unit tests that exercise `module`: its own tb/test_<module>.py (mac_fold has none), then
+    those of the modules that instantiate it (int8cnn.sim.RTL_DEPS; mac_fold is the folded
+    datapath of conv2d and dense, round_shift_clamp the tail of requant and eltwise_add)."""
+    own = [f"tb/test_{module}.py"] if (ROOT / "tb" / f"test_{module}.py").exists() else []
+    return own + [f"tb/test_{m}.py" for m in sorted(RTL_DEPS) if module in RTL_DEPS[m]]
+
+
+# module -> the unit tests that exercise it
+UNIT_TESTS = {p.stem: unit_tests(p.stem) for p in sorted(RTL.glob("*.v"))}
 
 # (module, line text after stripping, operator[, column when the operator has several places on the
 # line and only one is equivalent]) -> why the mutant cannot change behaviour
@@ -89,18 +95,19 @@ EQUIVALENT: dict[tuple, str] = {
         "lane >= N_LANES only for the padded products of the last chunk (product n = lane * N_OUT "
         "+ o, n >= N), whose weights are zero in the ROM (export.fold_words, rtl/mac_fold.v "
         "header): the product is zero whatever lane N_LANES reads",
-    ("requant", "if (shift > 0) rnd[shift-1] = 1'b1;", "gt-ge"):
+    ("round_shift_clamp", "if (s > 0) rnd[s-1] = 1'b1;", "gt-ge"):
         "at shift 0 the mutant writes rnd[-1]: the index is outside the vector and Verilog ignores "
         "the write, so rnd stays 0 as without the mutant",
-    ("requant", "if (y < LO_Y) y_out = LO_Y[OUT_W-1:0];", "lt-le"):
-        "at y == LO_Y the clamp writes the value y_out already has (y[OUT_W-1:0] == LO_Y)",
-    ("requant", "if (y > HI_Y) y_out = HI_Y[OUT_W-1:0];", "gt-ge"):
-        "at y == HI_Y the clamp writes the value y_out already has (y[OUT_W-1:0] == HI_Y)",
-    ("requant", "if (shift > S_CAP) shift = S_CAP;", "gt-ge"):
-        "at shift == S_CAP the assignment writes the value shift already has",
-    ("requant", "y         = {{(Y_W-PROD_W+1){shifted[PROD_W-1]}}, shifted[PROD_W-2:0]} + ZP_Y;",
-     "minus-plus", 30):
-        "a wider sign extension of the same value: y keeps its Y_W low bits, which are unchanged",
+    ("round_shift_clamp", "if (y_full < LO_Y) y = LO_Y[OUT_W-1:0];", "lt-le"):
+        "at y_full == LO_Y the clamp writes the value y already has (y_full[OUT_W-1:0] == LO_Y)",
+    ("round_shift_clamp", "if (y_full > HI_Y) y = HI_Y[OUT_W-1:0];", "gt-ge"):
+        "at y_full == HI_Y the clamp writes the value y already has (y_full[OUT_W-1:0] == HI_Y)",
+    ("round_shift_clamp", "if (s > S_CAP) s = S_CAP;", "gt-ge"):
+        "at s == S_CAP the assignment writes the value s already has",
+    ("round_shift_clamp", "y_full  = {{(Y_W-IN_W){shifted[IN_W-1]}}, shifted} + ZP_Y;",
+     "minus-plus", 20):
+        "a wider sign extension of the same value: y_full keeps its Y_W low bits, which are "
+        "unchanged",
 }
 
 

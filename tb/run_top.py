@@ -21,7 +21,7 @@ for _p in (str(ROOT), str(ROOT / "tb")):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from int8cnn.sim import SIM_BUILD, build_name_of, run_cocotb, rtl_sources, waves_on  # noqa: E402
+from int8cnn.sim import SIM_BUILD, build_name_of, module_sources, run_cocotb, waves_on  # noqa: E402
 from stalls import STALLS, check_stall  # noqa: E402
 
 LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "mac_fold", "conv2d", "requant",
@@ -37,7 +37,7 @@ def top_sources(net: str, mults: int | None = None) -> list:
         raise FileNotFoundError(f"{top}: no generated top for network {net!r}; run "
                                 f"`int8cnn generate --net {net}"
                                 + (f" --mults {mults}`" if mults is not None else "`"))
-    return rtl_sources(*LIBRARY) + [top]
+    return module_sources(*LIBRARY) + [top]
 FAULTS = {  # define -> the layer where the scoreboard must first see it
     "INT8CNN_FAULT_CONV_ACC_BIT": "conv1",
     "INT8CNN_FAULT_FC_BIAS": "fc1",

@@ -145,4 +145,4 @@ def test_conv2d(sim, case):
                  build_dir("conv2d", sim, case) / "weight_fold.mem")
     cfg = dict(params, ACC_W=acc_w, weight_file=str(weight_file), bias_file=str(bias_file),
                seed=4321, n_images=n_images)
-    run_case(sim, "conv2d", case, hdl, cfg, sources=["pad2d", "window2d", "mac_fold", "conv2d"])
+    run_case(sim, "conv2d", case, hdl, cfg)

@@ -167,4 +167,4 @@ def test_dense(sim, case):
     layer = SimpleNamespace(type="dense", name="dut", weight=w, in_shape=(c, nb, 1),
                             out_shape=(out, 1, 1))
     use_fold_rom(hdl, layer, p.get("MULTS"), build_dir("dense", sim, case) / "weight_fold.mem")
-    run_case(sim, "dense", case, hdl, cfg, sources=["mac_fold", "dense"])
+    run_case(sim, "dense", case, hdl, cfg)

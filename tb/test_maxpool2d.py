@@ -39,5 +39,4 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_maxpool2d(sim, case):
     params, n_images = CASES[case]
-    run_case(sim, "maxpool2d", case, params, dict(params, seed=777, n_images=n_images),
-             sources=["window2d", "maxpool2d"])
+    run_case(sim, "maxpool2d", case, params, dict(params, seed=777, n_images=n_images))
