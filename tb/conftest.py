@@ -7,16 +7,10 @@ by skipping. SIM=icarus or SIM=verilator restricts the run to one simulator.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tb"))
-
-from int8cnn.sim import SIMULATORS, check_simulator, selected_simulators  # noqa: E402
+from int8cnn.sim import SIMULATORS, check_simulator, selected_simulators
 
 
 def pytest_configure(config):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -25,11 +24,9 @@ from cocotb.triggers import ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamMonitor, AxiStreamSink, AxiStreamSource
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tb"))
+from run_top import FAULTS, SKIP_FIFO_FAULT, STREAM_FAULT, STREAM_FAULT_BEAT, run_top
 
-from run_top import FAULTS, SKIP_FIFO_FAULT, STREAM_FAULT, STREAM_FAULT_BEAT, run_top  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 import funcov as cov  # noqa: E402  (tb/funcov.py: functional coverage)
 from stalls import (STALL_POINT_MIN, STALLS as STALL_PATTERNS, WATCHDOG_IMAGES,  # noqa: E402
                     image_cycles, pause_generators, watchdog_cycles)

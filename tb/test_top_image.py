@@ -8,7 +8,6 @@ Configuration: TB_TOP_CFG (JSON), written by tb/run_top.py (`run_top(..., driver
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -17,9 +16,6 @@ import numpy as np
 from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge
 
 ROOT = Path(__file__).resolve().parent.parent
-for p in (str(ROOT), str(ROOT / "tb")):
-    if p not in sys.path:
-        sys.path.insert(0, p)
 
 from harness import BUF_IMAGES, CLK_NS, capture_of, pixels_hex, split_images, streams  # noqa: E402
 from scoreboard import Scoreboard  # noqa: E402

@@ -11,11 +11,10 @@ import pytest
 
 from flowtools import ROOT, WEIGHTS, write_idx
 
-sys.path.insert(0, str(ROOT / "tb"))
 
-from harness import (CaptureError, CaptureFile, capture_record, harness_text,  # noqa: E402
+from harness import (CaptureError, CaptureFile, capture_record, harness_text,
                      pixels_hex, split_images, streams, vlt_text)
-from stalls import (STALLS, WATCHDOG_IMAGES, Gen, beat_cycles, check_stall, image_cycles,  # noqa: E402
+from stalls import (STALLS, WATCHDOG_IMAGES, Gen, beat_cycles, check_stall, image_cycles,
                     max_wait, pause_generators, pauses, seeds, watchdog_cycles)
 
 

@@ -1,19 +1,17 @@
 """The top-level checker must be able to fail: feed it the golden streams with one value changed and
 check it reports exactly that image, layer, channel, row, column, expected and got."""
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tb"))
 
-from scoreboard import Scoreboard, expected_lanes  # noqa: E402
+from scoreboard import Scoreboard, expected_lanes
 
-from int8cnn.export import load_network  # noqa: E402
-from int8cnn.golden import run_network  # noqa: E402
-from int8cnn.vectors import read_input_images, stream_words  # noqa: E402
+from int8cnn.export import load_network
+from int8cnn.golden import run_network
+from int8cnn.vectors import read_input_images, stream_words
 
 GOLDEN = ROOT / "golden" / "default"
 
