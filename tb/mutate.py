@@ -95,6 +95,17 @@ EQUIVALENT: dict[tuple, str] = {
         "lane >= N_LANES only for the padded products of the last chunk (product n = lane * N_OUT "
         "+ o, n >= N), whose weights are zero in the ROM (export.fold_words, rtl/mac_fold.v "
         "header): the product is zero whatever lane N_LANES reads",
+    ("argmax", "if (2*gn + 1 < CNODES) begin : g_pair", "plus-minus"):
+        "the last node of a level with an odd number of children then compares its one child with "
+        "node 0 of its own level (the larger of children 0 and 1, with the lower index) and takes "
+        "it only when strictly larger: the tree still returns the first maximum; the top level "
+        "always has two children, so no node reads itself or an undriven value",
+    ("avgpool2d", "if (K > 1) begin : g_row_buf", "gt-ge"):
+        "with K = 1 every window row is both its first and its last: the row buffer is never "
+        "written (!last_row) and never read (first_row selects 0)",
+    ("axis_fifo", "assign m_axis_tdata  = m_word_reg[DATA_W-1:0];", "minus-plus"):
+        "a wider slice of the same word: m_axis_tdata keeps its DATA_W low bits, which are "
+        "unchanged (the extra bits are truncated)",
     ("round_shift_clamp", "if (s > 0) rnd[s-1] = 1'b1;", "gt-ge"):
         "at shift 0 the mutant writes rnd[-1]: the index is outside the vector and Verilog ignores "
         "the write, so rnd stays 0 as without the mutant",
