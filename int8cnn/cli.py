@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import fpga_flow
 from .data import dataset_of
 from .networks import DEFAULT_EXPORT, NETWORKS
 from .networks import get as get_network
@@ -238,12 +239,13 @@ def main(argv=None) -> int:
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--limit", type=int, default=0, help="first N images only")
     p.set_defaults(fn=cmd_evaluate)
+    fpga_flow.add_parser(sub)
     args = ap.parse_args(argv)
-    if args.dataset is None:
+    if getattr(args, "dataset", "") is None:
         args.dataset = dataset_of(args.net)
     try:
         args.fn(args)
-    except (OSError, ValueError, RuntimeError, KeyError) as e:
+    except (OSError, ValueError, RuntimeError, KeyError, fpga_flow.FlowError) as e:
         print(f"int8cnn {args.cmd}: error: {e}", file=sys.stderr)
         return 1
     return 0

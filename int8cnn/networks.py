@@ -21,6 +21,8 @@ Fields:
                      network with a small II)
   stall_points       `make test` runs it with a stall point on every internal stream (the nightly
                      regression runs every network)
+  fpga               per iCE40 device, the configuration `int8cnn fpga build` (`make fpga`) uses
+                     when none is given: mults, wrap (the narrow-I/O wrapper), dsp (0, 1, requant)
 
 This module imports nothing at load time (no torch), so the hardware side can ask it.
 """
@@ -45,6 +47,7 @@ class Network:
     extra_folds: tuple = ()
     icarus_stress: bool = False
     stall_points: bool = False
+    fpga: dict | None = None
 
     def build(self):
         """A fresh float model (torch)."""
@@ -60,10 +63,14 @@ class Network:
 # QAT epoch of 6 beat its float checkpoint's int8 validation accuracy. `make test` runs the stall
 # points on one network of each structure: unfolded; act_lut + average pool; residual adds;
 # depthwise + stride 2. Only seed004 of the residual networks is stressed on Icarus (the smallest
-# II; seed003's stall patterns would take over half an hour of Icarus time).
+# II; seed003's stall patterns would take over half an hour of Icarus time). The default network's
+# FPGA presets are the builds that fit (docs/performance.md): the UP5K folded to 3 multipliers per
+# layer with the requant multipliers on SB_MAC16, the HX8K folded to 6 without DSPs.
 NETWORKS = {n.name: n for n in (
     Network("default", "DefaultNet", train=dict(epochs=60, lr=1e-2, **MNIST_AUG),
-            qat=dict(epochs=3, lr=2e-4), extra_folds=(8,), stall_points=True),
+            qat=dict(epochs=3, lr=2e-4), extra_folds=(8,), stall_points=True,
+            fpga=dict(up5k=dict(mults=3, wrap=True, dsp="requant"),
+                      hx8k=dict(mults=6, wrap=True, dsp="0"))),
     Network("small16", "TwoConvNet", (8, 16), train=dict(epochs=30, lr=5e-3, **MNIST_AUG)),
     Network("seed000", "TwoConvNet", (32, 64), train=dict(epochs=20, lr=3e-3, **MNIST_AUG),
             mults=64),

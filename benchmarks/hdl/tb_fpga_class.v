@@ -1,6 +1,6 @@
 // tb_fpga_class: HDL-only testbench of the narrow-I/O FPGA wrapper fpga_cnn_<net>[_m<M>]
-// (int8cnn/fpga.py), for the RTL or for the gate-level netlist of `make fpga FPGA_WRAP=1`
-// (`make fpga-check FPGA_WRAP=1`).
+// (int8cnn/fpga.py), for the RTL or for the gate-level netlist of `make fpga` with the wrapper
+// (`make fpga-check`, int8cnn/fpga_flow.py).
 //
 // The wrapper's module name is the macro FPGA_DUT (e.g. -DFPGA_DUT=fpga_cnn_default_m6); the DUT is
 // instantiated without parameters (its WEIGHTS_DIR default is weights/<net>, relative to the

@@ -4,6 +4,8 @@
 // result's class with PRED_MEM (one hex digit per line). Prints cycles per image and the error count.
 // Another generated top: define TB_TOP (its module name; 10 classes) and, for a folded top,
 // TB_FOLDED with the parameter FOLD_DIR (benchmarks/sim_speed.py --net). The taps are left open.
+// A synthesized netlist of a top (the gate-level check, `int8cnn fpga check`): define TB_TOP and
+// TB_GATE_LEVEL; the netlist has no parameters (the weights are inside it).
 `timescale 1ns / 1ps
 `default_nettype none
 
@@ -44,7 +46,9 @@ module tb_stream #(
 
     /* verilator lint_off PINMISSING */
 `ifdef TB_TOP
-`ifdef TB_FOLDED
+`ifdef TB_GATE_LEVEL
+    `TB_TOP dut (
+`elsif TB_FOLDED
     `TB_TOP #(.WEIGHTS_DIR(WEIGHTS_DIR), .FOLD_DIR(FOLD_DIR)) dut (
 `else
     `TB_TOP #(.WEIGHTS_DIR(WEIGHTS_DIR)) dut (
