@@ -112,6 +112,10 @@ EQUIVALENT: dict[tuple, str] = {
     ("axis_fifo", "assign m_axis_tdata  = m_word_reg[DATA_W-1:0];", "minus-plus"):
         "a wider slice of the same word: m_axis_tdata keeps its DATA_W low bits, which are "
         "unchanged (the extra bits are truncated)",
+    ("requant", "assign prod_all[gm*PROD_W +: PROD_W] = {{(PROD_W-ACC_W){acc[ACC_W-1]}}, acc};",
+     "minus-plus", 60):
+        "a wider sign extension of the same accumulator: the PROD_W-bit slice keeps its low bits, "
+        "which are unchanged",
     ("round_shift_clamp", "if (s > 0) rnd[s-1] = 1'b1;", "gt-ge"):
         "at shift 0 the mutant writes rnd[-1]: the index is outside the vector and Verilog ignores "
         "the write, so rnd stays 0 as without the mutant",
