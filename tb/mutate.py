@@ -116,6 +116,18 @@ EQUIVALENT: dict[tuple, str] = {
      "minus-plus", 60):
         "a wider sign extension of the same accumulator: the PROD_W-bit slice keeps its low bits, "
         "which are unchanged",
+    ("dense", "{{(OUT_W-ACC_W+1){acc_new[ACC_W-1]}}, acc_new[ACC_W-2:0]};", "minus-plus", 32):
+        "a wider sign extension of the same accumulator: the OUT_W-bit lane keeps its low bits, "
+        "which are unchanged",
+    ("round_shift_clamp", "s = {{(32-SHIFT_W){1'b0}}, shift};", "minus-plus"):
+        "a wider zero extension of the same shift: the 32-bit integer s keeps its low bits, which "
+        "are unchanged",
+    ("round_shift_clamp", "y       = y_full[OUT_W-1:0];", "minus-plus"):
+        "a wider slice of the same value: y keeps its OUT_W low bits, which are unchanged",
+    ("round_shift_clamp", "if (y_full < LO_Y) y = LO_Y[OUT_W-1:0];", "minus-plus"):
+        "a wider slice of the constant LO_Y: y keeps its OUT_W low bits, which are unchanged",
+    ("round_shift_clamp", "if (y_full > HI_Y) y = HI_Y[OUT_W-1:0];", "minus-plus"):
+        "a wider slice of the constant HI_Y: y keeps its OUT_W low bits, which are unchanged",
     ("round_shift_clamp", "if (s > 0) rnd[s-1] = 1'b1;", "gt-ge"):
         "at shift 0 the mutant writes rnd[-1]: the index is outside the vector and Verilog ignores "
         "the write, so rnd stays 0 as without the mutant",
