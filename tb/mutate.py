@@ -124,6 +124,19 @@ EQUIVALENT: dict[tuple, str] = {
         "are unchanged",
     ("round_shift_clamp", "y       = y_full[OUT_W-1:0];", "minus-plus"):
         "a wider slice of the same value: y keeps its OUT_W low bits, which are unchanged",
+    ("conv2d", "{{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};", "minus-plus", 32):
+        "a wider sign extension of the same product: the SUM_W-bit slice keeps its low bits, "
+        "which are unchanged",
+    ("conv2d", "row_last_reg <= 1'b0;", "zero-one"):
+        "the last bits move through the pipeline with their valid bits on the same enable, and "
+        "reset clears every valid bit: a last bit of 1 in an empty stage only reaches "
+        "m_axis_tlast while tvalid is low, which is no transfer (AXI-Stream)",
+    ("conv2d", "prod_last_reg <= 1'b0;", "zero-one"):
+        "as row_last_reg's reset value: a last bit in an empty stage reaches m_axis_tlast only "
+        "while tvalid is low, which is no transfer (AXI-Stream)",
+    ("conv2d", "assign bias_ext = bias_word[SUM_W-1:0];", "minus-plus"):
+        "a wider slice of the same bias word: bias_ext keeps its SUM_W low bits, which are "
+        "unchanged",
     ("round_shift_clamp", "if (y_full < LO_Y) y = LO_Y[OUT_W-1:0];", "minus-plus"):
         "a wider slice of the constant LO_Y: y keeps its OUT_W low bits, which are unchanged",
     ("round_shift_clamp", "if (y_full > HI_Y) y = HI_Y[OUT_W-1:0];", "minus-plus"):
