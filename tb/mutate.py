@@ -96,6 +96,13 @@ EQUIVALENT: dict[tuple, str] = {
         "its own tlast together with tvalid",
     ("maxpool2d", "out_next = {C*DATA_W{1'b0}};", "zero-one"):
         "a default the loop below overwrites in every lane (c = 0..C-1 assign all C*DATA_W bits)",
+    ("mac_fold", "prod_ext = {{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};", "minus-plus",
+     31):
+        "a wider sign extension of the same product: prod_ext keeps its SUM_W low bits, which are "
+        "unchanged",
+    ("mac_fold", "assign x_pad = {{((N_PADL-N_LANES)*LP_W){1'b0}}, x_data};", "minus-plus"):
+        "a wider zero padding of the same lanes: x_pad keeps its N_PADL*LP_W low bits, which are "
+        "unchanged (x_data, then zeros)",
     ("mac_fold", "wire [IN_W-1:0] x = (lane < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]",
      "lt-le"):
         "lane >= N_LANES only for the padded products of the last chunk (product n = lane * N_OUT "
