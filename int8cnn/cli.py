@@ -21,7 +21,7 @@ import numpy as np
 
 from . import fpga_flow
 from .data import dataset_of
-from .networks import DEFAULT_EXPORT, NETWORKS
+from .networks import NETWORKS, entry
 from .networks import get as get_network
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ CALIBRATION = {"mnist": "MNIST train split (train-images-idx3-ubyte), first 1000
 def export_options(net: str, requant=None, bias_bits=None) -> dict:
     """requant and bias_bits for quantize(): the given ones, else the network's own
     (int8cnn.networks: fixed multipliers and int32 biases unless its entry says otherwise)."""
-    d = NETWORKS[net].export if net in NETWORKS else DEFAULT_EXPORT
+    d = entry(net).export
     return dict(requant=requant or d["requant"], bias_bits=bias_bits or d["bias_bits"])
 
 

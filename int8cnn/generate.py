@@ -35,7 +35,7 @@ import numpy as np
 
 from .export import fold_text
 from .memfile import atomic_dir, atomic_write_text
-from .networks import NETWORKS
+from .networks import entry
 from .qnet import QNet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ class UnsupportedLayer(ValueError):
 def default_mults(net: str) -> int | None:
     """The fold a network's committed top uses, when no --mults / MULTS is given (int8cnn.networks;
     None: fully parallel, also for a network not in the registry)."""
-    return NETWORKS[net].mults if net in NETWORKS else None
+    return entry(net).mults
 
 
 def top_name(net: str, mults: int | None = None) -> str:

@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MNIST_AUG = dict(rot=10.0, scale=0.1)
-DEFAULT_EXPORT = dict(requant="fixed", bias_bits=32)
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Network:
     dataset: str = "mnist"
     train: dict = field(default_factory=dict)
     qat: dict | None = None
-    export: dict = field(default_factory=lambda: dict(DEFAULT_EXPORT))
+    export: dict = field(default_factory=lambda: dict(requant="fixed", bias_bits=32))
     mults: int | None = None
     extra_folds: tuple = ()
     icarus_stress: bool = False
@@ -95,6 +94,12 @@ def get(name: str) -> Network:
     if name not in NETWORKS:
         raise KeyError(f"unknown network {name!r}; known: {', '.join(NETWORKS)}")
     return NETWORKS[name]
+
+
+def entry(name: str) -> Network:
+    """The registry entry of `name`, or for a network outside the registry (a user's own export)
+    an entry with the defaults: MNIST, fixed multipliers and int32 biases, fully parallel."""
+    return NETWORKS.get(name) or Network(name, model="")
 
 
 def names() -> list[str]:

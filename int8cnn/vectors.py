@@ -47,6 +47,11 @@ def write_vectors(qnet, images: np.ndarray, labels: np.ndarray, indices, outdir:
     return info
 
 
+def golden_images(gdir: Path) -> int:
+    """Images in a golden set (its vectors.json "images")."""
+    return json.loads((Path(gdir) / "vectors.json").read_text())["images"]
+
+
 def read_input_images(gdir: Path) -> np.ndarray:
     info = json.loads((Path(gdir) / "vectors.json").read_text())
     n = info["images"]

@@ -73,6 +73,19 @@ def unit_tests(module: str) -> list[str]:
 # module -> the unit tests that exercise it
 UNIT_TESTS = {p.stem: unit_tests(p.stem) for p in sorted(RTL.glob("*.v"))}
 
+def widened(what: str, target: str) -> str:
+    """The reason a `-` -> `+` mutant of a slice bound or a replication count is equivalent."""
+    return (f"a wider {what}: {target} keeps its low bits, which are unchanged (the assignment "
+            "truncates the extra bits)")
+
+
+def last_reset(reg: str) -> str:
+    """The reason a tlast register reset to 1 is equivalent."""
+    return (f"{reg} moves with its stage's valid bit on the same enable, and reset clears the "
+            "valid bits: a last bit in an empty stage reaches m_axis_tlast only while tvalid is "
+            "low, which is no transfer (AXI-Stream)")
+
+
 # (module, line text after stripping, operator[, column when the operator has several places on the
 # line and only one is equivalent]) -> why the mutant cannot change behaviour
 EQUIVALENT: dict[tuple, str] = {
@@ -91,18 +104,14 @@ EQUIVALENT: dict[tuple, str] = {
     ("maxpool2d", "greater = $signed(cand) > $signed(max_val);", "gt-ge"):
         "on a tie the candidate equals the maximum: taking it leaves the same value (signed lanes)",
     ("maxpool2d", "out_last_reg <= 1'b0;", "zero-one"):
-        "out_last_reg drives only m_axis_tlast, and reset clears out_valid_reg with it: a tlast "
-        "while tvalid is low is no transfer (AXI-Stream), and the first beat after reset loads "
-        "its own tlast together with tvalid",
+        last_reset("out_last_reg"),
     ("maxpool2d", "out_next = {C*DATA_W{1'b0}};", "zero-one"):
         "a default the loop below overwrites in every lane (c = 0..C-1 assign all C*DATA_W bits)",
     ("mac_fold", "prod_ext = {{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};", "minus-plus",
      31):
-        "a wider sign extension of the same product: prod_ext keeps its SUM_W low bits, which are "
-        "unchanged",
+        widened("sign extension of the same product", "prod_ext"),
     ("mac_fold", "assign x_pad = {{((N_PADL-N_LANES)*LP_W){1'b0}}, x_data};", "minus-plus"):
-        "a wider zero padding of the same lanes: x_pad keeps its N_PADL*LP_W low bits, which are "
-        "unchanged (x_data, then zeros)",
+        widened("zero padding of the same lanes", "x_pad"),
     ("mac_fold", "wire [IN_W-1:0] x = (lane < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]",
      "lt-le"):
         "lane >= N_LANES only for the padded products of the last chunk (product n = lane * N_OUT "
@@ -117,37 +126,28 @@ EQUIVALENT: dict[tuple, str] = {
         "with K = 1 every window row is both its first and its last: the row buffer is never "
         "written (!last_row) and never read (first_row selects 0)",
     ("axis_fifo", "assign m_axis_tdata  = m_word_reg[DATA_W-1:0];", "minus-plus"):
-        "a wider slice of the same word: m_axis_tdata keeps its DATA_W low bits, which are "
-        "unchanged (the extra bits are truncated)",
+        widened("slice of the same word", "m_axis_tdata"),
     ("requant", "assign prod_all[gm*PROD_W +: PROD_W] = {{(PROD_W-ACC_W){acc[ACC_W-1]}}, acc};",
      "minus-plus", 60):
-        "a wider sign extension of the same accumulator: the PROD_W-bit slice keeps its low bits, "
-        "which are unchanged",
+        widened("sign extension of the same accumulator", "the PROD_W-bit slice"),
     ("dense", "{{(OUT_W-ACC_W+1){acc_new[ACC_W-1]}}, acc_new[ACC_W-2:0]};", "minus-plus", 32):
-        "a wider sign extension of the same accumulator: the OUT_W-bit lane keeps its low bits, "
-        "which are unchanged",
+        widened("sign extension of the same accumulator", "the OUT_W-bit lane"),
     ("round_shift_clamp", "s = {{(32-SHIFT_W){1'b0}}, shift};", "minus-plus"):
-        "a wider zero extension of the same shift: the 32-bit integer s keeps its low bits, which "
-        "are unchanged",
+        widened("zero extension of the same shift", "the 32-bit integer s"),
     ("round_shift_clamp", "y       = y_full[OUT_W-1:0];", "minus-plus"):
-        "a wider slice of the same value: y keeps its OUT_W low bits, which are unchanged",
+        widened("slice of the same value", "y"),
     ("conv2d", "{{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};", "minus-plus", 32):
-        "a wider sign extension of the same product: the SUM_W-bit slice keeps its low bits, "
-        "which are unchanged",
+        widened("sign extension of the same product", "the SUM_W-bit slice"),
     ("conv2d", "row_last_reg <= 1'b0;", "zero-one"):
-        "the last bits move through the pipeline with their valid bits on the same enable, and "
-        "reset clears every valid bit: a last bit of 1 in an empty stage only reaches "
-        "m_axis_tlast while tvalid is low, which is no transfer (AXI-Stream)",
+        last_reset("row_last_reg"),
     ("conv2d", "prod_last_reg <= 1'b0;", "zero-one"):
-        "as row_last_reg's reset value: a last bit in an empty stage reaches m_axis_tlast only "
-        "while tvalid is low, which is no transfer (AXI-Stream)",
+        last_reset("prod_last_reg"),
     ("conv2d", "assign bias_ext = bias_word[SUM_W-1:0];", "minus-plus"):
-        "a wider slice of the same bias word: bias_ext keeps its SUM_W low bits, which are "
-        "unchanged",
+        widened("slice of the same bias word", "bias_ext"),
     ("round_shift_clamp", "if (y_full < LO_Y) y = LO_Y[OUT_W-1:0];", "minus-plus"):
-        "a wider slice of the constant LO_Y: y keeps its OUT_W low bits, which are unchanged",
+        widened("slice of the constant LO_Y", "y"),
     ("round_shift_clamp", "if (y_full > HI_Y) y = HI_Y[OUT_W-1:0];", "minus-plus"):
-        "a wider slice of the constant HI_Y: y keeps its OUT_W low bits, which are unchanged",
+        widened("slice of the constant HI_Y", "y"),
     ("round_shift_clamp", "if (s > 0) rnd[s-1] = 1'b1;", "gt-ge"):
         "at shift 0 the mutant writes rnd[-1]: the index is outside the vector and Verilog ignores "
         "the write, so rnd stays 0 as without the mutant",
@@ -159,8 +159,7 @@ EQUIVALENT: dict[tuple, str] = {
         "at s == S_CAP the assignment writes the value s already has",
     ("round_shift_clamp", "y_full  = {{(Y_W-IN_W){shifted[IN_W-1]}}, shifted} + ZP_Y;",
      "minus-plus", 20):
-        "a wider sign extension of the same value: y_full keeps its Y_W low bits, which are "
-        "unchanged",
+        widened("sign extension of the same value", "y_full"),
 }
 
 
