@@ -45,8 +45,8 @@ def main(argv=None) -> int:
     import torch
     from int8cnn.data import DatasetError, load_mnist
     from int8cnn.export import load_network
-    from int8cnn.golden import run_network
-    from int8cnn.torch_ref import run_network_torch
+    from int8cnn.inference import run_network
+    from int8cnn.inference import run_network_torch
 
     try:
         x, y = load_mnist("test", args.data, download=False)

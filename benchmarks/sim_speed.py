@@ -4,7 +4,7 @@
         [--sims icarus,verilator] [--images N] [--quick] [--no-hdl] [--no-cocotb] [--json FILE]
 
 Rows (every row checks the predicted class of every image against the golden model), all on the
-network's generated top (its default fold, int8cnn.generate.default_mults):
+network's generated top (its default fold, int8cnn.hardware.default_mults):
   hdl      benchmarks/hdl/tb_stream.v, plain Verilog without cocotb: streams golden/<net>/input.mem
            (20 images, repeated) at full rate and compares each class with
            golden/<net>/predicted.mem. Icarus: iverilog + vvp; Verilator: `verilator --binary -O3`
@@ -61,7 +61,7 @@ def net_top(net: str):
     """(module name, RTL sources relative to the repository, FOLD_DIR or None, II) of the
     network's default top."""
     from int8cnn.export import load_network
-    from int8cnn.generate import default_mults, expected_ii, top_name
+    from int8cnn.hardware import default_mults, expected_ii, top_name
     from run_top import top_sources
     m = default_mults(net)
     srcs = top_sources(net, m)

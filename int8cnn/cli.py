@@ -147,7 +147,8 @@ def cmd_golden(args):
 
 def cmd_generate(args):
     from .export import load_network
-    from .generate import default_mults, write_top
+    from .generate import write_top
+    from .hardware import default_mults
     wdir, _ = _paths(args)
     mults = args.mults if args.mults is not None else default_mults(args.net)
     path = write_top(load_network(wdir), mults=mults)
@@ -157,7 +158,7 @@ def cmd_generate(args):
 def cmd_evaluate(args):
     from .data import load_mnist
     from .export import load_network
-    from .golden import run_network
+    from .inference import run_network
     from .train import evaluate_float, load_checkpoint
     wdir, ckpt = _paths(args)
     x, y = load_mnist(args.split, args.data, dataset=args.dataset)

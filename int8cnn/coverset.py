@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .golden import UNCLAMPED, requant, run_layer
+from .golden import UNCLAMPED, requant
+from .inference import run_layer
 
 KINDS = ("low", "high")
 TIE_SEED = 2026

@@ -26,7 +26,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .generate import expected_ii, generate_top, top_name, write_top
+from .generate import generate_top, write_top
+from .hardware import expected_ii, top_name
 from .memfile import atomic_write_text
 from .qnet import QNet
 
@@ -62,7 +63,7 @@ def fpga_wrapper(qnet: QNet, mults: int | None = None) -> str:
         f"// Only the pixel stream and the class are ports; the {top} taps and logits are left",
         "// unconnected, so synthesis removes the logic that drives only them. No added logic or register:",
         f"// latency and II are {top}'s (II = {expected_ii(qnet, mults)} cycles per image, "
-        "int8cnn.generate.expected_ii).",
+        "int8cnn.hardware.expected_ii).",
         "//",
         "// Parameters",
         "//   WEIGHTS_DIR  directory of the exported network (*.mem), passed to the top.",
@@ -138,7 +139,7 @@ def main(argv=None) -> int:
     ap.add_argument("--with-top", action="store_true",
                     help="also write the generated top cnn_<net>[_m<mults>].v into --out-dir")
     ap.add_argument("--print-ii", action="store_true",
-                    help="print the top's II (int8cnn.generate.expected_ii) and exit")
+                    help="print the top's II (int8cnn.hardware.expected_ii) and exit")
     ap.add_argument("--print-class-bits", action="store_true",
                     help="print the wrapper's class width (CLASS_W) and exit")
     args = ap.parse_args(argv)

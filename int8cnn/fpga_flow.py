@@ -6,7 +6,7 @@ summary line:
 
     fpga: up5k LCs=4818/5280 BRAM=13/30 DSP=6/8 Fmax=11.95MHz II=24016 images/s=497
 
-(II: int8cnn.generate.expected_ii of the network's top; images/s = Fmax / II. A top that is not a
+(II: int8cnn.hardware.expected_ii of the network's top; images/s = Fmax / II. A top that is not a
 network's, e.g. --top requant, has no II.) A design that does not fit is reported and the command
 succeeds unless --strict; any other tool error fails.
 
@@ -105,7 +105,7 @@ class Build:
 
     @property
     def net_top(self) -> str:
-        from .generate import top_name
+        from .hardware import top_name
         return top_name(self.net, self.mults)
 
     @property
@@ -151,7 +151,7 @@ class Build:
         if not self.is_network:
             return None
         from .export import load_network
-        from .generate import expected_ii
+        from .hardware import expected_ii
         return expected_ii(load_network(ROOT / "weights" / self.net), self.mults)
 
 
@@ -334,7 +334,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_fpga(args) -> None:
-    from .generate import default_mults
+    from .hardware import default_mults
     explicit = {k for k in ("mults", "wrap", "dsp") if getattr(args, k) is not None}
     mults = default_mults(args.net) if args.mults is None else (args.mults or None)
     b = Build(net=args.net, mults=mults, dev=args.dev, wrap=bool(args.wrap), dsp=args.dsp or "0",

@@ -144,7 +144,7 @@ def fake_quant_layer(entry, q, inputs: list, last: bool, requant: str, bias_bits
 def int8_accuracy(model, calib: np.ndarray, images: np.ndarray, labels: np.ndarray, net: str,
                   requant: str, bias_bits: int) -> tuple[float, object]:
     """Accuracy of the network the export would write (quantize + the integer golden model)."""
-    from .golden import run_network
+    from .inference import run_network
     model.eval()
     q = quantize(model, calib, net, requant=requant, bias_bits=bias_bits)
     return float((run_network(q, images)[1] == labels).mean()), q

@@ -74,7 +74,7 @@ def build(paths, out: Path, net: str = "default", dataset: str = "mnist", data=N
           expect_images: int | None = None) -> dict:
     from .data import load_mnist
     from .export import load_network
-    from .golden import run_network
+    from .inference import run_network
 
     r = _load(paths)
     r["index_problems"] = index_check(r["indices"], expect_images) if expect_images else ""

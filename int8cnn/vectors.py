@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .golden import run_network
+from .inference import run_network
 from .memfile import MemFileError, atomic_dir, format_words, pack_lanes, read_words
 
 

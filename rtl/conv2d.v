@@ -49,7 +49,7 @@
 // pixels; a window whose completing (padded) pixel comes g > 1 pixels after the previous window's
 // (g = STRIDE along a row; more at row and image ends) costs T + g - 1 cycles. Per image with
 // the input never starving: OH*OW*(T-1) + (IMG_H+2*PAD)*(IMG_W+2*PAD) cycles (the datapath is idle
-// while window2d takes the pixels that complete no window; int8cnn.generate.expected_ii).
+// while window2d takes the pixels that complete no window; int8cnn.hardware.expected_ii).
 // Latency: T + 2 cycles (window2d 1, T chunks, accumulate 1) from window2d taking the (padded)
 // pixel that completes a window to its output beat; that pixel waits upstream (in pad2d's
 // register with PAD > 0, at least 1 cycle) while the previous window is processed. Backpressure:

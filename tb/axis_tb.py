@@ -490,11 +490,11 @@ def build_dir(toplevel: str, sim: str, case: str) -> Path:
 
 
 def use_fold_rom(parameters: dict, layer, mults: int | None, path: Path) -> None:
-    """When `mults` folds `layer` (int8cnn.generate.is_folded), the DUT reads only the layer's
+    """When `mults` folds `layer` (int8cnn.hardware.is_folded), the DUT reads only the layer's
     chunk-ordered weight ROM: write it to `path` (int8cnn.export.fold_text) and replace WEIGHT_FILE
     by FOLD_FILE in the HDL `parameters`. The golden model keeps reading the flat weight file."""
     from int8cnn.export import fold_text
-    from int8cnn.generate import is_folded
+    from int8cnn.hardware import is_folded
     from int8cnn.memfile import atomic_write_text
     if is_folded(layer, mults):
         atomic_write_text(path, fold_text(layer, mults))

@@ -20,7 +20,7 @@ import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
 from int8cnn.coverset import bin_name, saturation_bins, unreachable
-from int8cnn.golden import run_layer, run_network
+from int8cnn.inference import run_layer, run_network
 
 STALL_BINS = ("none", "idle", "backpressure", "slow_consumer", "random")
 RESET_PHASES = ("line_buffer_fill", "conv_pool_busy", "fc_argmax_busy")
@@ -86,7 +86,7 @@ def sample_saturation_outs(qnet, cur: dict):
     """Saturation cover points from the golden outputs of a batch ({"input": [N,1,28,28], layer:
     output}, e.g. the chunks the scoreboard computed anyway). A pre-clamp value below lo (above
     hi) leaves lo (hi) in the output, so only a layer with a channel whose output reaches a bound
-    not yet covered needs its pre-clamp values (golden.run_layer with clamp=False)."""
+    not yet covered needs its pre-clamp values (inference.run_layer with clamp=False)."""
     for layer in qnet.layers:
         if layer.mult is None:
             continue

@@ -316,7 +316,7 @@ def main(argv=None) -> int:
     root = HDL.parent.parent
     sys.path.insert(0, str(root))
     from int8cnn.export import load_network
-    from int8cnn.generate import default_mults, top_name
+    from int8cnn.hardware import default_mults, top_name
     ap = argparse.ArgumentParser(description="write tb_<top>.v and .vlt of a network's top, or "
                                              "print a capture file (--dump) as text")
     ap.add_argument("--net", default="default")

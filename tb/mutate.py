@@ -263,7 +263,8 @@ def elaboration(net: str) -> tuple[set, dict]:
     (the rtl/ modules it contains, {rtl file name: labels of its elaborated generate blocks}). A
     module only an unused generate branch instantiates is not in it."""
     import tempfile
-    from int8cnn.generate import GEN_DIR, default_mults, top_name
+    from int8cnn.generate import GEN_DIR
+    from int8cnn.hardware import default_mults, top_name
     top = top_name(net, default_mults(net))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "top.vvp"

@@ -6,7 +6,7 @@ tb/test_int8cnn_top.py (the reference; Python on every clock edge).
 
 Options come from the command line (the Makefile passes IMAGES, DATASET, SEED, WAVES, NET).
 `--mults M` runs the folded top cnn_<net>_m<M> (`int8cnn generate --net <net> --mults M`); without
-it, the network's default (int8cnn.generate.default_mults: fully parallel; seed000, seed002 folded to 64).
+it, the network's default (int8cnn.hardware.default_mults: fully parallel; seed000, seed002 folded to 64).
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "mac_fold", "conv2d", 
 def top_sources(net: str, mults: int | None = None) -> list:
     """The layer library plus the generated top of `net` (rtl/generated/cnn_<net>.v, or the
     folded rtl/generated/cnn_<net>_m<mults>.v)."""
-    from int8cnn.generate import GEN_DIR, top_name
+    from int8cnn.generate import GEN_DIR
+    from int8cnn.hardware import top_name
     top = GEN_DIR / f"{top_name(net, mults)}.v"
     if not top.exists():
         raise FileNotFoundError(f"{top}: no generated top for network {net!r}; run "
@@ -47,8 +48,8 @@ FAULTS = {  # define -> the layer where the scoreboard must first see it
 # (short_stream_detected; the network needs a maxpool2d layer)
 STREAM_FAULT = "INT8CNN_FAULT_DROP_BEAT"
 STREAM_FAULT_BEAT = 300
-# define of a residual top (int8cnn.generate.SKIP_FIFO_FAULT): skip FIFOs too small, must hang
-from int8cnn.generate import SKIP_FIFO_FAULT_DEFINE as SKIP_FIFO_FAULT  # noqa: E402
+# define of a residual top (int8cnn.hardware.SKIP_FIFO_FAULT): skip FIFOs too small, must hang
+from int8cnn.hardware import SKIP_FIFO_FAULT_DEFINE as SKIP_FIFO_FAULT  # noqa: E402
 
 
 def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "golden",
@@ -63,7 +64,7 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
     stall point on every internal stream (`define INT8CNN_STALL_POINTS, tb/hdl/tb_stall_point.v;
     the build directory gets an -sp suffix); only the stall-pattern tests make sense then (the II
     is no longer the network's)."""
-    from int8cnn.generate import default_mults, top_name
+    from int8cnn.hardware import default_mults, top_name
     # bad options fail here, before any build
     check_stall(stall)
     if driver not in DRIVERS:
@@ -106,7 +107,7 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
                  else "^(?!.*(fault_detected|deadlock_detected|short_stream_detected))")
     sources = top_sources(net, mults)
     if stall_points:
-        from int8cnn.generate import STALL_POINTS_DEFINE
+        from int8cnn.ops.verilog import STALL_POINTS_DEFINE
         defines[STALL_POINTS_DEFINE] = 1
         c["stall_points"] = sources[-1].read_text().count("tb_stall_point #(")
         sources = sources[:-1] + [ROOT / "tb" / "hdl" / "tb_stall_point.v", sources[-1]]

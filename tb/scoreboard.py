@@ -239,7 +239,7 @@ class LazyExpected:
             threading.Thread(target=self._prefetch, name="golden-prefetch", daemon=True).start()
 
     def _compute(self, c: int) -> dict:
-        from int8cnn.golden import run_network
+        from int8cnn.inference import run_network
         part = self.images[c * self.chunk:(c + 1) * self.chunk]
         outs, _ = run_network(self.qnet, part)
         if self.observe:

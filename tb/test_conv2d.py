@@ -6,7 +6,7 @@ sim_build/<build>/ and sizes ACC_W from the worst-case bound like docs/quantizat
 The cocotb side reads the same files back, streams several images back to back under every stall
 configuration and compares every beat with golden.conv2d_acc exactly (see axis_tb.stream_images).
 Folded cases (MULTS > 0) also check, without stalls, the exact cycles between output beats
-(T + g - 1, T = ceil(N / MULTS), N = int8cnn.generate.layer_products: C_OUT*C_IN*K*K, or C*K*K
+(T + g - 1, T = ceil(N / MULTS), N = int8cnn.hardware.layer_products: C_OUT*C_IN*K*K, or C*K*K
 for a depthwise layer) and the latency T + 2; the folded DUT reads only its chunk-ordered weight
 ROM (FOLD_FILE, written by int8cnn.export.fold_words), the golden model the flat file. Depthwise cases (DEPTHWISE = 1) write the weights
 as [C,1,K,K] in [c][ky][kx] order and compare with golden.conv2d_acc(groups=C); BIAS_W = 16 cases
@@ -23,7 +23,7 @@ from axis_tb import (build_dir, make_images, pixel_beats, run_case, stall_test, 
                      stream_images, use_fold_rom, vstr)
 from int8cnn import golden
 from int8cnn.qnet import acc_bits_for
-from int8cnn.generate import fold_cycles, layer_products
+from int8cnn.hardware import fold_cycles, layer_products
 from memgen import pack_words, read_mem, write_mem
 
 LATENCY = 4  # cycles from the pixel that completes a window to its output beat (rtl/conv2d.v);
@@ -46,7 +46,7 @@ def conv_layer(cfg: dict, weight=None) -> SimpleNamespace:
 
 
 def window_products(cfg: dict) -> int:
-    """Products per window of the case, from the flow's cycle formula (generate.layer_products)."""
+    """Products per window of the case, from the flow's cycle formula (hardware.layer_products)."""
     return layer_products(conv_layer(cfg))
 
 

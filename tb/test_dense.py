@@ -19,7 +19,7 @@ import pytest
 
 from axis_tb import build_dir, run_case, stall_test, start, use_fold_rom, vstr
 from int8cnn import golden
-from int8cnn.generate import fold_cycles
+from int8cnn.hardware import fold_cycles
 from memgen import int_to_lanes, lanes_to_int, pack_words, read_mem, write_mem
 
 LATENCY = 2  # cycles from the accepted last beat of a vector to its output beat (rtl/dense.v)

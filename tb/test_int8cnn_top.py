@@ -42,7 +42,7 @@ def ii_formula(qnet, mults: int | None = None) -> int:
     """Cycles per image without stalls: the busiest stream bounds the II (int8cnn.generate owns
     the formula): unfolded the input (28x28) or a padded conv input ((H+2p) x (W+2p)); folded
     (mults) the conv / dense layer with the most cycles per image."""
-    from int8cnn.generate import expected_ii
+    from int8cnn.hardware import expected_ii
     return expected_ii(qnet, mults)
 STALLS = tuple(STALL_PATTERNS)
 
@@ -60,7 +60,7 @@ def load_stimulus(c: dict, n: int | None = None, lazy: bool = False):
     """(qnet, images [N,28,28], labels, dataset indices, expected {layer: [N, H*W, C]}).
     lazy: for a dataset run, expected is a scoreboard.LazyExpected (golden chunk by chunk)."""
     from int8cnn.export import load_network
-    from int8cnn.golden import run_network
+    from int8cnn.inference import run_network
     from int8cnn.memfile import read_words
     from int8cnn.vectors import read_input_images, read_labels
 
@@ -537,7 +537,7 @@ async def short_stream_detected(dut):
 @cocotb.test()
 async def deadlock_detected(dut):
     """Run only on a residual network built with INT8CNN_FAULT_SKIP_FIFO (skip FIFOs a quarter of
-    int8cnn.generate.skip_fifo_depths): the graph must hang. Two images go in; for 4 II no result
+    int8cnn.hardware.skip_fifo_depths): the graph must hang. Two images go in; for 4 II no result
     leaves and the input stops accepting pixels (a frame is still queued at the source). The same
     stimulus on the unfaulted build completes bit-exact (test_generated_network)."""
     from cocotb.triggers import SimTimeoutError, Timer
@@ -601,7 +601,8 @@ def test_drivers_agree(sim, tmp_path):
 
 
 def _other_networks():
-    from int8cnn.generate import GEN_DIR, default_mults, top_name
+    from int8cnn.generate import GEN_DIR
+    from int8cnn.hardware import default_mults, top_name
     nets = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
     return [n for n in nets if n != "default"
             and (GEN_DIR / f"{top_name(n, default_mults(n))}.v").exists()]
@@ -619,7 +620,7 @@ ICARUS_FOLDED_CYCLES = 60_000
 def folded_images(sim: str, net: str) -> int:
     """Golden images test_generated_network runs (0: all) for `net` on `sim`."""
     from int8cnn.export import load_network
-    from int8cnn.generate import default_mults, expected_ii
+    from int8cnn.hardware import default_mults, expected_ii
     m = default_mults(net)
     if m is None or sim != "icarus":
         return 0
@@ -639,7 +640,7 @@ def _residual_networks():
 
 @pytest.mark.parametrize("sim, net", _network_cases(), indirect=["sim"])
 def test_generated_network(sim, net):
-    """Every other committed network: its generated top (folded to int8cnn.generate.default_mults
+    """Every other committed network: its generated top (folded to int8cnn.hardware.default_mults
     where the network has one) on its committed golden set (a folded top: the first
     folded_images), every layer checked bit for bit and the II equal to expected_ii.
     A residual graph (fork, skip FIFO, add; not its _fashion twin) also runs `stress`: every stall
@@ -682,7 +683,7 @@ def test_internal_stall_points(net):
 def test_folded_default(sim):
     """The default network folded to 8 multipliers per layer (the iCE40 UP5K's 8 DSPs,
     rtl/generated/cnn_default_m8.v): the regression on the committed golden set with every layer
-    checked bit for bit and the II equal to int8cnn.generate.expected_ii (9496 cycles per image;
+    checked bit for bit and the II equal to int8cnn.hardware.expected_ii (9496 cycles per image;
     about 70 s on Icarus, 30 s on Verilator including the build)."""
     run_top(sim, mults=8, tests="regression")
 

@@ -14,8 +14,8 @@ import pytest
 from int8cnn import coverset as cs
 from int8cnn.coverset import unreachable
 from int8cnn.export import load_network
-from int8cnn.golden import (avgpool2d_acc, conv2d_acc, dense_acc, eltwise_add, requant, run_layer,
-                            run_network)
+from int8cnn.golden import avgpool2d_acc, conv2d_acc, dense_acc, eltwise_add, requant
+from int8cnn.inference import run_layer, run_network
 from int8cnn.vectors import read_input_images, read_labels
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,8 @@ import pytest
 
 from int8cnn import coverset as cs
 from int8cnn.export import load_network
-from int8cnn.golden import UNCLAMPED, conv2d_acc, requant, run_network
+from int8cnn.golden import UNCLAMPED, conv2d_acc, requant
+from int8cnn.inference import run_network
 
 from flowtools import WEIGHTS
 

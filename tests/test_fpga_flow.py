@@ -8,7 +8,7 @@ import pytest
 
 from int8cnn import fpga_flow
 from int8cnn.fpga_flow import Build, FlowError, cell_counts, report_figures, summary, with_preset
-from int8cnn.generate import expected_ii
+from int8cnn.hardware import expected_ii
 from int8cnn.export import load_network
 from int8cnn.networks import NETWORKS
 

@@ -9,9 +9,9 @@ import pytest
 from int8cnn.export import load_network
 from int8cnn.export import fold_words
 from int8cnn.networks import NETWORKS
-from int8cnn.generate import (GEN_DIR, UnsupportedLayer, default_mults, expected_ii, fifo_depth,
-                              fold_roms, layer_products,
-                              fold_cycles, generate_top, layer_cycles, layer_mults, top_name)
+from int8cnn.generate import GEN_DIR, fold_roms, generate_top
+from int8cnn.hardware import (UnsupportedLayer, default_mults, expected_ii, fifo_depth, fold_cycles,
+                              layer_cycles, layer_mults, layer_products, top_name)
 
 ROOT = Path(__file__).resolve().parent.parent
 NETS = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
@@ -241,7 +241,7 @@ def test_skip_fifo_depth_from_branch_latency(skip_first, width):
     (r+2, c+2): the identity branch has meanwhile run 2*W + 3 beats ahead. Its FIFO holds that
     plus SKIP_FIFO_SLACK, rounded up to a power of two, whichever port it is on; the conv branch
     gets none."""
-    from int8cnn.generate import SKIP_FIFO_SLACK, branches, skip_fifo_depths
+    from int8cnn.hardware import SKIP_FIFO_SLACK, branches, skip_fifo_depths
     q = _residual_net(skip_first, width)
     add = q.layer("add1")
     fork, la, lb = branches(q, add)

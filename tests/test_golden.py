@@ -16,7 +16,7 @@ from int8cnn import golden
 from int8cnn.export import export, load_network
 from int8cnn.qnet import QLayer, QNet
 from int8cnn.quantize import quantize
-from int8cnn.torch_ref import run_network_torch
+from int8cnn.inference import run_network, run_network_torch
 from int8cnn.train import load_checkpoint
 
 from flowtools import WEIGHTS
@@ -153,7 +153,7 @@ def test_conv_matches_naive_loop(c, oc, h, w, k, stride, pad):
 # golden vs torch_ref on whole networks
 
 def assert_bit_exact(qnet, images):
-    outs_g, pred_g = golden.run_network(qnet, images)
+    outs_g, pred_g = run_network(qnet, images)
     outs_t, pred_t = run_network_torch(qnet, images)
     names = [l.name for l in qnet.layers]
     assert list(outs_g) == names and sorted(outs_t) == sorted(names)
@@ -469,7 +469,7 @@ def test_add_layer_hand_case():
     add = QLayer(name="add1", type="add", in_shape=[1, 4, 4], out_shape=[1, 4, 4], in_signed=False,
                  out_signed=False, mult=np.array([3, 5]), shift=np.array([3]), clamp=[0, 255],
                  inputs=["pool1", "input"])
-    outs, _ = golden.run_network(QNet("hand", [1, 4, 4], [pool, add]), img)
+    outs, _ = run_network(QNet("hand", [1, 4, 4], [pool, add]), img)
     v = img.reshape(-1)
     expect = np.minimum((v * 3 + v * 5 + 4) >> 3, 255)
     assert outs["add1"].reshape(-1).tolist() == expect.tolist()

@@ -194,7 +194,7 @@ def test_report_golden_classes_from_the_run_equal_a_golden_rerun(tmp_path):
     (older report.json without them). A golden class that differs from the RTL's is reported."""
     import json
     from int8cnn.export import load_network
-    from int8cnn.golden import run_network
+    from int8cnn.inference import run_network
     from int8cnn.report import build
     rng = np.random.default_rng(5)
     x = (rng.random((12, 28, 28)) < 0.3).astype(np.uint8) * 255

@@ -9,7 +9,8 @@ import pytest
 from int8cnn import networks
 from int8cnn.cli import export_options, main
 from int8cnn.data import dataset_of
-from int8cnn.generate import GEN_DIR, default_mults, top_name
+from int8cnn.generate import GEN_DIR
+from int8cnn.hardware import default_mults, top_name
 from int8cnn.models import layer_plan
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from int8cnn.cli import export_options
-from int8cnn.golden import run_network
+from int8cnn.inference import run_network
 from int8cnn.models import ConvBN
 from int8cnn.networks import get as network
 from int8cnn.qat import fake_quant_forward, fake_quant_layer, fold_batchnorm, live_plan

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 from scoreboard import Scoreboard, expected_lanes
 
 from int8cnn.export import load_network
-from int8cnn.golden import run_network
+from int8cnn.inference import run_network
 from int8cnn.vectors import read_input_images, stream_words
 
 GOLDEN = ROOT / "golden" / "default"

@@ -14,10 +14,10 @@
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
 //   tap_<layer>_*  each layer's output stream (after requantization), raster order, all
 //                  channels of a pixel in one beat; observe only.
-// Folding (MULTS per layer; int8cnn.generate.layer_cycles, rtl/conv2d.v, rtl/dense.v):
+// Folding (MULTS per layer; int8cnn.hardware.layer_cycles, rtl/conv2d.v, rtl/dense.v):
 //   conv1: MULTS 8 of 147 products, 19 cycles per window, 9496 cycles per image
 //   fc1: MULTS 8 of 30 products, 4 cycles per input beat, 484 cycles per image
-// Throughput: II = 9496 cycles per image (the busiest layer; int8cnn.generate.expected_ii).
+// Throughput: II = 9496 cycles per image (the busiest layer; int8cnn.hardware.expected_ii).
 `default_nettype none
 
 module cnn_default_m8 #(

@@ -14,11 +14,11 @@
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
 //   tap_<layer>_*  each layer's output stream (after requantization), raster order, all
 //                  channels of a pixel in one beat; observe only.
-// Folding (MULTS per layer; int8cnn.generate.layer_cycles, rtl/conv2d.v, rtl/dense.v):
+// Folding (MULTS per layer; int8cnn.hardware.layer_cycles, rtl/conv2d.v, rtl/dense.v):
 //   conv1: MULTS 64 of 288 products, 5 cycles per window, 4036 cycles per image
 //   conv2: MULTS 64 of 18432 products, 288 cycles per window, 56508 cycles per image
 //   fc1: MULTS 64 of 640 products, 10 cycles per input beat, 490 cycles per image
-// Throughput: II = 56508 cycles per image (the busiest layer; int8cnn.generate.expected_ii).
+// Throughput: II = 56508 cycles per image (the busiest layer; int8cnn.hardware.expected_ii).
 `default_nettype none
 
 module cnn_seed000_m64 #(

@@ -14,12 +14,12 @@
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
 //   tap_<layer>_*  each layer's output stream (after requantization), raster order, all
 //                  channels of a pixel in one beat; observe only.
-// Folding (MULTS per layer; int8cnn.generate.layer_cycles, rtl/conv2d.v, rtl/dense.v):
+// Folding (MULTS per layer; int8cnn.hardware.layer_cycles, rtl/conv2d.v, rtl/dense.v):
 //   conv1: MULTS 64 of 72 products, 2 cycles per window, 1684 cycles per image
 //   conv2: MULTS 64 of 1152 products, 18 cycles per window, 14228 cycles per image
 //   conv3: MULTS 64 of 4608 products, 72 cycles per window, 14172 cycles per image
 //   fc1: MULTS 64 of 320 products, 5 cycles per input beat, 5 cycles per image
-// Throughput: II = 14228 cycles per image (the busiest layer; int8cnn.generate.expected_ii).
+// Throughput: II = 14228 cycles per image (the busiest layer; int8cnn.hardware.expected_ii).
 `default_nettype none
 
 module cnn_seed002_m64 #(

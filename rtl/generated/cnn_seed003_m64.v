@@ -14,7 +14,7 @@
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
 //   tap_<layer>_*  each layer's output stream (after requantization), raster order, all
 //                  channels of a pixel in one beat; observe only.
-// Folding (MULTS per layer; int8cnn.generate.layer_cycles, rtl/conv2d.v, rtl/dense.v):
+// Folding (MULTS per layer; int8cnn.hardware.layer_cycles, rtl/conv2d.v, rtl/dense.v):
 //   conv1: MULTS 64 of 72 products, 2 cycles per window, 1684 cycles per image
 //   conv2: MULTS 64 of 576 products, 9 cycles per window, 1824 cycles per image
 //   conv3: MULTS 64 of 576 products, 9 cycles per window, 1824 cycles per image
@@ -23,7 +23,7 @@
 //   conv6: MULTS 64 of 128 products, 2 cycles per window, 392 cycles per image
 //   fc1: MULTS 64 of 512 products, 8 cycles per input beat, 392 cycles per image
 //   fc2: MULTS 64 of 320 products, 5 cycles per input beat, 5 cycles per image
-// Throughput: II = 7116 cycles per image (the busiest layer; int8cnn.generate.expected_ii).
+// Throughput: II = 7116 cycles per image (the busiest layer; int8cnn.hardware.expected_ii).
 `default_nettype none
 
 module cnn_seed003_m64 #(

@@ -14,7 +14,7 @@
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
 //   tap_<layer>_*  each layer's output stream (after requantization), raster order, all
 //                  channels of a pixel in one beat; observe only.
-// Folding (MULTS per layer; int8cnn.generate.layer_cycles, rtl/conv2d.v, rtl/dense.v):
+// Folding (MULTS per layer; int8cnn.hardware.layer_cycles, rtl/conv2d.v, rtl/dense.v):
 //   conv1: MULTS 64 of 144 products, 3 cycles per window, 1292 cycles per image
 //   conv2: MULTS 64 of 512 products, 8 cycles per window, 1568 cycles per image
 //   conv3: MULTS 64 of 288 products, 5 cycles per window, 1040 cycles per image
@@ -23,7 +23,7 @@
 //   conv6: MULTS 64 of 288 products, 5 cycles per window, 452 cycles per image
 //   conv7: MULTS 64 of 768 products, 12 cycles per window, 588 cycles per image
 //   fc1: MULTS 64 of 240 products, 4 cycles per input beat, 4 cycles per image
-// Throughput: II = 1568 cycles per image (the busiest layer; int8cnn.generate.expected_ii).
+// Throughput: II = 1568 cycles per image (the busiest layer; int8cnn.hardware.expected_ii).
 `default_nettype none
 
 module cnn_seed004_m64 #(
