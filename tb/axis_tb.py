@@ -6,7 +6,9 @@ the same for all of them:
 - stalls:   STALLS, the stall configurations every cocotb stream test is crossed with
             (@stall_test), and their cocotbext-axi pause generators (source idle, sink
             backpressure).
-- driver:   TB, clock + reset + AxiStreamSource/AxiStreamSink (byte_size = tdata width).
+- driver:   TB, clock + reset + AxiStreamSource/AxiStreamSink (byte_size = tdata width); while
+            s_axis_tvalid is low (and through reset) tdata is random and tlast is 1, the values
+            AXI4-Stream leaves undefined, so a DUT that reads them without tvalid is caught.
 - monitor:  HandshakeMonitor, the cycle of every accepted input and output beat, input stall cycles,
             and m_axis_tvalid never X/Z after reset.
 - checker:  TB.expect (every beat and every tlast position, exactly), TB.drain (no extra beats,
@@ -30,7 +32,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from int8cnn.sim import SIM_BUILD, module_sources, run_cocotb
@@ -170,6 +172,19 @@ class TB:
             self.source.set_pause_generator(idle)
         if bp:
             self.sink.set_pause_generator(bp)
+        cocotb.start_soon(self._idle_noise(random.Random(7)))
+
+    async def _idle_noise(self, rng: random.Random):
+        """On every falling edge with s_axis_tvalid low: tdata random, tlast 1 (AXI4-Stream leaves
+        both undefined then). The source writes its beats on rising edges, so a beat it presents
+        is never touched."""
+        dut = self.dut
+        width = len(dut.s_axis_tdata)
+        while True:
+            await FallingEdge(dut.clk)
+            if str(dut.s_axis_tvalid.value) != "1":
+                dut.s_axis_tdata.value = rng.getrandbits(width)
+                dut.s_axis_tlast.value = 1
 
     @property
     def in_cycles(self) -> list[int]:
@@ -226,6 +241,40 @@ class TB:
         await self.send(frames_in)
         await self.expect(frames_expected, decode, timeout_ns)
         await self.drain(latency)
+
+    async def reset_when_blocked(self, frames_in, frames_out, latency: int, decode=hex,
+                                 timeout_ns: int = 1_000_000):
+        """Reset in the middle of a stream: with the sink stopped, `frames_in` are sent until the
+        DUT has held s_axis_tready low for `latency` + 4 clocks in a row (every stage full), then
+        rst is high for ONE clock. Afterwards no beat of the aborted frames may come out
+        (m_axis_tvalid stays low for `latency` + 8 clocks with the sink ready), and the same
+        frames sent again give exactly `frames_out`. Catches state that only a longer reset, or
+        none, would clear (e.g. a valid flag reset high behind a stage that keeps its last flag)."""
+        dut = self.dut
+        self.sink.pause = True
+        await self.send(frames_in)
+        blocked, cycles = 0, 0
+        while blocked < latency + 4:
+            await RisingEdge(dut.clk)
+            cycles += 1
+            assert cycles < 100_000, "the DUT never blocked behind the stopped sink"
+            stalled = str(dut.s_axis_tvalid.value) == "1" and str(dut.s_axis_tready.value) == "0"
+            blocked = blocked + 1 if stalled else 0
+        dut.rst.value = 1
+        await RisingEdge(dut.clk)
+        dut.rst.value = 0
+        self.source.clear()
+        self.sink.clear()
+        self.sink.pause = False
+        for cycle in range(latency + 8):
+            await RisingEdge(dut.clk)
+            mv = str(dut.m_axis_tvalid.value)
+            assert mv == "0", f"m_axis_tvalid is {mv} {cycle + 1} clocks after a one-clock reset"
+        assert self.sink.empty(), "an output beat of an aborted frame after a one-clock reset"
+        self.monitor.in_cycles.clear()
+        self.monitor.out_cycles.clear()
+        self.sent_beats = 0
+        await self.run(frames_in, frames_out, latency, decode, timeout_ns)
 
     # checks for the "none" stall configuration (and a free output)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import cocotb
 import numpy as np
 import pytest
 
@@ -50,9 +51,8 @@ def window_products(cfg: dict) -> int:
     return layer_products(conv_layer(cfg))
 
 
-@stall_test
-async def run_conv2d(dut, stall):
-    cfg, rng, tb = await start(dut, stall)
+def stimulus(cfg: dict, rng: np.random.Generator):
+    """(images, expected beats per image, latency, cycles per window T) of the case."""
     c_in, c_out, k = cfg["C_IN"], cfg["C_OUT"], cfg["K"]
     g = groups(cfg)
     w = np.array(read_mem(cfg["weight_file"], 8), dtype=np.int64).reshape(c_out, c_in // g, k, k)
@@ -66,8 +66,24 @@ async def run_conv2d(dut, stall):
     assert -lim <= acc.min() and acc.max() < lim, "test data overflow ACC_W"
     t = fold_cycles(window_products(cfg), cfg.get("MULTS", 0))
     latency = (LATENCY if t == 1 else t + FOLDED_LATENCY) + (1 if cfg.get("PAD", 0) else 0)
-    await stream_images(tb, stall, images, 8, [pixel_beats(a, cfg["ACC_W"]) for a in acc], cfg,
-                        latency, window_cycles=t)
+    return images, [pixel_beats(a, cfg["ACC_W"]) for a in acc], latency, t
+
+
+@stall_test
+async def run_conv2d(dut, stall):
+    cfg, rng, tb = await start(dut, stall)
+    images, expected, latency, t = stimulus(cfg, rng)
+    await stream_images(tb, stall, images, 8, expected, cfg, latency, window_cycles=t)
+
+
+@cocotb.test()
+async def reset_mid_stream(dut):
+    """A one-clock reset with every stage full behind a stopped sink, then the images again."""
+    cfg, rng, tb = await start(dut, "none")
+    images, expected, latency, t = stimulus(cfg, rng)
+    frames_in = [pixel_beats(img, 8) for img in images]
+    await tb.reset_when_blocked(frames_in, expected, latency,
+                                timeout_ns=200 * (sum(map(len, frames_in)) + 100) * t)
 
 
 # ----------------------------------------------------------------------------- pytest side

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import cocotb
 import numpy as np
 import pytest
 
@@ -58,9 +59,8 @@ def make_inputs(rng: np.random.Generator, n: int, w: np.ndarray, in_signed: int,
     return x[rng.permutation(n)]
 
 
-@stall_test
-async def run_stream(dut, stall):
-    cfg, rng, tb = await start(dut, stall)
+def stimulus(cfg: dict, rng: np.random.Generator):
+    """(frames in, frames out, latency, cycles per input beat T, beat decoder) of the case."""
     C, NB, OUT = cfg["C"], cfg["N_BEATS"], cfg["OUT"]
     IN_W, ACC_W, OUT_W = cfg["IN_W"], cfg["ACC_W"], cfg["OUT_W"]
     w = load_weights(cfg["WEIGHT_FILE"], C, NB, OUT, cfg["W_W"])
@@ -76,9 +76,15 @@ async def run_stream(dut, stall):
 
     t = fold_cycles(OUT * C, cfg.get("MULTS", 0))  # cycles per input beat
     latency = LATENCY if t == 1 else t + FOLDED_LATENCY
-    await tb.run(frames_in, frames_out, latency,
-                 lambda word: int_to_lanes(word, OUT, OUT_W, signed=True),
-                 timeout_ns=10_000 * (n * NB + 1) * t)
+    return frames_in, frames_out, latency, t, lambda word: int_to_lanes(word, OUT, OUT_W, signed=True)
+
+
+@stall_test
+async def run_stream(dut, stall):
+    cfg, rng, tb = await start(dut, stall)
+    n, NB = cfg["vectors"], cfg["N_BEATS"]
+    frames_in, frames_out, latency, t, decode = stimulus(cfg, rng)
+    await tb.run(frames_in, frames_out, latency, decode, timeout_ns=10_000 * (n * NB + 1) * t)
     # under every stall pattern: each result due `latency` after its vector's last beat (folded:
     # `latency` cycles in which the output was not stalled, since a last chunk waits for a full
     # output register); the input stalls only for a full output register (unfolded: folding
@@ -93,6 +99,15 @@ async def run_stream(dut, stall):
         # the sink waits at most 3 cycles, a vector takes NB*t >= 4: the input never stalls
         # (beyond the folding)
         tb.check_input_period(n * NB, t, "although the output register was free")
+
+
+@cocotb.test()
+async def reset_mid_stream(dut):
+    """A one-clock reset with every stage full behind a stopped sink, then the vectors again."""
+    cfg, rng, tb = await start(dut, "none")
+    frames_in, frames_out, latency, t, decode = stimulus(cfg, rng)
+    await tb.reset_when_blocked(frames_in, frames_out, latency, decode,
+                                timeout_ns=10_000 * (len(frames_in) * cfg["N_BEATS"] + 1) * t)
 
 
 # ----------------------------------------------------------------------------- pytest side
