@@ -13,6 +13,7 @@ import pytest
 
 import int8cnn.data as data
 import int8cnn.export as export_mod
+import int8cnn.memfile as memfile
 import int8cnn.vectors as vectors_mod
 from int8cnn.data import DatasetError, load_mnist, read_idx
 from int8cnn.export import ManifestError, export, load_network
@@ -308,7 +309,7 @@ def test_export_failing_midway_keeps_old_directory(default_weights_copy, monkeyp
     before = dir_files(w)
     q = synthetic_qnet()
     calls = []
-    real = export_mod.write_mem
+    real = memfile.write_mem
 
     def flaky(path, words, digits):
         calls.append(path)
@@ -316,7 +317,7 @@ def test_export_failing_midway_keeps_old_directory(default_weights_copy, monkeyp
             raise OSError("disk full (injected)")
         real(path, words, digits)
 
-    monkeypatch.setattr(export_mod, "write_mem", flaky)
+    monkeypatch.setattr(memfile, "write_mem", flaky)  # every op writes through int8cnn.memfile
     with pytest.raises(OSError, match="injected"):
         export(q, w)
     assert len(calls) == 3

@@ -4,12 +4,34 @@ from __future__ import annotations
 import numpy as np
 
 from .. import golden
+from ..activations import ACTIVATIONS
+from .. import memfile
+from ..memfile import read_values
 from .base import Op
 from .verilog import Site, inst, vh, wires
 
 
 class ActLut(Op):
     type = "act_lut"
+
+    def files(self, layer) -> dict:
+        return {"table": f"{layer.name}_table.mem"}
+
+    def manifest_fields(self, layer) -> dict:
+        return dict(activation=layer.activation, clamp=[int(v) for v in layer.clamp])
+
+    def write(self, layer, out_dir, files: dict) -> None:
+        memfile.write_mem(out_dir / files["table"], [int(v) & 0xFF for v in layer.table], 2)
+
+    def load_fields(self, layer, d, files, rd) -> None:
+        rd.need("table" in files, "files: missing 'table'")
+        rd.need(d.get("activation") in ACTIVATIONS,
+                f"activation {d.get('activation')!r} not one of {sorted(ACTIVATIONS)}")
+        rd.need(d.get("clamp") in ([-128, 127], [0, 255]),
+                f"clamp {d.get('clamp')} must be [-128, 127] or [0, 255]")
+        layer.activation, layer.clamp = d["activation"], list(d["clamp"])
+        lo, hi = layer.clamp
+        layer.table = read_values(rd.wdir / files["table"], 8, 256, lo < 0, lo, hi)
 
     def execute(self, layer, x, b, lo, hi):
         return golden.act_lut(x, layer.table, layer.in_signed)

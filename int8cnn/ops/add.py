@@ -3,7 +3,10 @@ start from is split by an axis_fork (int8cnn.generate), and the branch that runs
 axis_fifo sized by int8cnn.hardware.skip_fifo_depths so the fork never deadlocks."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import golden
+from ..qnet import SHIFT_MAX
 from .base import Op
 from .verilog import Site, inst, instance, stream, vh, wires
 
@@ -11,6 +14,37 @@ from .verilog import Site, inst, instance, stream, vh, wires
 class Add(Op):
     type = "add"
     inputs = 2
+
+    # ------------------------------------------------------------------ export and load
+    def manifest_fields(self, layer) -> dict:
+        """MA, MB and S are module parameters (network.vh): no files."""
+        return dict(relu=bool(layer.relu), mult_bits=int(layer.mult_bits),
+                    mult=[int(m) for m in layer.mult], shift=[int(s) for s in layer.shift],
+                    clamp=[int(v) for v in layer.clamp])
+
+    def vh_params(self, layer, qnet) -> list:
+        return [("B_SIGNED", qnet.layer(qnet.sources(layer)[1]).out_signed),
+                ("MA", layer.mult[0]), ("MB", layer.mult[1]), ("S", layer.shift[0]),
+                ("MULT_W", layer.mult_bits), ("LO", layer.clamp[0]), ("HI", layer.clamp[1]),
+                ("ZP_OUT", layer.zero_point_out)]
+
+    def load_requant(self, layer, d, files, rd) -> None:
+        for key in ("mult", "shift", "clamp", "mult_bits"):
+            rd.need(key in d, f"missing field {key!r}")
+        mb = d["mult_bits"]
+        rd.need(type(mb) is int and 2 <= mb <= 31, f"mult_bits {mb!r} not in 2..31")
+        rd.need(isinstance(d["mult"], list) and len(d["mult"]) == 2
+                and all(type(v) is int and -(1 << (mb - 1)) <= v < 1 << (mb - 1) for v in d["mult"]),
+                f"mult {d['mult']!r} must be [MA, MB], {mb}-bit integers")
+        rd.need(isinstance(d["shift"], list) and len(d["shift"]) == 1 and type(d["shift"][0]) is int
+                and 0 <= d["shift"][0] <= SHIFT_MAX, f"shift {d['shift']!r} must be [S] with 0 <= S <= {SHIFT_MAX}")
+        rd.need(d["clamp"] in ([-128, 127], [0, 255]), f"clamp {d['clamp']} must be [-128, 127] or [0, 255]")
+        layer.mult_bits, layer.relu = mb, bool(d.get("relu", False))
+        layer.mult = np.array(d["mult"], dtype=np.int64)
+        layer.shift = np.array(d["shift"], dtype=np.int64)
+        layer.clamp = list(d["clamp"])
+
+    # ------------------------------------------------------------------ execution
 
     def execute(self, layer, x, b, lo, hi):
         return golden.eltwise_add(x, b, layer.mult[0], layer.mult[1], layer.shift[0], lo, hi,

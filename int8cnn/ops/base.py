@@ -1,4 +1,5 @@
-"""What every layer type answers: its golden execution (integer numpy, int8cnn.golden) and an
+"""What every layer type answers: its files, manifest fields and network.vh localparams and how
+they are validated when loaded back (int8cnn.export), its golden execution (integer numpy, int8cnn.golden) and an
 independent PyTorch one (tests/test_golden.py compares them), its hardware model (products, fold,
 cycles per image, which input beat each output beat waits for), its RTL checks and its instance
 text. One subclass per
@@ -7,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import golden
+from .. import golden, memfile
+from ..memfile import read_values
+from ..qnet import SHIFT_MAX, acc_bits_for
 from .verilog import Site, inst, vh, wires
 
 
@@ -29,6 +32,63 @@ class Op:
     inputs = 1           # input streams (add: 2, a join)
     per = ""             # multipliers: what one fold step covers ("window", "input beat")
     accumulates = False  # its RTL module emits accumulators of ACC_W (<= 32) bits
+
+    # ------------------------------------------------------------------ export and load
+    def files(self, layer) -> dict:
+        """kind -> file name of the .mem files the layer exports (weights/<net>/)."""
+        return {}
+
+    def manifest_fields(self, layer) -> dict:
+        """The layer's own manifest fields, after the common ones (int8cnn.export.layer_manifest)."""
+        return {}
+
+    def vh_params(self, layer, qnet) -> list:
+        """(key, value) of its network.vh localparams after C_IN, IMG_H, IMG_W, C_OUT, IN_SIGNED."""
+        return []
+
+    def write(self, layer, out_dir, files: dict) -> None:
+        """Write the layer's .mem files (files(): kind -> name) into out_dir."""
+
+    def groups_ok(self, groups: int, in_shape, out_shape) -> bool:
+        """Whether the manifest's `groups` is valid for the layer type."""
+        return groups == 1
+
+    def expected_out_shape(self, d: dict, shape, rd) -> list:
+        """The output shape the manifest entry `d` must state for input `shape`."""
+        return list(shape)
+
+    def load(self, layer, d: dict, files: dict, rd) -> None:
+        """Fill `layer` from its manifest entry `d` and its files, validating each (rd.need(cond,
+        msg) raises the ManifestError naming the manifest and the layer; rd.wdir: the directory)."""
+        self.load_fields(layer, d, files, rd)
+        self.load_requant(layer, d, files, rd)
+
+    def load_fields(self, layer, d: dict, files: dict, rd) -> None:
+        """The type's own fields and files."""
+
+    def load_requant(self, layer, d: dict, files: dict, rd) -> None:
+        """Per-channel requantization (mult, shift, clamp, mult_bits, requant), when present."""
+        if not ("mult" in files or "mult" in d):
+            return
+        oc = layer.out_shape[0]
+        for key in ("mult", "shift", "clamp", "mult_bits"):
+            rd.need(key in d, f"missing field {key!r}")
+            if key in ("mult", "shift"):
+                rd.need(key in files, f"files: missing {key!r}")
+                rd.need(len(d[key]) == oc, f"{key} has {len(d[key])} entries, expected {oc} (one per channel)")
+        mb = d["mult_bits"]
+        layer.mult_bits = mb
+        layer.requant = d.get("requant", "fixed")
+        rd.need(layer.requant in ("fixed", "pow2"), f"requant {layer.requant!r} must be 'fixed' or 'pow2'")
+        layer.mult = read_values(rd.wdir / files["mult"], 16, oc, False, 1, (1 << (mb - 1)) - 1)
+        layer.shift = read_values(rd.wdir / files["shift"], 8, oc, False, 0, SHIFT_MAX)
+        rd.need(layer.mult.tolist() == list(d["mult"]), f"mult {d['mult']} differs from {files['mult']}")
+        rd.need(layer.shift.tolist() == list(d["shift"]), f"shift {d['shift']} differs from {files['shift']}")
+        rd.need(layer.requant == "fixed" or set(layer.mult.tolist()) == {1},
+                f"requant 'pow2' needs every mult = 1, got {d['mult']}")
+        lo, hi = d["clamp"]
+        rd.need(-128 <= lo < hi <= 255, f"clamp {d['clamp']} not within int8/uint8")
+        layer.clamp = [lo, hi]
 
     # ------------------------------------------------------------------ execution
     def execute(self, layer, x: np.ndarray, b: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
@@ -85,6 +145,23 @@ class WindowOp(Op):
     """K x K windows (conv2d, maxpool2d, avgpool2d): an output beat waits for its window's
     bottom-right input pixel (clipped to the image: padding is generated, not received)."""
 
+    def window_vh(self, layer) -> list:
+        return [("K", layer.kernel), ("STRIDE", layer.stride), ("PAD", layer.padding)]
+
+    def vh_params(self, layer, qnet) -> list:
+        return self.window_vh(layer)
+
+    def out_channels(self, d: dict, c: int) -> int:
+        """Output channels: the input's (pooling), or the manifest's (conv2d)."""
+        return c
+
+    def expected_out_shape(self, d, shape, rd) -> list:
+        c, h, w = shape
+        k, s, pad = d["kernel"], d["stride"], d["padding"]
+        rd.need(k >= 1 and s >= 1 and pad >= 0 and k <= h + 2 * pad and k <= w + 2 * pad,
+                f"kernel {k} / stride {s} / padding {pad} invalid for {shape}")
+        return [self.out_channels(d, c), (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1]
+
     def needs(self, layer) -> np.ndarray:
         _, h, w = layer.in_shape
         _, oh, ow = layer.out_shape
@@ -98,6 +175,31 @@ class AccumulatingOp(Op):
     """A module that emits accumulators (conv2d, dense, avgpool2d) followed by requant, or, the last
     layer, the int32 logits."""
     accumulates = True
+
+    def files(self, layer) -> dict:
+        if layer.mult is None:
+            return {}
+        return {"mult": f"{layer.name}_mult.mem", "shift": f"{layer.name}_shift.mem"}
+
+    def requant_fields(self, layer) -> dict:
+        """The requantization's manifest fields (none for raw accumulators)."""
+        if layer.mult is None:
+            return {}
+        return dict(requant=layer.requant, mult_bits=int(layer.mult_bits),
+                    mult=[int(m) for m in layer.mult], shift=[int(s) for s in layer.shift],
+                    clamp=[int(v) for v in layer.clamp])
+
+    def requant_vh(self, layer) -> list:
+        """ACC_W, then requant's localparams (none for raw accumulators)."""
+        if layer.mult is None:
+            return []
+        return [("POW2", layer.requant == "pow2"), ("MULT_W", layer.mult_bits), ("SHIFT_W", 6),
+                ("LO", layer.clamp[0]), ("HI", layer.clamp[1]), ("ZP_OUT", layer.zero_point_out)]
+
+    def write(self, layer, out_dir, files: dict) -> None:
+        if "mult" in files:
+            memfile.write_mem(out_dir / files["mult"], [int(v) for v in layer.mult], 4)
+            memfile.write_mem(out_dir / files["shift"], [int(v) for v in layer.shift], 2)
 
     def accumulate(self, layer, x: np.ndarray) -> np.ndarray:
         """The golden accumulators [N,C_OUT,OH,OW] before requantization."""
@@ -152,7 +254,53 @@ class AccumulatingOp(Op):
 
 
 class MacOp(AccumulatingOp):
-    """conv2d and dense: multipliers, foldable onto MULTS of them (mac_fold)."""
+    """conv2d and dense: weights, biases and multipliers, foldable onto MULTS of them (mac_fold)."""
+
+    def product_weights(self, layer) -> np.ndarray:
+        """[sets, N] weights in rtl/mac_fold.v product order (int8cnn.export.product_weights)."""
+        raise NotImplementedError
+
+    def files(self, layer) -> dict:
+        return {"weight": f"{layer.name}_weight.mem", "bias": f"{layer.name}_bias.mem",
+                **super().files(layer)}
+
+    def manifest_fields(self, layer) -> dict:
+        d = dict(acc_bits=int(layer.acc_bits), scale_w=[float(s) for s in layer.scale_w],
+                 relu=bool(layer.relu))
+        if layer.bias_bits != 32:
+            d.update(bias_bits=int(layer.bias_bits))
+        return {**d, **self.requant_fields(layer)}
+
+    def mac_vh(self, layer) -> list:
+        return [("ACC_W", layer.acc_bits), ("BIAS_W", layer.bias_bits)]
+
+    def write_weights(self, layer, path) -> None:
+        raise NotImplementedError
+
+    def write(self, layer, out_dir, files: dict) -> None:
+        self.write_weights(layer, out_dir / files["weight"])
+        mask = (1 << layer.bias_bits) - 1
+        memfile.write_mem(out_dir / files["bias"], [int(v) & mask for v in layer.bias], layer.bias_bits // 4)
+        super().write(layer, out_dir, files)
+
+    def read_weights(self, layer, path) -> np.ndarray:
+        raise NotImplementedError
+
+    def load(self, layer, d, files, rd) -> None:
+        super().load(layer, d, files, rd)
+        need = acc_bits_for(layer.weight, layer.bias, layer.in_signed)
+        rd.need(layer.acc_bits >= need, f"acc_bits {layer.acc_bits} too small: worst case needs {need}")
+
+    def load_fields(self, layer, d, files, rd) -> None:
+        for key in ("acc_bits", "scale_w"):
+            rd.need(key in d, f"missing field {key!r}")
+        for key in ("weight", "bias"):
+            rd.need(key in files, f"files: missing {key!r}")
+        layer.acc_bits, layer.scale_w, layer.relu = d["acc_bits"], d["scale_w"], d.get("relu", False)
+        layer.weight = self.read_weights(layer, rd.wdir / files["weight"])
+        layer.bias_bits = d.get("bias_bits", 32)
+        rd.need(layer.bias_bits in (16, 32), f"bias_bits must be 16 or 32, got {layer.bias_bits!r}")
+        layer.bias = read_values(rd.wdir / files["bias"], layer.bias_bits, layer.out_shape[0], True)
 
     def folded(self, layer, mults: int | None) -> bool:
         return 0 < self.mults(layer, mults) < self.products(layer)

@@ -1,7 +1,10 @@
 """conv2d (depthwise for groups = C): rtl/conv2d.v (PAD, STRIDE, DEPTHWISE, MULTS) + requant."""
 from __future__ import annotations
 
-from .. import golden
+import numpy as np
+
+from .. import golden, memfile
+from ..memfile import read_values
 from .base import MacOp, UnsupportedLayer, WindowOp
 from .verilog import Site, vh
 
@@ -10,6 +13,34 @@ class Conv2d(MacOp, WindowOp):
     type = "conv2d"
     per = "window"
 
+    # ------------------------------------------------------------------ export and load
+    def product_weights(self, layer) -> np.ndarray:
+        """One set (every window), product n = L*C_OUT + oc, L = (ky*K+kx)*C_IN + ic (output channel
+        innermost), weight w[oc][ic][ky][kx]; depthwise (groups = C): n = L, weight w[L % C][0][ky][kx]."""
+        w = np.asarray(layer.weight)
+        if layer.groups != 1:                               # [C,1,K,K] -> [ky][kx][c]
+            return w[:, 0].transpose(1, 2, 0).reshape(1, -1)
+        return w.transpose(2, 3, 1, 0).reshape(1, -1)       # [ky][kx][ic][oc]
+
+    def vh_params(self, layer, qnet) -> list:
+        return (self.window_vh(layer) + self.mac_vh(layer)
+                + ([("DEPTHWISE", 1)] if layer.groups != 1 else []) + self.requant_vh(layer))
+
+    def write_weights(self, layer, path) -> None:
+        memfile.write_mem(path, [int(v) & 0xFF for v in layer.weight.reshape(-1)], 2)
+
+    def read_weights(self, layer, path) -> np.ndarray:
+        oc, cg, k = layer.out_shape[0], layer.in_shape[0] // layer.groups, layer.kernel
+        return read_values(path, 8, oc * cg * k * k, True, -128, 127).reshape(oc, cg, k, k)
+
+    def groups_ok(self, groups, in_shape, out_shape) -> bool:
+        """1, or depthwise: C_IN = C_OUT groups."""
+        return groups == 1 or groups == in_shape[0] == out_shape[0]
+
+    def out_channels(self, d, c) -> int:
+        return d["out_shape"][0]
+
+    # ------------------------------------------------------------------ execution
     def accumulate(self, layer, x):
         return golden.conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding, layer.groups)
 
@@ -18,6 +49,7 @@ class Conv2d(MacOp, WindowOp):
         return exact(F.conv2d(x.double(), tensor(layer.weight), tensor(layer.bias), layer.stride,
                               layer.padding, groups=layer.groups))
 
+    # ------------------------------------------------------------------ hardware model
     def products(self, layer) -> int:
         """C_OUT*C_IN*K*K per window (depthwise, groups = C: C*K*K)."""
         return layer.out_shape[0] * (layer.in_shape[0] // layer.groups) * layer.kernel * layer.kernel

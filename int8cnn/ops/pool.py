@@ -3,6 +3,7 @@ pooling: K = the image). Unpadded windows only; average pooling non-overlapping.
 from __future__ import annotations
 
 from .. import golden
+from ..qnet import sum_bits_for
 from .base import AccumulatingOp, UnsupportedLayer, WindowOp
 from .verilog import Site, inst, vh, wires
 
@@ -35,6 +36,22 @@ class MaxPool2d(WindowOp):
 
 class AvgPool2d(AccumulatingOp, WindowOp):
     type = "avgpool2d"
+
+    def manifest_fields(self, layer) -> dict:
+        return {"acc_bits": int(layer.acc_bits), **self.requant_fields(layer)}
+
+    def vh_params(self, layer, qnet) -> list:
+        return self.window_vh(layer) + [("ACC_W", layer.acc_bits)] + self.requant_vh(layer)
+
+    def load_fields(self, layer, d, files, rd) -> None:
+        k, s = layer.kernel, layer.stride
+        rd.need(s == k, f"average pooling needs stride == kernel, got {s} / {k}")
+        rd.need(layer.padding == 0, f"average pooling has no padding, got {layer.padding}")
+        rd.need("mult" in d, "missing field 'mult' (average pooling requantizes)")
+        rd.need(type(d.get("acc_bits")) is int, "acc_bits must be an integer")
+        layer.acc_bits = d["acc_bits"]
+        need = sum_bits_for(k, layer.in_signed)
+        rd.need(layer.acc_bits >= need, f"acc_bits {layer.acc_bits} too small: a {k}x{k} window sum needs {need}")
 
     def accumulate(self, layer, x):
         return golden.avgpool2d_acc(x, layer.kernel, layer.stride)
