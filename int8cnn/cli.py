@@ -110,9 +110,9 @@ def cmd_quantize(args):
         extra = ""
         if l.mult is not None:
             extra = f" M={l.mult.tolist()} S={l.shift.tolist()} clamp={l.clamp}"
-        elif l.type == "dense":
+        elif l.emits_logits:
             extra = " -> int32 logits"
-        if l.type == "act_lut":
+        if l.activation:
             extra = f" {l.activation} table, clamp={l.clamp}"
         acc = f" acc_bits={l.acc_bits}" if l.acc_bits else ""
         print(f"  {l.name:6s} {l.type:9s} {l.in_shape} -> {l.out_shape}{acc}{extra}")

@@ -27,6 +27,7 @@ import numpy as np
 
 from .golden import UNCLAMPED, requant
 from .inference import run_layer
+from .ops import op_for
 
 KINDS = ("low", "high")
 TIE_SEED = 2026
@@ -119,14 +120,6 @@ def climb(qnet, b: int, start: np.ndarray, steps: int = CLIMB_STEPS, tries: int 
 
 # ----------------------------------------------------------------------------- interval bounds
 
-def _mac_bounds(w, b, lo_in, hi_in):
-    """Bounds of b + sum(w * x) over x in [lo_in, hi_in] (elementwise, broadcast like w)."""
-    w = w.astype(np.int64)
-    a, c = w * lo_in, w * hi_in
-    axes = tuple(range(1, w.ndim))
-    return b + np.minimum(a, c).sum(axis=axes), b + np.maximum(a, c).sum(axis=axes)
-
-
 def bounds(qnet) -> dict:
     """{layer: (lo [C], hi [C], pre_lo [C], pre_hi [C])}: per output channel, the range of the
     output and (requantizing layers) of the value before the clamp, over every possible image
@@ -134,38 +127,12 @@ def bounds(qnet) -> dict:
     out = {"input": (np.zeros(1, np.int64), np.full(1, 255, np.int64))}
     res = {}
     for l in qnet.layers:
-        src = [out[s] for s in qnet.sources(l)]
-        lo, hi = src[0]
-        if l.type == "conv2d":
-            if l.padding:
-                lo, hi = np.minimum(lo, 0), np.maximum(hi, 0)
-            if l.groups > 1:   # depthwise: output channel c reads input channel c only
-                lo_in, hi_in = lo[:, None, None, None], hi[:, None, None, None]
-            else:
-                lo_in, hi_in = lo[None, :, None, None], hi[None, :, None, None]
-            alo, ahi = _mac_bounds(l.weight, l.bias, lo_in, hi_in)
-        elif l.type == "dense":
-            per = int(np.prod(l.in_shape[1:]))
-            alo, ahi = _mac_bounds(l.weight, l.bias, np.repeat(lo, per)[None],
-                                   np.repeat(hi, per)[None])
-        elif l.type == "avgpool2d":
-            alo, ahi = lo * l.kernel ** 2, hi * l.kernel ** 2
-        elif l.type == "add":
-            (blo, bhi), (ma, mb) = src[1], l.mult[:2]
-            ends = [x * ma + y * mb for x in (lo, hi) for y in (blo, bhi)]
-            alo, ahi = np.minimum.reduce(ends), np.maximum.reduce(ends)
-        elif l.type == "act_lut":
-            idx = [np.arange(a, b_ + 1) & 0xFF for a, b_ in zip(lo, hi)]
-            out[l.name] = (np.array([l.table[i].min() for i in idx]),
-                           np.array([l.table[i].max() for i in idx]))
-            continue
-        else:              # maxpool2d: the input's range
-            out[l.name] = (lo, hi)
-            continue
+        op = op_for(l)
+        alo, ahi = op.bounds(l, [out[s] for s in qnet.sources(l)])
         if l.mult is None:
             out[l.name] = (alo, ahi)
             continue
-        m, s = (np.ones(1, np.int64), l.shift[:1]) if l.type == "add" else (l.mult, l.shift)
+        m, s = op.requant_terms(l)
         ends = [requant(a[None], m, s, *UNCLAMPED, l.zero_point_out)[0] for a in (alo, ahi)]
         pre_lo, pre_hi = np.minimum(*ends), np.maximum(*ends)
         out[l.name] = (np.clip(pre_lo, *l.clamp), np.clip(pre_hi, *l.clamp))
@@ -193,29 +160,10 @@ def unreachable(qnet) -> dict:
 def first_conv_extremes(qnet) -> dict:
     """{'first_conv_max': img, 'first_conv_min': img}: each output channel of the first layer (a
     convolution of the image) at its largest / smallest accumulator, one patch per channel on a
-    window the convolution computes. {} when the first layer is not a convolution or the patches
-    do not fit."""
+    window the convolution computes (int8cnn.ops.conv2d.Conv2d.extremes). {} when the first layer
+    is not a convolution or the patches do not fit."""
     l = qnet.layers[0]
-    if l.type != "conv2d" or qnet.sources(l) != ["input"]:
-        return {}
-    k, s, p = l.kernel, l.stride, l.padding
-    starts, nxt = [], 0       # window origins in the image, no padding, not overlapping
-    for o in range(l.out_shape[1]):
-        t = o * s - p
-        if t >= nxt and t + k <= 28:
-            starts.append(t)
-            nxt = t + k
-    slots = [(r, c) for r in starts for c in starts]
-    w = l.weight[:, 0]
-    if len(slots) < len(w):
-        return {}
-    res = {}
-    for name, sign in (("first_conv_max", 1), ("first_conv_min", -1)):
-        img = np.zeros((28, 28), np.uint8)
-        for ch, (r, c) in enumerate(slots[:len(w)]):
-            img[r:r + k, c:c + k] = np.where(sign * w[ch] > 0, 255, 0)
-        res[name] = img
-    return res
+    return op_for(l).extremes(l) if qnet.sources(l) == ["input"] else {}
 
 
 def patterns(first: np.ndarray) -> dict:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .models import layer_plan
+from .ops import op_for
 from .residual import add_multipliers
 from .qnet import (SHIFT_MAX, QLayer, QNet, acc_bits_for, fixed_multiplier, pow2_multiplier,
                    sum_bits_for)
@@ -178,7 +179,7 @@ def quantize(model, calib_images: np.ndarray, name: str, requant: str = "fixed",
             layer.scale_out = s_out
         layers.append(layer)
         state[i] = (x, layer.scale_out, layer.out_signed, out_shape, lname)
-    unknown = pow2_layers - {l.name for l in layers if l.mult is not None and l.type != "add"}
+    unknown = pow2_layers - {l.name for l in layers if l.mult is not None and op_for(l).channel_requant}
     if unknown:
         raise ValueError(f"pow2_layers {sorted(unknown)} are not requantized layers of {name}")
     meta = {"bias_saturated": saturated} if bias_bits == 16 else {}

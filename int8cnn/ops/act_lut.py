@@ -33,6 +33,12 @@ class ActLut(Op):
         lo, hi = layer.clamp
         layer.table = read_values(rd.wdir / files["table"], 8, 256, lo < 0, lo, hi)
 
+    def bounds(self, layer, srcs):
+        """The table's range over the input range of each channel."""
+        idx = [np.arange(a, b_ + 1) & 0xFF for a, b_ in zip(*srcs[0])]
+        return (np.array([layer.table[i].min() for i in idx]),
+                np.array([layer.table[i].max() for i in idx]))
+
     def execute(self, layer, x, b, lo, hi):
         return golden.act_lut(x, layer.table, layer.in_signed)
 

@@ -45,6 +45,17 @@ class Add(Op):
         layer.clamp = list(d["clamp"])
 
     # ------------------------------------------------------------------ execution
+    def bounds(self, layer, srcs):
+        """MA*a + MB*b before the shift, over both inputs' ranges."""
+        (lo, hi), (blo, bhi) = srcs
+        ma, mb = layer.mult[:2]
+        ends = [x * ma + y * mb for x in (lo, hi) for y in (blo, bhi)]
+        return np.minimum.reduce(ends), np.maximum.reduce(ends)
+
+    def requant_terms(self, layer) -> tuple:
+        """The shift only: MA and MB are in bounds() already."""
+        return np.ones(1, np.int64), layer.shift[:1]
+
 
     def execute(self, layer, x, b, lo, hi):
         return golden.eltwise_add(x, b, layer.mult[0], layer.mult[1], layer.shift[0], lo, hi,

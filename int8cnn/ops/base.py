@@ -26,12 +26,21 @@ def fold_cycles(products: int, mults: int | None) -> int:
     return -(-products // mults)
 
 
+def mac_bounds(w, b, lo_in, hi_in):
+    """Bounds of b + sum(w * x) over x in [lo_in, hi_in] (elementwise, broadcast like w)."""
+    w = w.astype(np.int64)
+    a, c = w * lo_in, w * hi_in
+    axes = tuple(range(1, w.ndim))
+    return b + np.minimum(a, c).sum(axis=axes), b + np.maximum(a, c).sum(axis=axes)
+
+
 class Op:
     """A layer type without multipliers that moves one input beat per clock."""
     type = ""
     inputs = 1           # input streams (add: 2, a join)
     per = ""             # multipliers: what one fold step covers ("window", "input beat")
     accumulates = False  # its RTL module emits accumulators of ACC_W (<= 32) bits
+    channel_requant = False  # followed by requant (per-channel M, S; "fixed" or "pow2")
 
     # ------------------------------------------------------------------ export and load
     def files(self, layer) -> dict:
@@ -91,6 +100,21 @@ class Op:
         layer.clamp = [lo, hi]
 
     # ------------------------------------------------------------------ execution
+    def bounds(self, layer, srcs: list) -> tuple:
+        """Per output channel (lo, hi) of the values before requantization (a requantizing layer)
+        or of the output (the others), over inputs in the per-channel ranges `srcs` (one (lo, hi)
+        per input; interval arithmetic, int8cnn.coverset.bounds). Here: the input's range."""
+        return srcs[0]
+
+    def requant_terms(self, layer) -> tuple:
+        """(mult, shift) golden.requant applies to the bounds() of a requantizing layer."""
+        return layer.mult, layer.shift
+
+    def extremes(self, layer) -> dict:
+        """Crafted images {name: [28, 28] uint8} at the layer's accumulator extremes when it reads
+        the image ({}: none; int8cnn.coverset's golden set)."""
+        return {}
+
     def execute(self, layer, x: np.ndarray, b: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
         """The golden model of the layer on a batch [N,C,H,W] (b: an add's second input); a
         requantizing layer clamps to [lo, hi] (int8cnn.inference.run_layer)."""
@@ -175,6 +199,7 @@ class AccumulatingOp(Op):
     """A module that emits accumulators (conv2d, dense, avgpool2d) followed by requant, or, the last
     layer, the int32 logits."""
     accumulates = True
+    channel_requant = True
 
     def files(self, layer) -> dict:
         if layer.mult is None:

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import golden, memfile
 from ..memfile import read_values
-from .base import MacOp, UnsupportedLayer, WindowOp
+from .base import MacOp, UnsupportedLayer, WindowOp, mac_bounds
 from .verilog import Site, vh
 
 
@@ -41,6 +41,39 @@ class Conv2d(MacOp, WindowOp):
         return d["out_shape"][0]
 
     # ------------------------------------------------------------------ execution
+    def bounds(self, layer, srcs):
+        lo, hi = srcs[0]
+        if layer.padding:
+            lo, hi = np.minimum(lo, 0), np.maximum(hi, 0)
+        if layer.groups > 1:   # depthwise: output channel c reads input channel c only
+            lo_in, hi_in = lo[:, None, None, None], hi[:, None, None, None]
+        else:
+            lo_in, hi_in = lo[None, :, None, None], hi[None, :, None, None]
+        return mac_bounds(layer.weight, layer.bias, lo_in, hi_in)
+
+    def extremes(self, layer) -> dict:
+        """first_conv_max / first_conv_min: each output channel at its largest / smallest
+        accumulator, a patch of 255s where the channel's weights are positive / negative, one
+        patch per channel on a window the convolution computes ({} when they do not fit)."""
+        k, s, p = layer.kernel, layer.stride, layer.padding
+        starts, nxt = [], 0       # window origins in the image, no padding, not overlapping
+        for o in range(layer.out_shape[1]):
+            t = o * s - p
+            if t >= nxt and t + k <= 28:
+                starts.append(t)
+                nxt = t + k
+        slots = [(r, c) for r in starts for c in starts]
+        w = layer.weight[:, 0]
+        if len(slots) < len(w):
+            return {}
+        res = {}
+        for name, sign in (("first_conv_max", 1), ("first_conv_min", -1)):
+            img = np.zeros((28, 28), np.uint8)
+            for ch, (r, c) in enumerate(slots[:len(w)]):
+                img[r:r + k, c:c + k] = np.where(sign * w[ch] > 0, 255, 0)
+            res[name] = img
+        return res
+
     def accumulate(self, layer, x):
         return golden.conv2d_acc(x, layer.weight, layer.bias, layer.stride, layer.padding, layer.groups)
 

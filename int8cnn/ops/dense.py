@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import golden, memfile
 from ..memfile import pack_lanes, read_words
-from .base import MacOp
+from .base import MacOp, mac_bounds
 from .verilog import Site, vh
 
 
@@ -54,6 +54,11 @@ class Dense(MacOp):
         return [d["out_shape"][0], 1, 1]
 
     # ------------------------------------------------------------------ execution
+    def bounds(self, layer, srcs):
+        lo, hi = srcs[0]
+        per = int(np.prod(layer.in_shape[1:]))
+        return mac_bounds(layer.weight, layer.bias, np.repeat(lo, per)[None], np.repeat(hi, per)[None])
+
 
     def accumulate(self, layer, x):
         return golden.dense_acc(x.reshape(x.shape[0], -1), layer.weight, layer.bias)[:, :, None, None]

@@ -53,6 +53,10 @@ class AvgPool2d(AccumulatingOp, WindowOp):
         need = sum_bits_for(k, layer.in_signed)
         rd.need(layer.acc_bits >= need, f"acc_bits {layer.acc_bits} too small: a {k}x{k} window sum needs {need}")
 
+    def bounds(self, layer, srcs):
+        lo, hi = srcs[0]
+        return lo * layer.kernel ** 2, hi * layer.kernel ** 2
+
     def accumulate(self, layer, x):
         return golden.avgpool2d_acc(x, layer.kernel, layer.stride)
 
