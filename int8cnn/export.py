@@ -124,6 +124,24 @@ def _need(cond, path, where, msg):
         raise ManifestError(f"{path}: {where}: {msg}")
 
 
+def _read_manifest(mpath: Path) -> dict:
+    """manifest.json parsed, with its top level (network, input [1, 28, 28], layers) checked."""
+    try:
+        m = json.loads(mpath.read_text())
+    except OSError as e:
+        raise ManifestError(f"{mpath}: cannot read ({e.strerror})") from e
+    except json.JSONDecodeError as e:
+        raise ManifestError(f"{mpath}:{e.lineno}: invalid JSON ({e.msg})") from e
+    _need(isinstance(m, dict), mpath, "top level", f"expected a JSON object, got {type(m).__name__}")
+    for key in ("network", "input", "layers"):
+        _need(key in m, mpath, "top level", f"missing field {key!r}")
+    _need(isinstance(m["layers"], list) and m["layers"], mpath, "layers", "expected a non-empty list")
+    _need(isinstance(m["input"], dict), mpath, "input", "expected an object with a 'shape' field")
+    shape = m["input"].get("shape", [])
+    _need(shape == [1, 28, 28], mpath, "input.shape", f"expected [1, 28, 28], got {shape}")
+    return m
+
+
 class _Reader:
     """What an op's load() is handed: need(cond, msg) raises the ManifestError naming the manifest
     and the layer; wdir the weights directory its files are in."""
@@ -139,19 +157,8 @@ def load_network(wdir: Path) -> QNet:
     """Load weights/<net>/ back into a QNet, validating the manifest and every .mem file."""
     wdir = Path(wdir)
     mpath = wdir / "manifest.json"
-    try:
-        m = json.loads(mpath.read_text())
-    except OSError as e:
-        raise ManifestError(f"{mpath}: cannot read ({e.strerror})") from e
-    except json.JSONDecodeError as e:
-        raise ManifestError(f"{mpath}:{e.lineno}: invalid JSON ({e.msg})") from e
-    _need(isinstance(m, dict), mpath, "top level", f"expected a JSON object, got {type(m).__name__}")
-    for key in ("network", "input", "layers"):
-        _need(key in m, mpath, "top level", f"missing field {key!r}")
-    _need(isinstance(m["layers"], list) and m["layers"], mpath, "layers", "expected a non-empty list")
-    _need(isinstance(m["input"], dict), mpath, "input", "expected an object with a 'shape' field")
-    shape = m["input"].get("shape", [])
-    _need(shape == [1, 28, 28], mpath, "input.shape", f"expected [1, 28, 28], got {shape}")
+    m = _read_manifest(mpath)
+    shape = m["input"]["shape"]
     layers = []
     shapes = {"input": shape}  # output shape of every stream so far
     for i, d in enumerate(m["layers"]):

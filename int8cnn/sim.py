@@ -171,14 +171,12 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
     waves = waves_on(waves)
     build_name = build_name_of(build_name, waves)
     build_dir = SIM_BUILD / build_name
-    build_dir.mkdir(parents=True, exist_ok=True)
     work_dir = Path(run_dir or build_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    for d in (build_dir, work_dir):
+        d.mkdir(parents=True, exist_ok=True)
     results = Path(results_xml or build_dir / "results.xml")
     results.unlink(missing_ok=True)
-    if testcase:
-        names = [n.strip() for n in testcase.split(",") if n.strip()]
-        test_filter = r"\.(" + "|".join(rf"{re.escape(n)}(/.*)?" for n in names) + ")$"
+    test_filter = _testcase_filter(testcase) if testcase else test_filter
     kw = dict(toplevel=toplevel, module=test_module,
               verilog_sources=[str(s) for s in sources], includes=[str(i) for i in includes],
               defines=[f"{k}={v}" for k, v in (defines or {}).items()],
@@ -188,23 +186,7 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
               timescale="1ns/1ps", compile_args=list(build_args or []))
     env = {"COCOTB_RESULTS_FILE": str(results)}
     if sim == "verilator":
-        kw["compile_args"] += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
-        if waves:
-            kw["plus_args"] = ["--trace", "--trace-file", str(build_dir / f"{toplevel}.fst")]
-        # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks every model
-        # big enough to be split into several C++ files ("Vtop__pch.h.fast: linker input file not
-        # found"); make reads variable overrides from MAKEFLAGS in the `make -f Vtop.mk` step.
-        # Likewise CFG_CXXFLAGS_STD / _COROUTINES are empty: a --timing model (an HDL clock)
-        # needs C++20 coroutines.
-        # INT8CNN_VERILATOR_OPT (e.g. -O1) overrides the C++ optimization of the model (-Os):
-        # a model of tens of MB of C++ (seed000's constant weight tables) compiles much faster.
-        # With an optimized model the Verilator runtime (verilated*.cpp, cocotb's main) is built
-        # at RUNTIME_OPT, not at the model's level (see there).
-        opt = os.environ.get("INT8CNN_VERILATOR_OPT") or verilator_opt
-        env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include" + (
-            " CFG_CXXFLAGS_STD=-std=gnu++20 CFG_CXXFLAGS_COROUTINES=-fcoroutines"
-            if "--timing" in kw["compile_args"] else "") + (
-            f" OPT_FAST={opt} OPT_GLOBAL={RUNTIME_OPT}" if opt else "")
+        env.update(_verilator_kw(kw, build_dir / f"{toplevel}.fst", waves, verilator_opt))
         simulator = _verilator(public_flat_rw)(**kw)
     else:
         simulator = _icarus()(**kw)
@@ -222,6 +204,35 @@ def run_cocotb(sim: str, toplevel: str, sources, test_module: str, build_name: s
             else:
                 os.environ[k] = v
     return results
+
+
+def _testcase_filter(testcase: str) -> str:
+    """COCOTB_TEST_FILTER regex of comma-separated cocotb test names (with their parametrized
+    variants, name/...)."""
+    names = [n.strip() for n in testcase.split(",") if n.strip()]
+    return r"\.(" + "|".join(rf"{re.escape(n)}(/.*)?" for n in names) + ")$"
+
+
+def _verilator_kw(kw: dict, trace_file: Path, waves: bool, verilator_opt: str | None) -> dict:
+    """Add the Verilator build and trace options to the cocotb-test arguments `kw`; returns the
+    environment the build needs (MAKEFLAGS).
+
+    The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks every model big
+    enough to be split into several C++ files ("Vtop__pch.h.fast: linker input file not found");
+    make reads variable overrides from MAKEFLAGS in the `make -f Vtop.mk` step. Likewise
+    CFG_CXXFLAGS_STD / _COROUTINES are empty: a --timing model (an HDL clock) needs C++20
+    coroutines. INT8CNN_VERILATOR_OPT (e.g. -O1) overrides the C++ optimization of the model (-Os):
+    a model of tens of MB of C++ (seed000's constant weight tables) compiles much faster. With an
+    optimized model the Verilator runtime (verilated*.cpp, cocotb's main) is built at
+    RUNTIME_OPT, not at the model's level (see there)."""
+    kw["compile_args"] += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+    if waves:
+        kw["plus_args"] = ["--trace", "--trace-file", str(trace_file)]
+    opt = os.environ.get("INT8CNN_VERILATOR_OPT") or verilator_opt
+    return {"MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include" + (
+        " CFG_CXXFLAGS_STD=-std=gnu++20 CFG_CXXFLAGS_COROUTINES=-fcoroutines"
+        if "--timing" in kw["compile_args"] else "") + (
+        f" OPT_FAST={opt} OPT_GLOBAL={RUNTIME_OPT}" if opt else "")}
 
 
 class _LiveOutput:

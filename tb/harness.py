@@ -33,6 +33,9 @@ HDL_SOURCES = (HDL / "tb_stall.v", HDL / "tb_capture.v")
 PIXELS = 28 * 28
 CLK_NS = 10
 BUF_IMAGES = 64          # pixel buffer: two halves of 32 images
+# the harness up to the network instance (clock, control and status registers, pixel stream, stall
+# generators); @TOKEN@s are filled in by harness_text
+HEAD_TEMPLATE = Path(__file__).resolve().parent / "hdl" / "tb_harness_head.vt"
 
 
 def harness_name(top: str) -> str:
@@ -54,104 +57,12 @@ def harness_text(qnet, top: str, folded: bool) -> str:
     fold_param = '    parameter FOLD_DIR = "",\n' if folded else ""
     fold_conn = ", .FOLD_DIR(FOLD_DIR)" if folded else ""
     ss = streams(qnet)
-    lines = [f"""// {name}: per-image harness around {top} (testbench code, written by tb/harness.py into the
-// build directory; do not edit). See tb/harness.py for the protocol with Python. Time unit: the
-// build's default timescale, 1 ns (int8cnn.sim.run_cocotb).
-`default_nettype none
-// simulation only: registers start from their declared values; the status signals are read by
-// Python (cocotb), not by HDL
-/* verilator lint_off PROCASSINIT */
-/* verilator lint_off UNUSEDSIGNAL */
-
-module {name} #(
-    parameter WEIGHTS_DIR = "weights/{qnet.name}",
-{fold_param}    parameter integer BUF_IMAGES = {BUF_IMAGES}
-);
-    localparam integer PIX = {PIXELS};
-    localparam integer HALF = BUF_IMAGES / 2 * PIX;
-
-    initial begin
-        if (BUF_IMAGES < 2 || BUF_IMAGES % 2 != 0) $error("{name}: BUF_IMAGES %0d must be even and >= 2", BUF_IMAGES);
-    end
-
-    // ------------------------------------------------------------ clock
-    reg clk = 1'b0;
-    always #{CLK_NS // 2} clk = ~clk;
-
-    // ------------------------------------------------------------ control (written by Python)
-    reg        rst = 1'b1;
-    reg        run = 1'b0;          // stall generators and the pixel stream move while high
-    reg [31:0] n_images = 32'd0;    // images to stream after run rises
-    reg        load_toggle = 1'b0;  // a change loads pixels.hex into half load_half at the next edge
-    reg        load_half = 1'b0;
-    reg [1:0]  in_mode = 2'd0;
-    reg [31:0] in_a = 32'd0, in_b = 32'd0, in_seed = 32'd1;
-    reg [1:0]  out_mode = 2'd0;
-    reg [31:0] out_a = 32'd0, out_b = 32'd0, out_seed = 32'd1;
-    reg [31:0] stuck_limit = 32'd0; // watchdog: cycles without a result (0: off)
-
-    // ------------------------------------------------------------ status (read by Python)
-    reg [31:0] cycle = 32'd0;       // cycles since reset
-    reg [31:0] sent = 32'd0;        // images whose last pixel was accepted
-    reg        free_toggle = 1'b0;  // changes when a half of the buffer has been streamed
-    reg        free_half = 1'b0;    // the half that is free to refill
-    wire [31:0] done;               // result beats accepted
-    wire       finished = run && (done == n_images);
-    wire [31:0] protocol_errors;
-    reg [31:0] since_result = 32'd0; // cycles since the last result beat (or since run rose)
-    wire       stuck = run && !finished && stuck_limit != 32'd0 && since_result >= stuck_limit;
-
-    // ------------------------------------------------------------ pixel stream
-    reg [7:0]  pixels [0:2*HALF-1];
-    reg [31:0] ptr = 32'd0;         // next pixel in the buffer
-    reg [31:0] pix = 32'd0;         // pixel index within the image
-    reg        load_seen = 1'b0;
-    integer    fd_first;
-    initial fd_first = $fopen("first_pixel.cap", "w");
-
-    wire in_pause, out_pause;
-    wire in_ready;
-    wire in_valid = run && !rst && (sent < n_images) && !in_pause;
-    wire res_ready = run && !out_pause;
-
-    always @(posedge clk) begin
-        if (load_toggle != load_seen) begin
-            load_seen <= load_toggle;
-            if (load_half) $readmemh("pixels.hex", pixels, HALF, 2 * HALF - 1);
-            else           $readmemh("pixels.hex", pixels, 0, HALF - 1);
-        end
-        if (rst) begin
-            cycle <= 32'd0;
-            sent <= 32'd0;
-            ptr <= 32'd0;
-            pix <= 32'd0;
-        end else begin
-            cycle <= cycle + 32'd1;
-            if (in_valid && in_ready) begin
-                if (pix == 32'd0) begin
-                    $fwrite(fd_first, "%h\\n", cycle);
-                    $fflush(fd_first);
-                end
-                ptr <= (ptr == 2 * HALF - 1) ? 32'd0 : ptr + 32'd1;
-                pix <= (pix == PIX - 1) ? 32'd0 : pix + 32'd1;
-                if (pix == PIX - 1) sent <= sent + 32'd1;
-                if (ptr == HALF - 1 || ptr == 2 * HALF - 1) begin
-                    free_half <= (ptr == 2 * HALF - 1);
-                    free_toggle <= !free_toggle;
-                end
-            end
-        end
-    end
-
-    tb_stall u_in_stall (
-        .clk(clk), .run(run), .mode(in_mode), .a(in_a), .b(in_b), .seed(in_seed), .pause(in_pause)
-    );
-    tb_stall u_out_stall (
-        .clk(clk), .run(run), .mode(out_mode), .a(out_a), .b(out_b), .seed(out_seed), .pause(out_pause)
-    );
-
-    // ------------------------------------------------------------ the network
-"""]
+    head = HEAD_TEMPLATE.read_text()
+    for token, value in (("@NAME@", name), ("@TOP@", top), ("@NET@", qnet.name),
+                         ("@FOLD_PARAM@", fold_param), ("@BUF_IMAGES@", str(BUF_IMAGES)),
+                         ("@PIXELS@", str(PIXELS)), ("@HALF_PERIOD@", str(CLK_NS // 2))):
+        head = head.replace(token, value)
+    lines = [head]
     for s, prefix, w, _ in ss:
         lines.append(f"    wire [{w - 1}:0] {s}_tdata;\n    wire {s}_tvalid, {s}_tready, {s}_tlast;\n")
     ports = [".clk(clk), .rst(rst)",

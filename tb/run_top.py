@@ -65,25 +65,9 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
     the build directory gets an -sp suffix); only the stall-pattern tests make sense then (the II
     is no longer the network's)."""
     from int8cnn.hardware import default_mults, top_name
-    # bad options fail here, before any build
-    check_stall(stall)
-    if driver not in DRIVERS:
-        raise ValueError(f"unknown driver {driver!r}; expected one of {', '.join(DRIVERS)}")
-    if not (ROOT / "weights" / net / "manifest.json").exists():
-        known = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
-        raise ValueError(f"unknown network {net!r} (no weights/{net}/manifest.json); "
-                         f"expected one of {', '.join(known)}")
-    module = "test_top_image" if driver == "image" else "test_int8cnn_top"
-    if tests is not None:
-        check_tests(tests, module)
+    check_options(net, stall, driver, tests, dataset)  # bad options fail before any build
     if mults is None:  # a network too big for a fully parallel top has a default fold
         mults = default_mults(net)
-    if dataset != "golden":  # fail before a long build when the dataset is missing
-        from int8cnn.data import load_mnist
-        if dataset in ("mnist", "fashion"):
-            load_mnist("test", dataset=dataset)
-        else:
-            load_mnist("test", path=dataset)
     top = f"{net}-m{mults}" if mults is not None else net
     base = build_name or (f"top-{top}-{sim}" + ("-image" if driver == "image" else "")
                           + (f"-{fault.lower()}" if fault else "")
@@ -111,14 +95,7 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
         defines[STALL_POINTS_DEFINE] = 1
         c["stall_points"] = sources[-1].read_text().count("tb_stall_point #(")
         sources = sources[:-1] + [ROOT / "tb" / "hdl" / "tb_stall_point.v", sources[-1]]
-    params = {"WEIGHTS_DIR": f'"{wdir}"'}
-    fold_dir = sources[-1].with_suffix("")
-    if "parameter FOLD_DIR" in sources[-1].read_text():
-        # the folded layers' weight ROMs, written beside the top by `int8cnn generate`
-        if not fold_dir.is_dir():
-            raise FileNotFoundError(f"{fold_dir}: no weight ROMs for the folded top; run "
-                                    f"`int8cnn generate --net {net} --mults {mults}`")
-        params["FOLD_DIR"] = f'"{fold_dir}"'
+    params = top_params(sources[-1], wdir, net, mults)
     if driver == "beat":
         return run_cocotb(sim, top_name(net, mults), sources, "test_int8cnn_top", base,
                           parameters=params, defines=defines, includes=[wdir, ROOT / "tb" / "hdl"],
@@ -142,6 +119,39 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
 
 
 DRIVERS = ("image", "beat")
+
+
+def check_options(net: str, stall: str, driver: str, tests: str | None, dataset: str) -> None:
+    """One clear error for an unknown stall pattern, driver, network, test name or a missing
+    dataset, before any build."""
+    check_stall(stall)
+    if driver not in DRIVERS:
+        raise ValueError(f"unknown driver {driver!r}; expected one of {', '.join(DRIVERS)}")
+    if not (ROOT / "weights" / net / "manifest.json").exists():
+        known = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
+        raise ValueError(f"unknown network {net!r} (no weights/{net}/manifest.json); "
+                         f"expected one of {', '.join(known)}")
+    if tests is not None:
+        check_tests(tests, "test_top_image" if driver == "image" else "test_int8cnn_top")
+    if dataset != "golden":
+        from int8cnn.data import load_mnist
+        if dataset in ("mnist", "fashion"):
+            load_mnist("test", dataset=dataset)
+        else:
+            load_mnist("test", path=dataset)
+
+
+def top_params(top_file: Path, wdir: Path, net: str, mults: int | None) -> dict:
+    """The generated top's parameters: WEIGHTS_DIR, and FOLD_DIR (the folded layers' weight ROMs,
+    written beside the top by `int8cnn generate`) when it has one."""
+    params = {"WEIGHTS_DIR": f'"{wdir}"'}
+    fold_dir = top_file.with_suffix("")
+    if "parameter FOLD_DIR" in top_file.read_text():
+        if not fold_dir.is_dir():
+            raise FileNotFoundError(f"{fold_dir}: no weight ROMs for the folded top; run "
+                                    f"`int8cnn generate --net {net} --mults {mults}`")
+        params["FOLD_DIR"] = f'"{fold_dir}"'
+    return params
 
 
 def cocotb_tests(module: str) -> list:
