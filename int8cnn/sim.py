@@ -277,9 +277,3 @@ def _verilator(public_flat_rw: bool):
                                            f" || make -s -C {d} -f Vtop.mk Vtop__ALL.cpp"])
             return cmds
     return VerilatorLive
-
-
-if __name__ == "__main__":  # `python -m int8cnn.sim verilator-root` (the Makefile's lint)
-    if sys.argv[1:] != ["verilator-root"]:
-        sys.exit("usage: python -m int8cnn.sim verilator-root")
-    print(verilator_root())
