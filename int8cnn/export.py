@@ -16,7 +16,7 @@ import numpy as np
 from .memfile import MemFileError, atomic_dir, format_words, pack_lanes
 from .ops import OPS, op_for
 from .ops.dense import dense_words
-from .qnet import LAYER_TYPES, QLayer, QNet
+from .qnet import QLayer, QNet
 
 MANIFEST_VERSION = 1
 HEX = {"weight": 2, "bias": 8, "mult": 4, "shift": 2}
@@ -173,7 +173,7 @@ def load_network(wdir: Path) -> QNet:
                   and all(type(v) is int and v >= 1 for v in d[key]), mpath, where,
                   f"{key} must be [C, H, W] positive integers, got {d[key]!r}")
         t = d["type"]
-        _need(t in LAYER_TYPES, mpath, where, f"type {t!r} not one of {LAYER_TYPES}")
+        _need(t in OPS, mpath, where, f"type {t!r} not one of {tuple(OPS)}")
         op = OPS[t]
         inputs = d.get("inputs")
         srcs = [layers[-1].name if layers else "input"] if inputs is None else inputs

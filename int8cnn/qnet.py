@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-LAYER_TYPES = ("conv2d", "maxpool2d", "avgpool2d", "act_lut", "add", "dense")
-# layer types with weights and biases (the others have none)
-MAC_TYPES = ("conv2d", "dense")
 MULT_BITS = 16
 SHIFT_MAX = 62
 
@@ -51,11 +48,8 @@ class QLayer:
 
     @property
     def emits_logits(self) -> bool:
+        """The last layer's raw int32 accumulators (a dense layer without requantization)."""
         return self.type == "dense" and self.mult is None
-
-    @property
-    def has_weights(self) -> bool:
-        return self.type in MAC_TYPES
 
     @property
     def lane_bits(self) -> int:

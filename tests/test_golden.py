@@ -502,7 +502,7 @@ def test_seed004_pow2_exact_int16_bit_exact(seed004_checkpoint, calib, real_imag
         if l.mult is None or l.type == "add":
             continue
         assert l.requant == "pow2" and set(l.mult.tolist()) == {1}, l.name
-        if l.has_weights:
+        if l.weight is not None:
             assert l.bias_bits == 16 and np.abs(l.bias).max() <= 32767
             ratio = l.scale_in * np.array(l.scale_w) / l.scale_out
             assert np.allclose(ratio, 2.0 ** -l.shift.astype(float), rtol=1e-12, atol=0), l.name
