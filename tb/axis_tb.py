@@ -3,9 +3,9 @@
 Every per-module test file keeps only its own model, stimulus and parameters; the pieces here are
 the same for all of them:
 
-- stalls:   STALLS, the stall configurations every cocotb stream test is crossed with
-            (@stall_test), and their cocotbext-axi pause generators (source idle, sink
-            backpressure).
+- stalls:   STALLS, the stall patterns every cocotb stream test is crossed with (@stall_test), and
+            their cocotbext-axi pause generators (source idle, sink backpressure, a second
+            source or sink): tb/stalls.py UNIT_STALLS, the vocabulary the top-level tests share.
 - driver:   TB, clock + reset + AxiStreamSource/AxiStreamSink (byte_size = tdata width); while
             s_axis_tvalid is low (and through reset) tdata is random and tlast is 1, the values
             AXI4-Stream leaves undefined, so a DUT that reads them without tvalid is caught.
@@ -36,26 +36,42 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from int8cnn.sim import SIM_BUILD, module_sources, run_cocotb
+from stalls import UNIT_STALLS
+from stalls import pause_generators as stall_pauses
 from int8cnn.vectors import stream_words
 
-# stall configurations crossed with every cocotb stream test; "none" first (seed offset 0)
-STALLS = ["none", "idle", "bp", "burst", "random"]
+# stall patterns crossed with every cocotb stream test (tb/stalls.py UNIT_STALLS); "none" first
+# (seed offset 0)
+STALLS = list(UNIT_STALLS)
 
 
 # ----------------------------------------------------------------------------- stalls
 
-def pause_generators(stall: str, rng: random.Random):
-    """(source idle, sink backpressure) pause generators for one stall configuration; 1 = pause."""
-    def rand(p):
-        while True:
-            yield int(rng.random() < p)
-    return {
-        "none": (None, None),
-        "idle": (itertools.cycle([1, 1, 1, 0]), None),
-        "bp": (None, itertools.cycle([1, 1, 1, 0])),
-        "burst": (None, itertools.cycle([1] * 24 + [0] * 8)),
-        "random": (rand(0.3), rand(0.5)),
-    }[stall]
+def pause_generators(stall: str, seed: int):
+    """(source idle, sink backpressure) pause generators of a unit stall pattern (None: never;
+    tb/stalls.py, the same generators as tb/hdl/tb_stall.v)."""
+    return stall_pauses(stall, seed, UNIT_STALLS)[:2]
+
+
+def second_pause_generator(stall: str, seed: int):
+    """The pause generator of a second source or sink of a module with two inputs or two outputs
+    (axis_fork, eltwise_add), different from both of pause_generators(stall)."""
+    return stall_pauses(stall, seed, UNIT_STALLS)[2]
+
+
+# ----------------------------------------------------------------------------- reset
+
+async def reset_dut(dut, cycles: int = 4, outputs=("m_axis",)):
+    """The tests' one synchronous reset: rst high for `cycles` clocks, then low for one; the tvalid
+    of each output prefix must then be exactly 0 (no X/Z). The top-level per-beat driver uses it
+    too; the per-image harness holds rst itself until its run starts (tb/harness.py)."""
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, cycles)
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+    for p in outputs:
+        v = getattr(dut, f"{p}_tvalid").value
+        assert str(v) == "0", f"{p}_tvalid is {v} after reset (expected 0, no X/Z)"
 
 
 # ----------------------------------------------------------------------------- monitor
@@ -96,22 +112,6 @@ class HandshakeMonitor:
                 self.out_idle_cycles.append(cycle)
 
 
-def second_pause_generator(stall: str, rng: random.Random):
-    """Pause generator (1 = pause) for a second source or sink of a module with two inputs or two
-    outputs (axis_fork, eltwise_add), different from both of pause_generators(stall): none for
-    "none" (full throughput), else cycle [1,0,0], a 20-cycle burst, or random with p = 0.4."""
-    def rand(p):
-        while True:
-            yield int(rng.random() < p)
-    return {
-        "none": None,
-        "idle": itertools.cycle([1, 0, 0]),
-        "bp": itertools.cycle([1, 0, 0]),
-        "burst": itertools.cycle([1] * 10 + [0] * 10),
-        "random": rand(0.4),
-    }[stall]
-
-
 class BusMonitor:
     """HandshakeMonitor for modules with several input or output buses: per bus prefix, the cycle
     numbers of its handshakes (tvalid and tready high) and its stall count (tvalid without
@@ -126,16 +126,8 @@ class BusMonitor:
         cocotb.start_soon(self._run())
 
     async def reset(self, outputs):
-        """Synchronous reset for 4 clocks; the tvalid of each output prefix must be exactly 0
-        afterwards; then start monitoring."""
-        dut = self.dut
-        dut.rst.value = 1
-        await ClockCycles(dut.clk, 4)
-        dut.rst.value = 0
-        await RisingEdge(dut.clk)
-        for p in outputs:
-            v = getattr(dut, f"{p}_tvalid").value
-            assert str(v) == "0", f"{p}_tvalid is {v} after reset (expected 0, no X/Z)"
+        """reset_dut, checking the tvalid of each output prefix; then start monitoring."""
+        await reset_dut(self.dut, outputs=outputs)
         self.start()
 
     async def _run(self):
@@ -158,7 +150,7 @@ class BusMonitor:
 class TB:
     """Clock, reset, AXI-Stream source/sink with the pause generators of `stall`, and a monitor."""
 
-    def __init__(self, dut, stall: str = "none", rng: random.Random | None = None):
+    def __init__(self, dut, stall: str = "none", seed: int = 0):
         self.dut = dut
         Clock(dut.clk, 10, unit="ns").start()
         self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst,
@@ -167,7 +159,7 @@ class TB:
                                   byte_size=len(dut.m_axis_tdata))
         self.monitor = HandshakeMonitor(dut)
         self.sent_beats = 0
-        idle, bp = pause_generators(stall, rng or random.Random(0))
+        idle, bp = pause_generators(stall, seed)
         if idle:
             self.source.set_pause_generator(idle)
         if bp:
@@ -195,14 +187,8 @@ class TB:
         return self.monitor.out_cycles
 
     async def reset(self):
-        """Synchronous reset for 4 clocks; m_axis_tvalid must be exactly 0 afterwards."""
-        dut = self.dut
-        dut.rst.value = 1
-        await ClockCycles(dut.clk, 4)
-        dut.rst.value = 0
-        await RisingEdge(dut.clk)
-        mv = dut.m_axis_tvalid.value
-        assert str(mv) == "0", f"m_axis_tvalid is {mv} after reset (expected 0, no X/Z)"
+        """reset_dut (m_axis_tvalid exactly 0 afterwards); then start monitoring."""
+        await reset_dut(self.dut)
         self.monitor.start()
 
     async def send(self, frames):
@@ -369,7 +355,7 @@ async def start(dut, stall: str):
     cfg["seed"] + the stall's index, for both the stimulus and the pause generators."""
     cfg = tb_cfg()
     seed = cfg["seed"] + STALLS.index(stall)
-    tb = TB(dut, stall, random.Random(seed))
+    tb = TB(dut, stall, seed)
     await tb.reset()
     return cfg, np.random.default_rng(seed), tb
 

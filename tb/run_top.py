@@ -23,6 +23,7 @@ for _p in (str(ROOT), str(ROOT / "tb")):
 
 from int8cnn.sim import SIM_BUILD, build_name_of, module_sources, run_cocotb, waves_on  # noqa: E402
 from stalls import STALLS, check_stall  # noqa: E402
+from topcfg import TopConfig  # noqa: E402
 
 LIBRARY = ("axis_skid", "axis_fifo", "pad2d", "window2d", "mac_fold", "conv2d", "requant",
            "maxpool2d", "avgpool2d", "act_lut", "axis_fork", "eltwise_add", "dense", "argmax")
@@ -77,41 +78,35 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
     waves = waves_on(waves)
     name = build_name_of(base, waves)
     wdir = ROOT / "weights" / net
-    c = {"weights": str(wdir), "golden": str(ROOT / "golden" / net), "dataset": dataset,
-         "images": images, "start": start, "seed": seed, "stall": stall,
-         "report": str(SIM_BUILD / name / "report.json"), "progress": progress,
-         "check_layers": check_layers, "mults": mults, "stress_images": stress_images,
-         "record": record}
-    defines = {}
-    if fault:
-        defines[fault] = 1
-        c.update(fault=fault, fault_layer=FAULTS.get(fault))
-    if tests is None:  # the fault tests need a faulted build: not by default
-        tests = ("short_stream_detected" if fault == STREAM_FAULT else "fault_detected" if fault
-                 else "^(?!.*(fault_detected|deadlock_detected|short_stream_detected))")
+    c = TopConfig(weights=str(wdir), golden=str(ROOT / "golden" / net), dataset=dataset,
+                  images=images, start=start, seed=seed, stall=stall,
+                  report=str(SIM_BUILD / name / "report.json"), progress=progress,
+                  check_layers=check_layers, mults=mults, stress_images=stress_images,
+                  record=record, fault=fault, fault_layer=FAULTS.get(fault) if fault else None)
+    defines = {fault: 1} if fault else {}
+    tests = default_tests(fault) if tests is None else tests
     sources = top_sources(net, mults)
     if stall_points:
         from int8cnn.ops.verilog import STALL_POINTS_DEFINE
         defines[STALL_POINTS_DEFINE] = 1
-        c["stall_points"] = sources[-1].read_text().count("tb_stall_point #(")
+        c.stall_points = sources[-1].read_text().count("tb_stall_point #(")
         sources = sources[:-1] + [ROOT / "tb" / "hdl" / "tb_stall_point.v", sources[-1]]
     params = top_params(sources[-1], wdir, net, mults)
     if driver == "beat":
         return run_cocotb(sim, top_name(net, mults), sources, "test_int8cnn_top", base,
                           parameters=params, defines=defines, includes=[wdir, ROOT / "tb" / "hdl"],
-                          test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
+                          test_dir=ROOT / "tb", extra_env=c.to_env(),
                           waves=waves, test_filter=tests, seed=seed,
                           verilator_opt="-O3" if fast_model else None)
     from int8cnn.export import load_network
     from harness import HDL_SOURCES, harness_name, write_harness
     top = top_name(net, mults)
-    folded = "FOLD_DIR" in params
-    hfiles = write_harness(load_network(wdir), top, folded, SIM_BUILD / name)
+    hfiles = write_harness(load_network(wdir), top, "FOLD_DIR" in params, SIM_BUILD / name)
     vlt = [hfiles[1]] if sim == "verilator" else []
     return run_cocotb(sim, harness_name(top), vlt + sources + list(HDL_SOURCES) + [hfiles[0]],
                       "test_top_image", base, parameters=params, defines=defines,
                       includes=[wdir, ROOT / "tb" / "hdl"],
-                      test_dir=ROOT / "tb", extra_env={"TB_TOP_CFG": json.dumps(c)},
+                      test_dir=ROOT / "tb", extra_env=c.to_env(),
                       waves=waves, test_filter=tests, seed=seed, public_flat_rw=False,
                       build_args=["--timing"] if sim == "verilator" else [],
                       run_dir=SIM_BUILD / name / "run",
@@ -119,6 +114,14 @@ def run_top(sim: str, net: str = "default", images: int = 0, dataset: str = "gol
 
 
 DRIVERS = ("image", "beat")
+
+
+def default_tests(fault: str | None) -> str:
+    """The cocotb test filter when none is given: the fault tests need a faulted build, so they
+    run only with one (and then only theirs)."""
+    if fault:
+        return "short_stream_detected" if fault == STREAM_FAULT else "fault_detected"
+    return "^(?!.*(fault_detected|deadlock_detected|short_stream_detected))"
 
 
 def check_options(net: str, stall: str, driver: str, tests: str | None, dataset: str) -> None:
@@ -204,7 +207,38 @@ def main(argv=None):
     ap.add_argument("--stall-points", action="store_true",
                     help="a random stall point on every internal stream (verification only; run "
                          "with --tests stress)")
+    ap.add_argument("--report-out", default=None,
+                    help="with --build-name: build the regression report there from the run's "
+                         "report.json (also after mismatches; the run then still fails; make regress)")
+    ap.add_argument("--expect-images", type=int, default=None,
+                    help="with --report-out: the report checks that exactly these indices appear")
     a = ap.parse_args(argv)
+    if a.report_out and not a.build_name:
+        ap.error("--report-out needs --build-name (the build whose report.json it reads)")
+    rc = _run(ap, a)
+    if a.report_out:
+        rc = _report(a, rc)
+    return rc
+
+
+def _report(a, rc: int) -> int:
+    """Build the regression report (int8cnn.report) from the run's report.json when there is one;
+    the exit code is the run's, or 1 when only the report fails."""
+    rep = SIM_BUILD / a.build_name / "report.json"
+    if not rep.exists():
+        return rc
+    from int8cnn.report import main as report_main
+    dataset = "fashion" if a.dataset == "fashion" else "mnist"
+    args = ["build", str(rep), "--net", a.net, "--dataset", dataset, "--out", a.report_out]
+    if a.expect_images is not None:
+        args += ["--expect-images", str(a.expect_images)]
+    return rc or (1 if report_main(args) else 0)
+
+
+def _run(ap, a) -> int:
+    """Run the top-level tests the options name; 0 when they pass."""
+    if a.build_name:  # a stale report must not stand for this run
+        (SIM_BUILD / a.build_name / "report.json").unlink(missing_ok=True)
     start, images = a.start, a.images
     if a.shard:
         i, n = (int(v) for v in a.shard.split("/"))

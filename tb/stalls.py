@@ -1,10 +1,14 @@
-"""The top-level stall vocabulary, shared by both top-level drivers.
+"""The stall vocabulary of every test: the unit tests (UNIT_STALLS, tb/axis_tb.py) and both
+top-level drivers (STALLS).
 
-A stall pattern names two generators: input idle cycles (the pixel stream's tvalid low) and result
-backpressure (the result stream's tready low). Each generator is one of the modes of
-tb/hdl/tb_stall.v; `pauses` is its Python model (1 = pause), cycle for cycle, so the per-beat
-cocotbext-axi driver (tb/test_int8cnn_top.py) and the per-image HDL harness (tb/harness.py) run the
-same patterns from the same seed.
+A stall pattern names generators: input idle cycles (the source's tvalid low) and output
+backpressure (the sink's tready low); a unit pattern also names a third one, for the second source
+or sink of a module with two (axis_fork, eltwise_add), different from both. Each generator is one
+of the modes of tb/hdl/tb_stall.v; `pauses` is its Python model (1 = pause), cycle for cycle, so
+the per-beat cocotbext-axi driver (tb/test_int8cnn_top.py), the per-image HDL harness
+(tb/harness.py) and the unit tests' cocotbext-axi sources and sinks all run the same generators
+from a seed. The names mean the same at both levels; "burst" and the unit "random" are scaled to a
+module (tens of cycles), "slow_consumer" and the top-level "random" to an image (thousands).
 """
 from __future__ import annotations
 
@@ -27,6 +31,17 @@ STALLS = {
     "backpressure": (OFF, Gen(1, 4, 3)),            # result ready 1 cycle in 4
     "slow_consumer": (OFF, Gen(1, 1501, 1500)),     # result ready 1 cycle in 1501
     "random": (Gen(2, int(0.3 * 65536)), Gen(3, 3000, 4)),  # 30% idle; not-ready bursts of 0..3000
+}
+
+
+P30, P40, P50 = (int(p * 65536) for p in (0.3, 0.4, 0.5))
+# name -> (source idle, sink backpressure, second source or sink), for every module's stall matrix
+UNIT_STALLS = {
+    "none": (OFF, OFF, OFF),
+    "idle": (Gen(1, 4, 3), OFF, Gen(1, 3, 1)),              # 3 in 4; the second 1 in 3
+    "backpressure": (OFF, Gen(1, 4, 3), Gen(1, 3, 1)),
+    "burst": (OFF, Gen(1, 32, 24), Gen(1, 20, 10)),         # not ready 24 of 32; 10 of 20
+    "random": (Gen(2, P30), Gen(2, P50), Gen(2, P40)),      # 30% idle, 50% / 40% not ready
 }
 
 
@@ -74,12 +89,15 @@ def pauses(gen: Gen, seed: int) -> Iterator[int]:
     raise ValueError(f"stall generator mode {gen.mode}: expected 0..3")
 
 
-def pause_generators(stall: str, seed: int):
-    """(input idle, result backpressure) pause generators for cocotbext-axi (None: never)."""
-    g_in, g_out = STALLS[check_stall(stall)]
+def pause_generators(stall: str, seed: int, table: dict = STALLS) -> tuple:
+    """The pattern's pause generators for cocotbext-axi (None: never), from `table` (STALLS:
+    input idle, result backpressure; UNIT_STALLS: source idle, sink backpressure, second)."""
+    if stall not in table:
+        raise ValueError(f"unknown stall pattern {stall!r}; expected one of {', '.join(table)}")
     s_in, s_out = seeds(seed)
-    return (pauses(g_in, s_in) if g_in.mode else None,
-            pauses(g_out, s_out) if g_out.mode else None)
+    gens = table[stall]
+    return tuple(pauses(g, s) if g.mode else None
+                 for g, s in zip(gens, (s_in, s_out, seeds(seed + 1)[0])))
 
 
 # A run with images outstanding fails when no result leaves for WATCHDOG_IMAGES image-times (both

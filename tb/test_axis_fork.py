@@ -10,7 +10,6 @@ combinationally from their own tvalid (must not deadlock).
 from __future__ import annotations
 
 import itertools
-import random
 
 import cocotb
 import numpy as np
@@ -90,10 +89,9 @@ async def run_stream(dut, stall):
     with a different one; without stalls one beat per clock on all three buses, latency 0."""
     cfg = tb_cfg()
     seed = cfg["seed"] + STALLS.index(stall)
-    prng = random.Random(seed)
     tb = ForkTB(dut)
-    idle, bp = pause_generators(stall, prng)
-    bp_b = second_pause_generator(stall, prng)
+    idle, bp = pause_generators(stall, seed)
+    bp_b = second_pause_generator(stall, seed)
     if idle:
         tb.source.set_pause_generator(idle)
     if bp:

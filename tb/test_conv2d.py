@@ -14,8 +14,6 @@ write 4-hex-digit biases including -32768 and 32767.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import cocotb
 import numpy as np
 import pytest
@@ -23,7 +21,7 @@ import pytest
 from axis_tb import (build_dir, make_images, pixel_beats, run_case, stall_test, start,
                      stream_images, use_fold_rom, vstr)
 from int8cnn import golden
-from int8cnn.qnet import acc_bits_for
+from int8cnn.qnet import QLayer, acc_bits_for
 from int8cnn.hardware import fold_cycles, layer_products
 from memgen import pack_words, read_mem, write_mem
 
@@ -39,11 +37,13 @@ def groups(cfg: dict) -> int:
     return cfg["C_IN"] if cfg.get("DEPTHWISE", 0) else 1
 
 
-def conv_layer(cfg: dict, weight=None) -> SimpleNamespace:
-    """The case as a flow layer (what int8cnn.generate and int8cnn.export read of one)."""
-    return SimpleNamespace(type="conv2d", name="dut", kernel=cfg["K"], groups=groups(cfg),
-                           in_shape=(cfg["C_IN"], cfg["IMG_H"], cfg["IMG_W"]),
-                           out_shape=(cfg["C_OUT"],), weight=weight)
+def conv_layer(cfg: dict, weight=None) -> QLayer:
+    """The case as a flow layer (int8cnn.qnet.QLayer: its op gives the products and the fold ROM)."""
+    k, s, p = cfg["K"], cfg["STRIDE"], cfg.get("PAD", 0)
+    oh, ow = ((n + 2 * p - k) // s + 1 for n in (cfg["IMG_H"], cfg["IMG_W"]))
+    return QLayer(name="dut", type="conv2d", in_shape=[cfg["C_IN"], cfg["IMG_H"], cfg["IMG_W"]],
+                  out_shape=[cfg["C_OUT"], oh, ow], in_signed=bool(cfg["IN_SIGNED"]), out_signed=True,
+                  kernel=k, stride=s, padding=p, groups=groups(cfg), weight=weight)
 
 
 def window_products(cfg: dict) -> int:

@@ -12,14 +12,13 @@ by int8cnn.export.fold_words), the golden model the per-beat file. BIAS_W = 16 c
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import cocotb
 import numpy as np
 import pytest
 
 from axis_tb import build_dir, run_case, stall_test, start, use_fold_rom, vstr
 from int8cnn import golden
+from int8cnn.qnet import QLayer
 from int8cnn.hardware import fold_cycles
 from memgen import int_to_lanes, lanes_to_int, pack_words, read_mem, write_mem
 
@@ -95,7 +94,7 @@ async def run_stream(dut, stall):
     if stall == "none":
         tb.check_input_period(n * NB, t)
         tb.check_latency([NB - 1], NB, n, latency)  # output `latency` after each vector's last beat
-    if stall == "bp" and NB * t >= 4:
+    if stall == "backpressure" and NB * t >= 4:
         # the sink waits at most 3 cycles, a vector takes NB*t >= 4: the input never stalls
         # (beyond the folding)
         tb.check_input_period(n * NB, t, "although the output register was free")
@@ -179,7 +178,7 @@ def test_dense(sim, case):
     cfg = dict(params, WEIGHT_FILE=str(weight_file), BIAS_FILE=str(bias_file), seed=seed,
                vectors=p["vectors"])
     hdl = dict(params, WEIGHT_FILE=vstr(weight_file), BIAS_FILE=vstr(bias_file))
-    layer = SimpleNamespace(type="dense", name="dut", weight=w, in_shape=(c, nb, 1),
-                            out_shape=(out, 1, 1))
+    layer = QLayer(name="dut", type="dense", in_shape=[c, nb, 1], out_shape=[out, 1, 1],
+                   in_signed=bool(p["IN_SIGNED"]), out_signed=True, weight=w)
     use_fold_rom(hdl, layer, p.get("MULTS"), build_dir("dense", sim, case) / "weight_fold.mem")
     run_case(sim, "dense", case, hdl, cfg)

@@ -6,7 +6,7 @@ Pieces (each small, each separate):
               result (with a backpressure pause generator)
   model       int8cnn.golden run on the same images (or the committed golden/<net>/ vectors)
   checker     tb/scoreboard.py: value by value, then logits and class
-The cocotb tests below only make stimulus. Configuration comes from TB_TOP_CFG (JSON), written by
+The cocotb tests below only make stimulus. Configuration comes from tb/topcfg.py TopConfig ($TB_TOP_CFG), written by
 the pytest function at the bottom or by tb/run_top.py (`make SIM=...`).
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cocotb
@@ -28,6 +29,8 @@ from run_top import FAULTS, SKIP_FIFO_FAULT, STREAM_FAULT, STREAM_FAULT_BEAT, ru
 
 ROOT = Path(__file__).resolve().parent.parent
 import funcov as cov  # noqa: E402  (tb/funcov.py: functional coverage)
+from topcfg import TopConfig  # noqa: E402
+from axis_tb import reset_dut  # noqa: E402
 from stalls import (STALL_POINT_MIN, STALLS as STALL_PATTERNS, WATCHDOG_IMAGES,  # noqa: E402
                     image_cycles, pause_generators, watchdog_cycles)
 from harness import stall_point_counts  # noqa: E402
@@ -47,16 +50,14 @@ def ii_formula(qnet, mults: int | None = None) -> int:
 STALLS = tuple(STALL_PATTERNS)
 
 
-def cfg() -> dict:
-    c = {"weights": str(ROOT / "weights" / "default"), "golden": str(ROOT / "golden" / "default"),
-         "dataset": "golden", "images": 0, "start": 0, "seed": 1, "stall": "none"}
-    c.update(json.loads(os.environ.get("TB_TOP_CFG", "{}")))
-    return c
+def cfg() -> TopConfig:
+    """The configuration tb/run_top.py passed (tb/topcfg.py)."""
+    return TopConfig.from_env()
 
 
 # ----------------------------------------------------------------------------- stimulus + model
 
-def load_stimulus(c: dict, n: int | None = None, lazy: bool = False):
+def load_stimulus(c: TopConfig, n: int | None = None, lazy: bool = False):
     """(qnet, images [N,28,28], labels, dataset indices, expected {layer: [N, H*W, C]}).
     lazy: for a dataset run, expected is a scoreboard.LazyExpected (golden chunk by chunk)."""
     from int8cnn.export import load_network
@@ -64,10 +65,10 @@ def load_stimulus(c: dict, n: int | None = None, lazy: bool = False):
     from int8cnn.memfile import read_words
     from int8cnn.vectors import read_input_images, read_labels
 
-    qnet = load_network(Path(c["weights"]))
-    n = n or c["images"] or None
-    if c["dataset"] == "golden":
-        gdir = Path(c["golden"])
+    qnet = load_network(Path(c.weights))
+    n = n or c.images or None
+    if c.dataset == "golden":
+        gdir = Path(c.golden)
         info = json.loads((gdir / "vectors.json").read_text())
         images, labels = read_input_images(gdir), read_labels(gdir)
         ids = np.array(info["indices"])
@@ -77,18 +78,18 @@ def load_stimulus(c: dict, n: int | None = None, lazy: bool = False):
             words = read_words(gdir / f"{l.name}.mem", ch * l.lane_bits // 4, len(images) * h * w)
             lanes = words_to_lanes(words, ch, l.lane_bits, l.out_signed or l.emits_logits)
             expected[l.name] = lanes.reshape(len(images), h * w, ch)
-        if n or c.get("start"):  # from image `start`, cycling through the committed set
-            sel = (c.get("start", 0) + np.arange(n or len(images))) % len(images)
+        if n or c.start:  # from image `start`, cycling through the committed set
+            sel = (c.start + np.arange(n or len(images))) % len(images)
             images, labels, ids = images[sel], labels[sel], ids[sel]
             expected = {k: v[sel] for k, v in expected.items()}
         return qnet, images, labels, ids, expected
     from int8cnn.data import load_mnist
-    name = c["dataset"]
+    name = c.dataset
     if name in ("mnist", "fashion"):
         x, y = load_mnist("test", dataset=name)
     else:
         x, y = load_mnist("test", path=name)
-    start = c["start"]
+    start = c.start
     stop = min(len(y), start + (n or 100))
     images, labels, ids = x[start:stop], y[start:stop], np.arange(start, stop)
     if lazy:
@@ -130,8 +131,8 @@ class TopTB:
     def __init__(self, dut, qnet, check_layers: bool = True, record: bool = False):
         self.dut, self.qnet = dut, qnet
         c = cfg()
-        self.mults = c.get("mults")             # the fold and the stall points: what the
-        self.stall_points = bool(c.get("stall_points"))  # watchdog's image-time scales with
+        self.mults = c.mults             # the fold and the stall points: what the
+        self.stall_points = bool(c.stall_points)  # watchdog's image-time scales with
         self.record = {} if record else None   # stream -> per-image lanes and cycles (cross-check)
         Clock(dut.clk, CLK_NS, unit="ns").start()
         self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_pixel"), dut.clk, dut.rst)
@@ -161,11 +162,7 @@ class TopTB:
             self.sink.set_pause_generator(bp)
 
     async def reset(self, cycles: int = 4):
-        self.dut.rst.value = 1
-        for _ in range(cycles):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
+        await reset_dut(self.dut, cycles, outputs=())
 
     def flush(self):
         self.source.clear()
@@ -256,7 +253,7 @@ def log_figures(dut, fig: dict, sb: Scoreboard, stall: str):
     dut._log.info(sb.summary())
 
 
-def record_coverage(dut, c: dict, qnet, images, sb: Scoreboard, stall: str | None):
+def record_coverage(dut, c: TopConfig, qnet, images, sb: Scoreboard, stall: str | None):
     """Sample the functional coverage of one run and save the run's database so far."""
     if sb.labels is not None:  # a crafted image (id -1) has no label: its result is not sampled
         real = [i for i in range(len(sb.predicted)) if sb.image_ids is None or sb.image_ids[i] >= 0]
@@ -266,19 +263,19 @@ def record_coverage(dut, c: dict, qnet, images, sb: Scoreboard, stall: str | Non
             cov.sample_saturation(qnet, images[i:i + 256])
     if stall:
         cov.sample_stall(stall)
-    out = Path(c["report"]).parent if c.get("report") else Path.cwd()
+    out = Path(c.report).parent if c.report else Path.cwd()
     cov.save(out, dut._log)
 
 
-def check_golden_coverage(c: dict):
+def check_golden_coverage(c: TopConfig):
     """After a regression on the whole committed golden set: every saturation and result bin is
     hit except those vectors.json names as not coverable (int8cnn.coverset: unreachable by
     interval bounds, or hit by no test image)."""
-    if c["dataset"] != "golden" or c["images"]:
+    if c.dataset != "golden" or c.images:
         return
     from int8cnn.export import load_network
-    info = json.loads((Path(c["golden"]) / "vectors.json").read_text())
-    missing = sorted(cov.missing_bins(load_network(Path(c["weights"])))
+    info = json.loads((Path(c.golden) / "vectors.json").read_text())
+    missing = sorted(cov.missing_bins(load_network(Path(c.weights)))
                      - set(info.get("unhit", {})))
     assert not missing, (f"the golden set of {info['network']} leaves {len(missing)} coverage "
                          f"bins unhit: {missing[:12]}")
@@ -307,18 +304,18 @@ def assert_clean(sb: Scoreboard):
     assert sb.n_mismatches == 0, "scoreboard:\n" + sb.report()
 
 
-def check_fault_found(dut, c: dict, qnet, sb: Scoreboard):
+def check_fault_found(dut, c: TopConfig, qnet, sb: Scoreboard):
     """An injected fault (run_top.FAULTS) is flagged first at its layer and at no layer before."""
     dut._log.info("fault run:\n" + sb.report())
-    assert sb.n_mismatches > 0, f"injected fault {c['fault']} was not detected"
-    assert sb.first_layer_failing() == c["fault_layer"], (
-        f"fault {c['fault']} expected at {c['fault_layer']}, first failing {sb.first_layer_failing()}")
+    assert sb.n_mismatches > 0, f"injected fault {c.fault} was not detected"
+    assert sb.first_layer_failing() == c.fault_layer, (
+        f"fault {c.fault} expected at {c.fault_layer}, first failing {sb.first_layer_failing()}")
     names = [l.name for l in qnet.layers]
-    for layer in names[:names.index(c["fault_layer"])]:
+    for layer in names[:names.index(c.fault_layer)]:
         assert layer not in sb.by_layer, f"{layer} should be clean: {sb.report()}"
 
 
-async def expect_lost_beat_report(dut, tb, qnet, sb: Scoreboard, c: dict, images):
+async def expect_lost_beat_report(dut, tb, qnet, sb: Scoreboard, c: TopConfig, images):
     """Run `images` through either driver's `tb` on a build with run_top.STREAM_FAULT: the run must
     fail with the stuck report that check_short_stream_report expects."""
     t0 = get_sim_time("ns")
@@ -326,7 +323,7 @@ async def expect_lost_beat_report(dut, tb, qnet, sb: Scoreboard, c: dict, images
         await tb.run(images, sb)
     except AssertionError as e:
         dut._log.info(f"stuck report:\n{e}")
-        check_short_stream_report(str(e), qnet, sb, c["stall"], c.get("mults"), len(images),
+        check_short_stream_report(str(e), qnet, sb, c.stall, c.mults, len(images),
                                   get_sim_time("ns") - t0)
     else:
         raise AssertionError(f"a lost beat went unnoticed: {sb.report()}")
@@ -396,21 +393,21 @@ async def regression(dut):
     """The configured image set (default: the committed golden set), every layer checked."""
     c = cfg()
     qnet, images, labels, ids, expected = load_stimulus(c)
-    tb = TopTB(dut, qnet, check_layers=c.get("check_layers", True), record=bool(c.get("record")))
-    tb.set_stall(c["stall"], c["seed"])
+    tb = TopTB(dut, qnet, check_layers=c.check_layers, record=bool(c.record))
+    tb.set_stall(c.stall, c.seed)
     await tb.reset()
     sb = Scoreboard(qnet, expected, labels, ids)
-    fig = await tb.run(images, sb, progress=c.get("progress", False))
-    log_figures(dut, fig, sb, c["stall"])
-    record_coverage(dut, c, qnet, images, sb, c["stall"])
+    fig = await tb.run(images, sb, progress=c.progress)
+    log_figures(dut, fig, sb, c.stall)
+    record_coverage(dut, c, qnet, images, sb, c.stall)
     check_golden_coverage(c)
-    if c.get("record"):
-        save_record(tb.record, c["record"], tb.t0_cycle)
-    if c.get("report"):
-        write_report(c["report"], fig, sb, labels, ids)
+    if c.record:
+        save_record(tb.record, c.record, tb.t0_cycle)
+    if c.report:
+        write_report(c.report, fig, sb, labels, ids)
     assert_clean(sb)
-    if c["stall"] == "none":
-        check_ii(fig, qnet, c.get("mults"))
+    if c.stall == "none":
+        check_ii(fig, qnet, c.mults)
 
 
 @cocotb.test()
@@ -419,19 +416,19 @@ async def stress(dut, stall):
     """Random idle input cycles and output backpressure patterns; nothing lost or duplicated
     (run_top stress_images golden images per pattern, default 6)."""
     c = cfg()
-    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"),
-                                                        c.get("stress_images", 6))
+    qnet, images, labels, ids, expected = load_stimulus(replace(c, dataset="golden"),
+                                                        c.stress_images)
     tb = TopTB(dut, qnet)
-    tb.set_stall(stall, c["seed"] * 7 + STALLS.index(stall))
+    tb.set_stall(stall, c.seed * 7 + STALLS.index(stall))
     await tb.reset()
     sb = Scoreboard(qnet, expected, labels, ids)
     fig = await tb.run(images, sb)
     log_figures(dut, fig, sb, stall)
     record_coverage(dut, c, qnet, images, sb, stall)
     assert_clean(sb)
-    check_idle_ii(fig, qnet, stall, c.get("mults"), c.get("stall_points"))
-    if c.get("stall_points"):
-        check_stall_points(dut, c["stall_points"])
+    check_idle_ii(fig, qnet, stall, c.mults, c.stall_points)
+    if c.stall_points:
+        check_stall_points(dut, c.stall_points)
 
 
 @cocotb.test()
@@ -439,7 +436,7 @@ async def back_to_back_50(dut):
     """50 images with no gap and no reset: bit-exact, and exactly one image per ii_formula cycles
     (784 for the default network)."""
     c = cfg()
-    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 50)
+    qnet, images, labels, ids, expected = load_stimulus(replace(c, dataset="golden"), 50)
     tb = TopTB(dut, qnet)
     await tb.reset()
     sb = Scoreboard(qnet, expected, labels, ids)
@@ -447,7 +444,7 @@ async def back_to_back_50(dut):
     log_figures(dut, fig, sb, "back_to_back")
     record_coverage(dut, c, qnet, images, sb, "none")
     assert_clean(sb)
-    check_ii(fig, qnet, c.get("mults"))
+    check_ii(fig, qnet, c.mults)
 
 
 @cocotb.test()
@@ -456,7 +453,7 @@ async def reset_mid_image(dut, reset_at):
     """Reset while an image is in flight (line buffers filling, conv+pool busy, fc/argmax busy),
     then the next images must come out correct."""
     c = cfg()
-    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 4)
+    qnet, images, labels, ids, expected = load_stimulus(replace(c, dataset="golden"), 4)
     tb = TopTB(dut, qnet)
     await tb.reset()
     # an image and a half, then reset after `reset_at` accepted pixels of the second image
@@ -482,16 +479,16 @@ async def reset_mid_image(dut, reset_at):
     log_figures(dut, fig, sb, f"after reset at pixel {reset_at}")
     record_coverage(dut, c, qnet, images, sb, None)
     assert_clean(sb)
-    check_ii(fig, qnet, c.get("mults"))
+    check_ii(fig, qnet, c.mults)
 
 
 @cocotb.test()
 async def no_x_after_reset(dut):
     """After reset no output control signal is X or Z, and tdata is known whenever tvalid is."""
     c = cfg()
-    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 2)
+    qnet, images, labels, ids, expected = load_stimulus(replace(c, dataset="golden"), 2)
     tb = TopTB(dut, qnet)
-    tb.set_stall("random", c["seed"])
+    tb.set_stall("random", c.seed)
     await tb.reset()
     buses = [("m_axis_result", True)] + [(f"tap_{l.name}", True) for l in qnet.layers]
     for img in images:
@@ -513,7 +510,7 @@ async def no_x_after_reset(dut):
 async def fault_detected(dut):
     """Run only on a build with an injected fault: the scoreboard must flag the right layer."""
     c = cfg()
-    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 4)
+    qnet, images, labels, ids, expected = load_stimulus(replace(c, dataset="golden"), 4)
     tb = TopTB(dut, qnet)
     await tb.reset()
     sb = Scoreboard(qnet, expected, labels, ids)
@@ -526,9 +523,9 @@ async def short_stream_detected(dut):
     """Run only on a build with run_top.STREAM_FAULT (a maxpool2d output beat lost): the run ends
     within a few image-times with a report naming the image, the layer and its beat count."""
     c = cfg()
-    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 4)
+    qnet, images, labels, ids, expected = load_stimulus(replace(c, dataset="golden"), 4)
     tb = TopTB(dut, qnet)
-    tb.set_stall(c["stall"], c["seed"])
+    tb.set_stall(c.stall, c.seed)
     await tb.reset()
     sb = Scoreboard(qnet, expected, labels, ids)
     await expect_lost_beat_report(dut, tb, qnet, sb, c, images)
@@ -542,19 +539,19 @@ async def deadlock_detected(dut):
     stimulus on the unfaulted build completes bit-exact (test_generated_network)."""
     from cocotb.triggers import SimTimeoutError, Timer
     c = cfg()
-    qnet, images, *_ = load_stimulus(dict(c, dataset="golden"), 2)
+    qnet, images, *_ = load_stimulus(replace(c, dataset="golden"), 2)
     tb = TopTB(dut, qnet, check_layers=False)
     await tb.reset()
     for img in images:
         await tb.source.send(AxiStreamFrame(bytes(img.reshape(-1))))
-    budget = 4 * ii_formula(qnet, c.get("mults")) * CLK_NS
+    budget = 4 * ii_formula(qnet, c.mults) * CLK_NS
     try:
         rx = await with_timeout(tb.sink.recv(), budget, "ns")
         raise AssertionError(f"skip FIFO fault: a result left at {rx.sim_time_end} ps, no deadlock")
     except SimTimeoutError:
         pass
     queued = tb.source.count()
-    await Timer(ii_formula(qnet, c.get("mults")) * CLK_NS, "ns")
+    await Timer(ii_formula(qnet, c.mults) * CLK_NS, "ns")
     assert tb.source.count() == queued > 0, (
         f"the input still moves ({queued} -> {tb.source.count()} frames queued): slow, not hung")
     assert int(dut.s_axis_pixel_tready.value) == 0

@@ -4,11 +4,12 @@ handshake checks); Python wakes once per half buffer of images (or at the end), 
 in bulk and compares every layer of every image with int8cnn.golden through tb/scoreboard.py, with
 the same mismatch report as the per-beat driver (tb/test_int8cnn_top.py).
 
-Configuration: TB_TOP_CFG (JSON), written by tb/run_top.py (`run_top(..., driver="image")`).
+Configuration: tb/topcfg.py TopConfig ($TB_TOP_CFG), written by tb/run_top.py (`run_top(..., driver="image")`).
 """
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cocotb
@@ -37,7 +38,7 @@ class ImageTB:
         self.first_pixel = Path("first_pixel.cap")
         self.record = {} if record else None   # stream -> list of per-image lanes (cross-check)
         self.stall = "none"
-        self.stall_points = bool(cfg().get("stall_points"))
+        self.stall_points = bool(cfg().stall_points)
 
     # ---------------------------------------------------------------- configuration
     async def reset(self, cycles: int = 4):
@@ -118,22 +119,29 @@ class ImageTB:
         if bar:
             bar.close()
         d.run.value = 0
-        for s, k in self.checked.items():
-            assert k == n, f"{s}: {k} images captured, {n} sent"
-            extra = 0 if self.pending[s] is None else len(self.pending[s][0])
-            assert extra == 0, f"long stream: layer {s} has {extra} beats after image {n - 1}"
-        errs = int(d.protocol_errors.value)
-        assert errs == 0, f"{errs} handshake-protocol violations (tb_capture lines in the simulator log)"
-        with open(self.first_pixel, "rb") as f:
-            f.seek(first_off)
-            first = [int(x, 16) for x in f.read().split()]
-        assert len(first) == n, f"first pixels of {len(first)} images recorded, {n} sent"
+        first = self.check_complete(n, first_off)
         t0 = self.t0 = first[0]
         tr = np.array(self.t_result)
         return {"images": n, "latency_cycles": float(tr[0] - t0),
                 "ii_cycles": float(np.diff(tr).mean()) if n > 1 else float("nan"),
                 "result_cycles": (tr - t0).tolist(), "first_pixel_cycles": [c - t0 for c in first],
                 "wall_s": wall, "images_per_s": n / wall, "python_s": self.python_s}
+
+    def check_complete(self, n: int, first_off: int) -> list[int]:
+        """After a run of n images: every stream captured n images and no beat more, no handshake
+        violation; returns the cycle of each image's first pixel (from the first_pixel capture
+        at byte first_off)."""
+        for s, k in self.checked.items():
+            assert k == n, f"{s}: {k} images captured, {n} sent"
+            extra = 0 if self.pending[s] is None else len(self.pending[s][0])
+            assert extra == 0, f"long stream: layer {s} has {extra} beats after image {n - 1}"
+        errs = int(self.dut.protocol_errors.value)
+        assert errs == 0, f"{errs} handshake-protocol violations (tb_capture lines in the simulator log)"
+        with open(self.first_pixel, "rb") as f:
+            f.seek(first_off)
+            first = [int(x, 16) for x in f.read().split()]
+        assert len(first) == n, f"first pixels of {len(first)} images recorded, {n} sent"
+        return first
 
     def collect(self, sb: Scoreboard) -> None:
         """Read every capture file and check each whole image that arrived since the last call."""
@@ -183,22 +191,22 @@ async def regression(dut):
     """The configured image set (default: the committed golden set), every layer checked."""
     c = cfg()
     qnet, images, labels, ids, expected = load_stimulus(c, lazy=True)
-    tb = ImageTB(dut, qnet, check_layers=c.get("check_layers", True), mults=c.get("mults"),
-                 record=bool(c.get("record")))
+    tb = ImageTB(dut, qnet, check_layers=c.check_layers, mults=c.mults,
+                 record=bool(c.record))
     await tb.reset()
-    tb.set_stall(c["stall"], c["seed"])
+    tb.set_stall(c.stall, c.seed)
     sb = Scoreboard(qnet, expected, labels, ids)
-    fig = await tb.run(images, sb, progress=c.get("progress", False))
-    log_figures(dut, fig, sb, c["stall"])
-    if c.get("record"):
-        save_record(tb.record, c["record"], tb.t0)
-    if c.get("report"):
-        write_report(c["report"], fig, sb, labels, ids, driver="image")
-    record_coverage(dut, c, qnet, images, sb, c["stall"])
+    fig = await tb.run(images, sb, progress=c.progress)
+    log_figures(dut, fig, sb, c.stall)
+    if c.record:
+        save_record(tb.record, c.record, tb.t0)
+    if c.report:
+        write_report(c.report, fig, sb, labels, ids, driver="image")
+    record_coverage(dut, c, qnet, images, sb, c.stall)
     check_golden_coverage(c)
     assert_clean(sb)
-    if c["stall"] == "none":
-        check_ii(fig, qnet, c.get("mults"))
+    if c.stall == "none":
+        check_ii(fig, qnet, c.mults)
 
 
 @cocotb.test()
@@ -207,19 +215,19 @@ async def stress(dut, stall):
     """Every stall pattern (idle input, backpressure, slow consumer, random bursts) on
     stress_images golden images: every layer bit-exact, nothing lost, handshakes clean."""
     c = cfg()
-    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"),
-                                                        c.get("stress_images", 6))
-    tb = ImageTB(dut, qnet, mults=c.get("mults"))
+    qnet, images, labels, ids, expected = load_stimulus(replace(c, dataset="golden"),
+                                                        c.stress_images)
+    tb = ImageTB(dut, qnet, mults=c.mults)
     await tb.reset()
-    tb.set_stall(stall, c["seed"] * 7 + list(STALLS).index(stall))
+    tb.set_stall(stall, c.seed * 7 + list(STALLS).index(stall))
     sb = Scoreboard(qnet, expected, labels, ids)
     fig = await tb.run(images, sb)
     log_figures(dut, fig, sb, stall)
     record_coverage(dut, c, qnet, images, sb, stall)
     assert_clean(sb)
-    check_idle_ii(fig, qnet, stall, c.get("mults"), c.get("stall_points"))
-    if c.get("stall_points"):
-        check_stall_points(dut, c["stall_points"])
+    check_idle_ii(fig, qnet, stall, c.mults, c.stall_points)
+    if c.stall_points:
+        check_stall_points(dut, c.stall_points)
 
 
 @cocotb.test()
@@ -228,10 +236,10 @@ async def short_stream_detected(dut):
     watchdog ends the run within a few image-times with a report naming the image, the layer and
     its beat count (tb/test_int8cnn_top.py checks the report)."""
     c = cfg()
-    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 4)
-    tb = ImageTB(dut, qnet, mults=c.get("mults"))
+    qnet, images, labels, ids, expected = load_stimulus(replace(c, dataset="golden"), 4)
+    tb = ImageTB(dut, qnet, mults=c.mults)
     await tb.reset()
-    tb.set_stall(c["stall"], c["seed"])
+    tb.set_stall(c.stall, c.seed)
     sb = Scoreboard(qnet, expected, labels, ids)
     await expect_lost_beat_report(dut, tb, qnet, sb, c, images)
 
@@ -240,10 +248,10 @@ async def short_stream_detected(dut):
 async def fault_detected(dut):
     """Run only on a build with an injected fault: the scoreboard must flag the right layer."""
     c = cfg()
-    qnet, images, labels, ids, expected = load_stimulus(dict(c, dataset="golden"), 4)
-    tb = ImageTB(dut, qnet, mults=c.get("mults"))
+    qnet, images, labels, ids, expected = load_stimulus(replace(c, dataset="golden"), 4)
+    tb = ImageTB(dut, qnet, mults=c.mults)
     await tb.reset()
-    tb.set_stall("none", c["seed"])
+    tb.set_stall("none", c.seed)
     sb = Scoreboard(qnet, expected, labels, ids)
     await tb.run(images, sb)
     check_fault_found(dut, c, qnet, sb)

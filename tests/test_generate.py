@@ -85,23 +85,27 @@ def test_fold_words_follow_the_rtl_product_order(mults):
     + ic (rtl/conv2d.v); of a depthwise window lane n, channel n % C; of a dense beat p (lane
     c = n // OUT, output o = n % OUT), weight W[o][c*H*W + p] (rtl/dense.v). Rebuilt here with
     explicit loops and compared with the unpacked ROM."""
-    from types import SimpleNamespace
+    from int8cnn.qnet import QLayer
+
+    def layer(kind, name, weight, in_shape, groups=1):
+        return QLayer(name=name, type=kind, in_shape=in_shape, out_shape=[len(weight), 1, 1],
+                      in_signed=True, out_signed=True, groups=groups, weight=weight)
     rng = np.random.default_rng(mults)
     ci, co, k = 3, 7, 3
     w = rng.integers(-128, 128, size=(co, ci, k, k))
-    conv = SimpleNamespace(type="conv2d", name="c", weight=w, groups=1)
+    conv = layer("conv2d", "c", w, [ci, k, k])
     want = [w[n % co, (n // co) % ci, (n // co) // ci // k, (n // co) // ci % k]
             for n in range(co * ci * k * k)]
     if mults <= len(want):
         assert _unfold(fold_words(conv, mults), mults, 1, len(want)).tolist() == [want]
     wd = rng.integers(-128, 128, size=(5, 1, k, k))
-    dw = SimpleNamespace(type="conv2d", name="d", weight=wd, groups=5)
+    dw = layer("conv2d", "d", wd, [5, k, k], groups=5)
     want = [wd[n % 5, 0, (n // 5) // k, (n // 5) % k] for n in range(5 * k * k)]
     if mults <= len(want):
         assert _unfold(fold_words(dw, mults), mults, 1, len(want)).tolist() == [want]
     c, h, wi, out = 4, 2, 3, 10
     W = rng.integers(-128, 128, size=(out, c * h * wi))
-    dense = SimpleNamespace(type="dense", name="f", weight=W, in_shape=[c, h, wi])
+    dense = layer("dense", "f", W, [c, h, wi])
     want = [[W[n % out, (n // out) * h * wi + p] for n in range(c * out)] for p in range(h * wi)]
     if mults <= c * out:
         assert _unfold(fold_words(dense, mults), mults, h * wi, c * out).tolist() == want
