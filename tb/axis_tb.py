@@ -32,7 +32,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, with_timeout
+from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from int8cnn.sim import SIM_BUILD, module_sources, run_cocotb
@@ -167,9 +167,10 @@ class TB:
         cocotb.start_soon(self._idle_noise(random.Random(7)))
 
     async def _idle_noise(self, rng: random.Random):
-        """On every falling edge with s_axis_tvalid low: tdata random, tlast 1 (AXI4-Stream leaves
-        both undefined then). The source writes its beats on rising edges, so a beat it presents
-        is never touched."""
+        """Whenever s_axis_tvalid is low: tdata random, tlast 1 (AXI4-Stream leaves both undefined
+        then), written on the falling edge after tvalid or rst changes (the source clears the bus
+        when reset rises) and held; the source writes its beats on rising edges, so a beat it
+        presents is never touched. Woken only by those changes, not every clock."""
         dut = self.dut
         width = len(dut.s_axis_tdata)
         while True:
@@ -177,6 +178,7 @@ class TB:
             if str(dut.s_axis_tvalid.value) != "1":
                 dut.s_axis_tdata.value = rng.getrandbits(width)
                 dut.s_axis_tlast.value = 1
+            await First(dut.s_axis_tvalid.value_change, dut.rst.value_change)
 
     @property
     def in_cycles(self) -> list[int]:
