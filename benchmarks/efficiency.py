@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 
 
 def layer_figures(manifest: dict) -> list[dict]:

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 
 
 def best_of(fn, repeat: int) -> tuple[float, object]:

@@ -36,7 +36,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT  # noqa: E402
 BENCH = ROOT / "sim_build" / "bench"
 TB = ROOT / "benchmarks" / "hdl" / "tb_stream.v"
 def golden_images(net: str) -> int:

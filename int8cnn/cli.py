@@ -24,7 +24,7 @@ from .data import dataset_of
 from .networks import NETWORKS, entry
 from .networks import get as get_network
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import ROOT
 def _paths(args):
     wdir = Path(args.weights or ROOT / "weights" / args.net)
     ckpt = Path(args.checkpoint or ROOT / "weights" / f"{args.net}.pt")

@@ -26,7 +26,7 @@ import numpy as np
 
 from .networks import entry
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import ROOT
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",

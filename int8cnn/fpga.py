@@ -31,7 +31,7 @@ from .hardware import expected_ii, top_name
 from .memfile import atomic_write_text
 from .qnet import QNet
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import ROOT
 
 
 def class_bits(n_classes: int) -> int:

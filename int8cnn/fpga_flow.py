@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import ROOT
 FPGA_DIR = Path("sim_build") / "fpga"   # relative to ROOT (the tools run there)
 DEVICES = {"up5k": dict(package="sg48", freq=12, lcs=5280, bram=30, dsp=8),
            "hx8k": dict(package="ct256", freq=50, lcs=7680, bram=32, dsp=0)}

@@ -39,7 +39,7 @@ from .ops import fold_cycles, op_for
 from .ops.verilog import Site, fork_inst, inst, vh, wires
 from .qnet import QNet
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import ROOT
 GEN_DIR = ROOT / "rtl" / "generated"
 
 __all__ = ["GEN_DIR", "default_mults", "fold_roms", "generate_top", "top_name", "write_top"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .hardware import default_mults, top_name
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import ROOT
 HARNESS_DIR = Path("sim_build") / "lint-harness"   # relative to ROOT
 WARNING = re.compile(r"^%(Warning|Error)", re.M)
 

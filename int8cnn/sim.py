@@ -20,7 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import ROOT
 RTL = ROOT / "rtl"
 # INT8CNN_SIM_BUILD: another build root (the mutation campaign gives each mutant its own)
 SIM_BUILD = Path(os.environ.get("INT8CNN_SIM_BUILD") or ROOT / "sim_build")

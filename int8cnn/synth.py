@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .hardware import default_mults, top_name
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import ROOT
 SYNTH_DIR = Path("sim_build") / "synth"   # relative to ROOT
 FF = re.compile(r"^\$_(S?DFF|DFFE|SDFFE|SDFFCE|DFFSR|DFFSRE|ALDFF|ALDFFE)_")
 LATCHES = "t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_*"

@@ -27,7 +27,7 @@ from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamMonitor, AxiStr
 
 from run_top import FAULTS, SKIP_FIFO_FAULT, STREAM_FAULT, STREAM_FAULT_BEAT, run_top
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 import funcov as cov  # noqa: E402  (tb/funcov.py: functional coverage)
 from topcfg import TopConfig  # noqa: E402
 from axis_tb import reset_dut  # noqa: E402

@@ -16,7 +16,6 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge
 
-ROOT = Path(__file__).resolve().parent.parent
 
 from harness import BUF_IMAGES, CLK_NS, capture_of, pixels_hex, split_images, streams  # noqa: E402
 from scoreboard import Scoreboard  # noqa: E402

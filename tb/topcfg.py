@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 ENV = "TB_TOP_CFG"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 WEIGHTS = ROOT / "weights"
 GOLDEN = ROOT / "golden"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from int8cnn.golden import avgpool2d_acc, conv2d_acc, dense_acc, eltwise_add, re
 from int8cnn.inference import run_layer, run_network
 from int8cnn.vectors import read_input_images, read_labels
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 
 
 def _tb_coverage():

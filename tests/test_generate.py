@@ -1,7 +1,6 @@
 """Network generator: committed tops are what the generator writes (drift), and unsupported
 networks fail with a message naming the layer and the reason."""
 import copy
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from int8cnn.generate import GEN_DIR, fold_roms, generate_top
 from int8cnn.hardware import (UnsupportedLayer, default_mults, expected_ii, fifo_depth, fold_cycles,
                               layer_cycles, layer_mults, layer_products, top_name)
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 NETS = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
 # committed folded tops besides the default ones: (network, mults) -> rtl/generated/cnn_<net>_m<mults>.v
 FOLDED = [(n, m) for n in NETS for m in NETWORKS[n].extra_folds]

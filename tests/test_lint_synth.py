@@ -2,11 +2,10 @@
 how the synthesis stat is read (the tools themselves run in CI: `make lint`, `make synth`)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from int8cnn import lint, synth
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 
 
 def test_lint_covers_every_module_top_and_testbench_module():

@@ -2,7 +2,6 @@
 committed networks, every entry builds its model, and everything that used to keep its own table
 reads it."""
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from int8cnn.generate import GEN_DIR
 from int8cnn.hardware import default_mults, top_name
 from int8cnn.models import layer_plan
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 COMMITTED = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "manifest.json").exists())
 
 

@@ -1,11 +1,10 @@
 """The top-level checker must be able to fail: feed it the golden streams with one value changed and
 check it reports exactly that image, layer, channel, row, column, expected and got."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from int8cnn.paths import ROOT
 
 from scoreboard import Scoreboard, expected_lanes
 
