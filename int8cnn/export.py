@@ -15,7 +15,6 @@ import numpy as np
 
 from .memfile import MemFileError, atomic_dir, format_words, pack_lanes
 from .ops import OPS, op_for
-from .ops.dense import dense_words
 from .qnet import QLayer, QNet
 
 MANIFEST_VERSION = 1
@@ -31,10 +30,7 @@ def product_weights(layer) -> np.ndarray:
     weights of operand set s (conv2d: 1 set, every window; dense: input beat p), column n = the
     weight of product n (the op's product_weights: conv2d n = L*C_OUT + oc, L = (ky*K+kx)*C_IN + ic;
     depthwise n = L; dense n = c*OUT + o)."""
-    op = op_for(layer)
-    if not hasattr(op, "product_weights"):
-        raise ValueError(f"layer {layer.name} ({layer.type}) has no weights")
-    return op.product_weights(layer)
+    return op_for(layer).product_weights(layer)
 
 
 def fold_words(layer, mults: int, bits: int = 8) -> list[int]:
@@ -211,4 +207,4 @@ def load_network(wdir: Path) -> QNet:
                 requant_mode=m.get("requant_mode", "fixed"), meta=m.get("meta", {}))
 
 
-__all__ = ["export", "load_network", "ManifestError", "MemFileError", "dense_words", "network_vh"]
+__all__ = ["export", "load_network", "ManifestError", "MemFileError", "network_vh"]

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .paths import ROOT
+from .synth import stat_table
 FPGA_DIR = Path("sim_build") / "fpga"   # relative to ROOT (the tools run there)
 DEVICES = {"up5k": dict(package="sg48", freq=12, lcs=5280, bram=30, dsp=8),
            "hx8k": dict(package="ct256", freq=50, lcs=7680, bram=32, dsp=0)}
@@ -174,29 +175,10 @@ def run(cmd: list[str], log: Path | None = None) -> tuple[int, float]:
 
 def cell_counts(stat: str) -> dict:
     """Yosys `stat` text -> the device cells: total, SB_LUT4, SB_CARRY, SB_DFF*, SB_RAM40_4K,
-    SB_MAC16. Both layouts: "<count> <cell>" (Yosys 0.70) and "<cell> <count>" /
-    "Number of cells: <n>" (0.23); the first module only (synth_ice40 flattens)."""
-    c = dict(cells=0, SB_LUT4=0, SB_CARRY=0, SB_DFF=0, SB_RAM40_4K=0, SB_MAC16=0)
-    modules = 0
-    for line in stat.splitlines():
-        f = line.split()
-        if line.startswith("==="):
-            modules += 1
-            if modules > 1:
-                break
-            continue
-        if line.strip().startswith("Number of cells:"):
-            name, n = "cells", int(f[-1])
-        elif len(f) == 2 and f[0].isdigit():
-            n, name = int(f[0]), f[1]
-        elif len(f) == 2 and f[1].isdigit():
-            name, n = f[0], int(f[1])
-        else:
-            continue
-        if name.startswith("SB_DFF"):
-            c["SB_DFF"] += n
-        elif name in c:
-            c[name] = n
+    SB_MAC16 (int8cnn.synth.stat_table reads both Yosys layouts)."""
+    t = stat_table(stat)
+    c = {k: t.get(k, 0) for k in ("cells", "SB_LUT4", "SB_CARRY", "SB_RAM40_4K", "SB_MAC16")}
+    c["SB_DFF"] = sum(n for name, n in t.items() if name.startswith("SB_DFF"))
     return c
 
 

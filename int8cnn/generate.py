@@ -32,8 +32,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .export import fold_text
-from .hardware import (SKIP_FIFO_FAULT, check_supported, default_mults, expected_ii, is_folded,
-                       layer_cycles, layer_mults, layer_products, skip_fifo_depths, top_name)
+from .hardware import (SKIP_FIFO_FAULT, check_supported, expected_ii, is_folded, layer_cycles,
+                       layer_mults, layer_products, skip_fifo_depths, top_name)
 from .memfile import atomic_dir, atomic_write_text
 from .ops import fold_cycles, op_for
 from .ops.verilog import Site, fork_inst, inst, vh, wires
@@ -42,7 +42,7 @@ from .qnet import QNet
 from .paths import ROOT
 GEN_DIR = ROOT / "rtl" / "generated"
 
-__all__ = ["GEN_DIR", "default_mults", "fold_roms", "generate_top", "top_name", "write_top"]
+__all__ = ["GEN_DIR", "fold_roms", "generate_top", "write_top"]
 
 
 def generate_top(qnet: QNet, mults: int | None = None, fold_dir: str | None = None) -> str:

@@ -42,21 +42,32 @@ def script(top: str, srcs: list[str], net: str, params: str = "") -> str:
         f"select -assert-none {LATCHES}"])
 
 
-def counts(stat: str, coarse: str) -> tuple[int, int, int]:
-    """(cells, flip-flops, multipliers) from the final and the coarse `stat` (Yosys 0.23 layout:
-    "Number of cells: n", "<cell> <count>")."""
-    cells = ffs = muls = 0
+def stat_table(stat: str) -> dict:
+    """Yosys `stat` text -> {cell type: count, "cells": total} of the first module (a flattened
+    design has one). Both layouts: "<count> <cell>" (Yosys 0.70) and "<cell> <count>" /
+    "Number of cells: <n>" (0.23)."""
+    t: dict = {}
+    modules = 0
     for line in stat.splitlines():
         f = line.split()
-        if line.strip().startswith("Number of cells:"):
-            cells = int(f[-1])
-        elif len(f) == 2 and FF.match(f[0]) and f[1].isdigit():
-            ffs += int(f[1])
-    for line in coarse.splitlines():
-        f = line.split()
-        if len(f) == 2 and f[0].startswith("$mul") and f[1].isdigit():
-            muls += int(f[1])
-    return cells, ffs, muls
+        if line.startswith("==="):
+            modules += 1
+            if modules > 1:
+                break
+        elif line.strip().startswith("Number of cells:"):
+            t["cells"] = int(f[-1])
+        elif len(f) == 2 and f[0].isdigit():
+            t[f[1]] = int(f[0])
+        elif len(f) == 2 and f[1].isdigit():
+            t[f[0]] = int(f[1])
+    return t
+
+
+def counts(stat: str, coarse: str) -> tuple[int, int, int]:
+    """(cells, flip-flops, multipliers) from the final and the coarse `stat`."""
+    t, tc = stat_table(stat), stat_table(coarse)
+    return (t.get("cells", 0), sum(n for name, n in t.items() if FF.match(name)),
+            sum(n for name, n in tc.items() if name.startswith("$mul")))
 
 
 def main(argv=None) -> int:

@@ -39,7 +39,6 @@ class Op:
     type = ""
     inputs = 1           # input streams (add: 2, a join)
     per = ""             # multipliers: what one fold step covers ("window", "input beat")
-    accumulates = False  # its RTL module emits accumulators of ACC_W (<= 32) bits
     channel_requant = False  # followed by requant (per-channel M, S; "fixed" or "pow2")
 
     # ------------------------------------------------------------------ export and load
@@ -57,6 +56,10 @@ class Op:
 
     def write(self, layer, out_dir, files: dict) -> None:
         """Write the layer's .mem files (files(): kind -> name) into out_dir."""
+
+    def product_weights(self, layer) -> np.ndarray:
+        """[sets, N] weights in rtl/mac_fold.v product order (int8cnn.export.product_weights)."""
+        raise ValueError(f"layer {layer.name} ({layer.type}) has no weights")
 
     def groups_ok(self, groups: int, in_shape, out_shape) -> bool:
         """Whether the manifest's `groups` is valid for the layer type."""
@@ -154,11 +157,13 @@ class Op:
         _, h, w = layer.in_shape
         return np.arange(h * w)
 
+    def fifo_depth(self, layer, mults: int | None) -> int:
+        """Depth of an axis_fifo in front of the module when it does not read the image (0: none)."""
+        return 0
+
     # ------------------------------------------------------------------ RTL
     def check(self, layer, last: bool, where: str) -> None:
         """Raise UnsupportedLayer when the RTL module cannot build `layer` (`where` names it)."""
-        if self.accumulates and layer.acc_bits > 32:
-            raise UnsupportedLayer(f"{where}: accumulator of {layer.acc_bits} bits exceeds 32")
 
     def instance(self, layer, site: Site) -> list[str]:
         """The instance lines of the layer in the top: its output stream wires `layer.name`_*."""
@@ -198,8 +203,13 @@ class WindowOp(Op):
 class AccumulatingOp(Op):
     """A module that emits accumulators (conv2d, dense, avgpool2d) followed by requant, or, the last
     layer, the int32 logits."""
-    accumulates = True
     channel_requant = True
+
+    def check(self, layer, last: bool, where: str) -> None:
+        """Accumulators of at most 32 bits."""
+        if layer.acc_bits > 32:
+            raise UnsupportedLayer(f"{where}: accumulator of {layer.acc_bits} bits exceeds 32")
+        super().check(layer, last, where)
 
     def files(self, layer) -> dict:
         if layer.mult is None:
@@ -215,7 +225,7 @@ class AccumulatingOp(Op):
                     clamp=[int(v) for v in layer.clamp])
 
     def requant_vh(self, layer) -> list:
-        """ACC_W, then requant's localparams (none for raw accumulators)."""
+        """requant's localparams (none for raw accumulators)."""
         if layer.mult is None:
             return []
         return [("POW2", layer.requant == "pow2"), ("MULT_W", layer.mult_bits), ("SHIFT_W", 6),
@@ -249,10 +259,6 @@ class AccumulatingOp(Op):
         """The module's parameters (name, value expression)."""
         raise NotImplementedError
 
-    def fifo_depth(self, layer, mults: int | None) -> int:
-        """Depth of an axis_fifo in front of the module when it does not read the image (0: none)."""
-        return 0
-
     def instance(self, layer, site: Site) -> list[str]:
         l, src = layer, site.ins[0]
         acc = f"{l.name}_acc"
@@ -280,10 +286,6 @@ class AccumulatingOp(Op):
 
 class MacOp(AccumulatingOp):
     """conv2d and dense: weights, biases and multipliers, foldable onto MULTS of them (mac_fold)."""
-
-    def product_weights(self, layer) -> np.ndarray:
-        """[sets, N] weights in rtl/mac_fold.v product order (int8cnn.export.product_weights)."""
-        raise NotImplementedError
 
     def files(self, layer) -> dict:
         return {"weight": f"{layer.name}_weight.mem", "bias": f"{layer.name}_bias.mem",

@@ -59,7 +59,6 @@ class Dense(MacOp):
         per = int(np.prod(layer.in_shape[1:]))
         return mac_bounds(layer.weight, layer.bias, np.repeat(lo, per)[None], np.repeat(hi, per)[None])
 
-
     def accumulate(self, layer, x):
         return golden.dense_acc(x.reshape(x.shape[0], -1), layer.weight, layer.bias)[:, :, None, None]
 

@@ -8,6 +8,11 @@ from .base import AccumulatingOp, UnsupportedLayer, WindowOp
 from .verilog import Site, inst, vh, wires
 
 
+def _unpadded(layer, where: str) -> None:
+    if layer.padding:
+        raise UnsupportedLayer(f"{where}: padded pooling is not supported")
+
+
 def _pool_params(layer) -> list:
     return [("C", vh(layer, "C_IN")), ("DATA_W", "8"), ("IN_SIGNED", vh(layer, "IN_SIGNED")),
             ("IMG_W", vh(layer, "IMG_W")), ("IMG_H", vh(layer, "IMG_H")), ("K", vh(layer, "K")),
@@ -25,8 +30,7 @@ class MaxPool2d(WindowOp):
         return F.max_pool2d(x.double(), layer.kernel, layer.stride).round().long()
 
     def check(self, layer, last: bool, where: str) -> None:
-        if layer.padding:
-            raise UnsupportedLayer(f"{where}: padded pooling is not supported")
+        _unpadded(layer, where)
         super().check(layer, last, where)
 
     def instance(self, layer, site: Site) -> list[str]:
@@ -67,8 +71,7 @@ class AvgPool2d(AccumulatingOp, WindowOp):
         return (F.avg_pool2d(x.double(), layer.kernel, layer.stride) * area).round().long()
 
     def check(self, layer, last: bool, where: str) -> None:
-        if layer.padding:
-            raise UnsupportedLayer(f"{where}: padded pooling is not supported")
+        _unpadded(layer, where)
         if layer.stride != layer.kernel:
             raise UnsupportedLayer(f"{where}: average pooling needs stride == kernel "
                                    f"(non-overlapping windows), got {layer.stride} / {layer.kernel}")
