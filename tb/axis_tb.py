@@ -48,15 +48,10 @@ STALLS = list(UNIT_STALLS)
 # ----------------------------------------------------------------------------- stalls
 
 def pause_generators(stall: str, seed: int):
-    """(source idle, sink backpressure) pause generators of a unit stall pattern (None: never;
-    tb/stalls.py, the same generators as tb/hdl/tb_stall.v)."""
-    return stall_pauses(stall, seed, UNIT_STALLS)[:2]
-
-
-def second_pause_generator(stall: str, seed: int):
-    """The pause generator of a second source or sink of a module with two inputs or two outputs
-    (axis_fork, eltwise_add), different from both of pause_generators(stall)."""
-    return stall_pauses(stall, seed, UNIT_STALLS)[2]
+    """(source idle, sink backpressure, a second source or sink) pause generators of a unit stall
+    pattern (None: never; tb/stalls.py, the same generators as tb/hdl/tb_stall.v); the third is
+    for modules with two inputs or two outputs (axis_fork, eltwise_add)."""
+    return stall_pauses(stall, seed, UNIT_STALLS)
 
 
 # ----------------------------------------------------------------------------- reset
@@ -88,6 +83,10 @@ class HandshakeMonitor:
         self.in_stall_cycles: list[int] = []    # s_axis_tvalid high, s_axis_tready low
         self.out_stall_cycles: list[int] = []   # m_axis_tvalid high, m_axis_tready low
         self.out_idle_cycles: list[int] = []    # m_axis_tready high, m_axis_tvalid low
+
+    def clear(self):
+        """Forget everything recorded so far (the monitor keeps running)."""
+        self.__init__(self.dut)
 
     def start(self):
         cocotb.start_soon(self._run())
@@ -159,7 +158,7 @@ class TB:
                                   byte_size=len(dut.m_axis_tdata))
         self.monitor = HandshakeMonitor(dut)
         self.sent_beats = 0
-        idle, bp = pause_generators(stall, seed)
+        idle, bp, _ = pause_generators(stall, seed)
         if idle:
             self.source.set_pause_generator(idle)
         if bp:
@@ -248,19 +247,16 @@ class TB:
             assert cycles < 100_000, "the DUT never blocked behind the stopped sink"
             stalled = str(dut.s_axis_tvalid.value) == "1" and str(dut.s_axis_tready.value) == "0"
             blocked = blocked + 1 if stalled else 0
-        dut.rst.value = 1
-        await RisingEdge(dut.clk)
-        dut.rst.value = 0
-        self.source.clear()
+        self.source.clear()  # the queued frames; the reset flushes the one in flight
+        await reset_dut(dut, cycles=1)
         self.sink.clear()
         self.sink.pause = False
         for cycle in range(latency + 8):
             await RisingEdge(dut.clk)
             mv = str(dut.m_axis_tvalid.value)
-            assert mv == "0", f"m_axis_tvalid is {mv} {cycle + 1} clocks after a one-clock reset"
+            assert mv == "0", f"m_axis_tvalid is {mv} {cycle + 2} clocks after a one-clock reset"
         assert self.sink.empty(), "an output beat of an aborted frame after a one-clock reset"
-        self.monitor.in_cycles.clear()
-        self.monitor.out_cycles.clear()
+        self.monitor.clear()
         self.sent_beats = 0
         await self.run(frames_in, frames_out, latency, decode, timeout_ns)
 

@@ -2,7 +2,7 @@
 
 Random beats in random-length frames must reach both outputs exactly once each, in order, with
 tlast, while the source idles with the stall's pattern and the two outputs are backpressured
-independently (output a: the stall's sink pattern, output b: axis_tb.second_pause_generator).
+independently (output a: the stall's sink pattern, output b: the third of axis_tb.pause_generators).
 Without stalls: one beat per clock, latency 0 on both outputs. Further tests: one output stopped
 (the other takes exactly one beat, then the input waits), and consumers whose tready is computed
 combinationally from their own tvalid (must not deadlock).
@@ -19,7 +19,7 @@ from cocotb.triggers import ClockCycles, Edge, First, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from axis_tb import (STALLS, BusMonitor, frame_lengths, passthrough_words, pause_generators,
-                     run_case, second_pause_generator, split, stall_test, tb_cfg)
+                     run_case, split, stall_test, tb_cfg)
 
 LATENCY = 0  # cycles from the input beat to its output beats (rtl/axis_fork.v)
 OUTPUTS = ("m_axis_a", "m_axis_b")
@@ -90,8 +90,7 @@ async def run_stream(dut, stall):
     cfg = tb_cfg()
     seed = cfg["seed"] + STALLS.index(stall)
     tb = ForkTB(dut)
-    idle, bp = pause_generators(stall, seed)
-    bp_b = second_pause_generator(stall, seed)
+    idle, bp, bp_b = pause_generators(stall, seed)
     if idle:
         tb.source.set_pause_generator(idle)
     if bp:

@@ -2,7 +2,7 @@
 case.
 
 Two sources (input a idles with the stall's pattern, input b with
-axis_tb.second_pause_generator) and a sink with the stall's backpressure. The model is
+the third of axis_tb.pause_generators) and a sink with the stall's backpressure. The model is
 golden.eltwise_add on the beats sent; every output beat and tlast (from input a) is compared
 exactly. The join is checked on every clock: input a and
 input b complete their handshakes in exactly the same cycles. Without stalls: one beat per clock,
@@ -18,7 +18,7 @@ from cocotb.triggers import ClockCycles, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from axis_tb import (STALLS, BusMonitor, frame_lengths, pause_generators, run_case,
-                     second_pause_generator, split, stall_test, tb_cfg)
+                     split, stall_test, tb_cfg)
 from int8cnn import golden
 from int8cnn.residual import add_multipliers
 from memgen import int_to_lanes, lanes_to_int
@@ -61,8 +61,7 @@ async def run_stream(dut, stall):
                               byte_size=len(dut.s_axis_a_tdata)) for p in INPUTS}
     sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst,
                          byte_size=len(dut.m_axis_tdata))
-    idle, bp = pause_generators(stall, seed)
-    idle_b = second_pause_generator(stall, seed)
+    idle, bp, idle_b = pause_generators(stall, seed)
     for gen, port in ((idle, src["s_axis_a"]), (idle_b, src["s_axis_b"]), (bp, sink)):
         if gen:
             port.set_pause_generator(gen)
