@@ -3,6 +3,8 @@
 // Parameters
 //   N       number of input lanes, >= 1
 //   DATA_W  signed input lane width, 2..32
+//   PIPE    0: the comparison tree in one cycle; 1: a register after every level of the tree
+//           (for a fast clock: one DATA_W-bit comparison and mux per cycle)
 //
 // Function
 //   Index of the first maximum (= golden.argmax: ties go to the lowest index), found by a balanced
@@ -12,9 +14,11 @@
 //   A node without a right child (N not a power of two) passes its left child through.
 //
 // Latency and throughput
-//   1 cycle (combinational comparison tree, registered output); one beat per clock when not stalled.
-//   The output register advances when it is empty or m_axis_tready is high (s_axis_tready depends
-//   combinationally on m_axis_tready).
+//   PIPE = 0 (or N <= 2): 1 cycle (combinational comparison tree, registered output). PIPE = 1:
+//   ceil(log2(N)) cycles, levels 1..ceil(log2(N))-1 in stage registers (with the lanes and tlast),
+//   the root in the output register. One beat per clock when not stalled; every stage loads when
+//   it is empty or the stage after it loads, so bubbles are squeezed out under backpressure
+//   (s_axis_tready depends combinationally on m_axis_tready through the stages).
 //
 // Stream order
 //   One beat in, one beat out. Input lane i at [i*DATA_W +: DATA_W]. Output lanes of 32 bits:
@@ -26,7 +30,9 @@ module argmax #(
     // number of input lanes
     parameter integer N = 10,
     // signed input lane width
-    parameter integer DATA_W = 32
+    parameter integer DATA_W = 32,
+    // 1: a register after every comparison level (latency ceil(log2(N)))
+    parameter integer PIPE = 0
 ) (
     input  wire                clk,
     input  wire                rst,
@@ -47,6 +53,8 @@ module argmax #(
 localparam integer IDX_W  = (N > 1) ? $clog2(N) : 1;
 // tree depth: levels 1..LEVELS hold comparators, level LEVELS is the root
 localparam integer LEVELS = (N > 1) ? $clog2(N) : 0;
+// register stages from input to output; the last one is the output register
+localparam integer STAGES = (PIPE != 0 && LEVELS > 1) ? LEVELS : 1;
 
 // number of tree nodes in levels 0..lv-1 (level l has ceil(N / 2^l) nodes)
 function integer nodes_below;
@@ -63,6 +71,7 @@ endfunction
 initial begin
     if (N < 1) $error("argmax: N must be >= 1, got %0d", N);
     if (DATA_W < 2 || DATA_W > 32) $error("argmax: DATA_W must be 2..32, got %0d", DATA_W);
+    if (PIPE != 0 && PIPE != 1) $error("argmax: PIPE must be 0 or 1, got %0d", PIPE);
 end
 
 reg [IDX_W-1:0]        idx_reg;
@@ -70,12 +79,53 @@ reg [N*32-1:0]         lanes_reg;
 reg                    m_valid_reg;
 reg                    m_last_reg;
 
-wire out_en = !m_valid_reg || m_axis_tready;
+// stage k = 1..STAGES loads on st_en[k] (stage STAGES = the output register); for k < STAGES,
+// st_valid[k] is its valid and its lanes and tlast are st_lanes[k*N*DATA_W +: N*DATA_W] and
+// st_last[k]; stage 0 is the input
+wire [STAGES:1]              st_en;
+wire [STAGES-1:0]            st_valid;
+wire [STAGES*N*DATA_W-1:0]   st_lanes;
+wire [STAGES-1:0]            st_last;
 
-assign s_axis_tready = out_en;
+wire out_en = st_en[STAGES];
+assign st_en[STAGES]    = !m_valid_reg || m_axis_tready;
+assign st_valid[0]      = s_axis_tvalid;
+assign st_lanes[N*DATA_W-1:0] = s_axis_tdata;
+assign st_last[0]       = s_axis_tlast;
+
+assign s_axis_tready = st_en[1];
 assign m_axis_tdata  = {lanes_reg, {(32-IDX_W){1'b0}}, idx_reg};
 assign m_axis_tvalid = m_valid_reg;
 assign m_axis_tlast  = m_last_reg;
+
+genvar gk;
+generate
+    for (gk = 1; gk < STAGES; gk = gk + 1) begin : g_stage
+        reg                v_reg;
+        reg                last_reg;
+        reg [N*DATA_W-1:0] lanes_q;
+
+        assign st_en[gk]    = !v_reg || st_en[gk+1];
+        assign st_valid[gk] = v_reg;
+        assign st_last[gk]  = last_reg;
+        assign st_lanes[gk*N*DATA_W +: N*DATA_W] = lanes_q;
+
+        always @(posedge clk) begin
+            if (st_en[gk]) begin
+                lanes_q  <= st_lanes[(gk-1)*N*DATA_W +: N*DATA_W];
+                last_reg <= st_last[gk-1];
+            end
+        end
+
+        always @(posedge clk) begin
+            if (rst) begin
+                v_reg <= 1'b0;
+            end else if (st_en[gk]) begin
+                v_reg <= st_valid[gk-1];
+            end
+        end
+    end
+endgenerate
 
 // first maximum: balanced comparison tree, the right child wins only if strictly greater
 wire [IDX_W-1:0] best_idx;
@@ -85,12 +135,17 @@ generate
     if (N == 1) begin : g_single
         assign best_idx = {IDX_W{1'b0}};
     end else begin : g_tree
-        // node values of levels 0..LEVELS-1 (the root's value is not needed) and node indexes of
-        // levels 0..LEVELS, flattened level after level; node j of level l at nodes_below(l) + j
-        wire [nodes_below(LEVELS)*DATA_W-1:0]  node_val;
+        // comparator outputs of levels 1..LEVELS (node_val: levels up to LEVELS-1; the root's value
+        // is not needed) and what the next level reads as level l (lvl_*: level 0 = the lanes;
+        // level l >= 1 = node_* of level l, through stage register l when PIPE), flattened level
+        // after level: node j of level l at nodes_below(l) + j
+        wire [nodes_below(LEVELS)*DATA_W-1:0]  node_val, lvl_val;
         wire [nodes_below(LEVELS+1)*IDX_W-1:0] node_idx;
+        wire [nodes_below(LEVELS)*IDX_W-1:0]   lvl_idx;
 
         assign node_val[N*DATA_W-1:0] = s_axis_tdata;
+        assign lvl_val[N*DATA_W-1:0]  = node_val[N*DATA_W-1:0];
+        assign lvl_idx[N*IDX_W-1:0]   = node_idx[N*IDX_W-1:0];
         assign best_idx = node_idx[nodes_below(LEVELS)*IDX_W +: IDX_W];
 
         for (gn = 0; gn < N; gn = gn + 1) begin : g_leaf
@@ -106,15 +161,15 @@ generate
             localparam integer NODES  = nodes_below(gl + 1) - BASE;
 
             for (gn = 0; gn < NODES; gn = gn + 1) begin : g_node
-                wire signed [DATA_W-1:0] left_val = node_val[(CBASE+2*gn)*DATA_W +: DATA_W];
-                wire        [IDX_W-1:0]  left_idx = node_idx[(CBASE+2*gn)*IDX_W +: IDX_W];
+                wire signed [DATA_W-1:0] left_val = lvl_val[(CBASE+2*gn)*DATA_W +: DATA_W];
+                wire        [IDX_W-1:0]  left_idx = lvl_idx[(CBASE+2*gn)*IDX_W +: IDX_W];
                 wire signed [DATA_W-1:0] right_val;
                 wire        [IDX_W-1:0]  right_idx;
                 wire                     take_right;
 
                 if (2*gn + 1 < CNODES) begin : g_pair
-                    assign right_val  = node_val[(CBASE+2*gn+1)*DATA_W +: DATA_W];
-                    assign right_idx  = node_idx[(CBASE+2*gn+1)*IDX_W +: IDX_W];
+                    assign right_val  = lvl_val[(CBASE+2*gn+1)*DATA_W +: DATA_W];
+                    assign right_idx  = lvl_idx[(CBASE+2*gn+1)*IDX_W +: IDX_W];
                     assign take_right = (right_val > left_val);
                 end else begin : g_pass
                     assign right_val  = left_val;
@@ -127,6 +182,23 @@ generate
                     assign node_val[(BASE+gn)*DATA_W +: DATA_W] = take_right ? right_val : left_val;
                 end
             end
+
+            if (gl < LEVELS && STAGES > 1) begin : g_reg
+                // stage register gl holds this level's nodes
+                reg [NODES*DATA_W-1:0] val_q;
+                reg [NODES*IDX_W-1:0]  idx_q;
+                always @(posedge clk) begin
+                    if (st_en[gl]) begin
+                        val_q <= node_val[BASE*DATA_W +: NODES*DATA_W];
+                        idx_q <= node_idx[BASE*IDX_W +: NODES*IDX_W];
+                    end
+                end
+                assign lvl_val[BASE*DATA_W +: NODES*DATA_W] = val_q;
+                assign lvl_idx[BASE*IDX_W +: NODES*IDX_W]   = idx_q;
+            end else if (gl < LEVELS) begin : g_comb
+                assign lvl_val[BASE*DATA_W +: NODES*DATA_W] = node_val[BASE*DATA_W +: NODES*DATA_W];
+                assign lvl_idx[BASE*IDX_W +: NODES*IDX_W]   = node_idx[BASE*IDX_W +: NODES*IDX_W];
+            end
         end
     end
 endgenerate
@@ -134,7 +206,7 @@ endgenerate
 genvar gi;
 generate
     for (gi = 0; gi < N; gi = gi + 1) begin : g_lane
-        wire [DATA_W-1:0] v = s_axis_tdata[gi*DATA_W +: DATA_W];
+        wire [DATA_W-1:0] v = st_lanes[((STAGES-1)*N+gi)*DATA_W +: DATA_W];
         always @(posedge clk) begin
             if (out_en) begin
                 lanes_reg[gi*32 +: 32] <= {{(32-DATA_W+1){v[DATA_W-1]}}, v[DATA_W-2:0]};
@@ -146,7 +218,7 @@ endgenerate
 always @(posedge clk) begin
     if (out_en) begin
         idx_reg    <= best_idx;
-        m_last_reg <= s_axis_tlast;
+        m_last_reg <= st_last[STAGES-1];
     end
 end
 
@@ -154,7 +226,7 @@ always @(posedge clk) begin
     if (rst) begin
         m_valid_reg <= 1'b0;
     end else if (out_en) begin
-        m_valid_reg <= s_axis_tvalid;
+        m_valid_reg <= st_valid[STAGES-1];
     end
 end
 

@@ -14,7 +14,12 @@ from axis_tb import run_case, stall_test, start, stream_beats
 from int8cnn import golden
 from memgen import int_to_lanes, lanes_to_int
 
-LATENCY = 1  # cycles from an accepted input beat to its output beat (rtl/argmax.v)
+
+
+def latency(n: int, pipe: int) -> int:
+    """Cycles from an accepted input beat to its output beat (rtl/argmax.v): 1, or with PIPE = 1
+    one per level of the comparison tree."""
+    return max(1, (n - 1).bit_length()) if pipe else 1
 
 
 # ----------------------------------------------------------------------------- cocotb side
@@ -62,10 +67,11 @@ def directed_vectors(rng: np.random.Generator, lanes: int, data_w: int) -> np.nd
 async def run_stream(dut, stall):
     cfg, rng, tb = await start(dut, stall)
     N, DATA_W, n = cfg["N"], cfg["DATA_W"], cfg["beats"]
+    lat = latency(N, cfg.get("PIPE", 0))
     x = make_vectors(rng, n, N, DATA_W)
     idx = golden.argmax(x)
     await stream_beats(tb, stall, rng, [lanes_to_int(row, DATA_W) for row in x],
-                       [lanes_to_int([int(k)] + list(row), 32) for k, row in zip(idx, x)], LATENCY,
+                       [lanes_to_int([int(k)] + list(row), 32) for k, row in zip(idx, x)], lat,
                        decode=lambda w: int_to_lanes(w, N + 1, 32, signed=True))
 
 
@@ -74,6 +80,8 @@ async def run_stream(dut, stall):
 CASES = {
     "default": dict(N=10, DATA_W=32),  # default network: 10 int32 logits
     "odd": dict(N=5, DATA_W=3),        # narrow lanes: ties everywhere
+    "pipe": dict(N=10, DATA_W=32, PIPE=1),  # a register after every level: latency 4
+    "pipe-odd": dict(N=5, DATA_W=3, PIPE=1),  # 3 levels, the last node of two levels a pass-through
 }
 
 
