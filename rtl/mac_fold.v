@@ -19,7 +19,9 @@
 // last chunk are zero). Multiplier m's input operand is lane (t*MULTS + m) div N_OUT (depthwise:
 // t*MULTS + m) of x_data, from a shared base counter (t*MULTS) div N_OUT, the constant m div N_OUT
 // and a carry from the rotation (an N_LANES-way mux per multiplier, O(1) work per cycle in a
-// simulator); its weight is lane m of the ROM word of the chunk.
+// simulator); its weight is lane m of the ROM word of the chunk. Chunk 0 reads a constant lane;
+// the operand of chunk t >= 1 is selected (from the same held x_data) when chunk t-1 advances and
+// registered, so no lane mux lies between a register and a multiplier.
 //   stage 0 (ROM): w_rom_reg = WEIGHT_FILE word a, a = set*T + t the current chunk, read
 //            synchronously at the address of the next cycle (a block-RAM read port);
 //   stage 1 (prod_en): the chunk's MULTS products (ACC_W bits, modulo 2^ACC_W), its rotation
@@ -171,8 +173,9 @@ reg  [CH_W-1:0] chunk_reg, chunk_next;
 reg  [AD_W-1:0] addr_reg, addr_next;
 reg  [RT_W-1:0] rot_cur_reg, rot_next;
 reg  [LN_W-1:0] base_reg, base_next;
+reg             chunk_first_reg;  // chunk_reg == 0, kept as a flag (no comparator on the operand mux)
 wire            chunk_adv = prod_en && x_valid;
-wire            chunk_first = (chunk_reg == {CH_W{1'b0}});
+wire            chunk_first = chunk_first_reg;
 
 assign chunk_last = (chunk_reg == CHUNK_MAX);
 
@@ -183,6 +186,12 @@ wire [RT_W:0] rot_sum = {1'b0, rot_cur_reg} + ROT_STEP_R;
 wire [RT_W:0] rot_wrap = (rot_sum >= N_OUT_R) ? rot_sum - N_OUT_R : rot_sum;
 /* verilator lint_on UNUSEDSIGNAL */
 
+// rotation and base of the chunk after this one (what they become when the chunk advances)
+wire [RT_W-1:0] rot_adv = (chunk_last || ROT_STEP == 0) ? {RT_W{1'b0}} : rot_wrap[RT_W-1:0];
+// (t*MULTS) div N_OUT: MULTS div N_OUT more, plus one when the rotation wraps (depthwise: t*MULTS)
+wire [LN_W-1:0] base_adv = chunk_last ? {LN_W{1'b0}} :
+                           base_reg + BASE_STEP_L + {{(LN_W-1){1'b0}}, DEPTHWISE == 0 && rot_sum >= N_OUT_R};
+
 always @* begin
     chunk_next = chunk_reg;
     addr_next = addr_reg;
@@ -191,11 +200,8 @@ always @* begin
     if (chunk_adv) begin
         chunk_next = chunk_last ? {CH_W{1'b0}} : chunk_reg + 1'b1;
         addr_next = (addr_reg == ADDR_MAX) ? {AD_W{1'b0}} : addr_reg + 1'b1;
-        rot_next = (chunk_last || ROT_STEP == 0) ? {RT_W{1'b0}} : rot_wrap[RT_W-1:0];
-        // (t*MULTS) div N_OUT: MULTS div N_OUT more, plus one when the rotation wraps
-        // (depthwise: t*MULTS)
-        base_next = chunk_last ? {LN_W{1'b0}} :
-                    base_reg + BASE_STEP_L + {{(LN_W-1){1'b0}}, DEPTHWISE == 0 && rot_sum >= N_OUT_R};
+        rot_next = rot_adv;
+        base_next = base_adv;
     end
     if (rst) begin
         chunk_next = {CH_W{1'b0}};
@@ -206,6 +212,7 @@ always @* begin
 end
 
 always @(posedge clk) begin
+    chunk_first_reg <= rst || (chunk_adv ? chunk_last : chunk_first_reg);
     chunk_reg <= chunk_next;
     addr_reg <= addr_next;
     rot_cur_reg <= rot_next;
@@ -267,17 +274,31 @@ generate
     for (gm = 0; gm < MULTS; gm = gm + 1) begin : g_mul
         // input operand: lane (t*MULTS + gm) div N_OUT of the current chunk t = base_reg +
         // gm div N_OUT, plus one when (t*MULTS) mod N_OUT + gm mod N_OUT >= N_OUT (depthwise: lane
-        // t*MULTS + gm); zero beyond the last lane (padded products of the last chunk)
+        // t*MULTS + gm); zero beyond the last lane (padded products of the last chunk). Chunk 0
+        // reads the constant lane gm div N_OUT (depthwise: gm) of x_data; every later chunk's
+        // operand was selected from the same (held) x_data when the chunk before it advanced and
+        // kept in x_next_reg, so the lane mux is not on the path into the multiplier.
         localparam integer    M_DIV = DEPTHWISE ? gm : gm / N_OUT;
         localparam integer    M_WRAP = DEPTHWISE ? N_OUT : N_OUT - gm % N_OUT;
         localparam [LN_W-1:0] M_DIV_L = M_DIV[LN_W-1:0];
         localparam [RT_W:0]   M_WRAP_L = M_WRAP[RT_W:0];
 
-        wire [LN_W-1:0] lane = base_reg + M_DIV_L
-                               + {{(LN_W-1){1'b0}}, {1'b0, rot_cur_reg} >= M_WRAP_L};
-        wire [LI_W-1:0] lane_i = lane[LI_W-1:0];
-        wire [IN_W-1:0] x = (lane < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]
-                                               : {IN_W{1'b0}};
+        wire [LN_W-1:0] lane_adv = base_adv + M_DIV_L
+                                   + {{(LN_W-1){1'b0}}, {1'b0, rot_adv} >= M_WRAP_L};
+        wire [LI_W-1:0] lane_i = lane_adv[LI_W-1:0];
+        wire [IN_W-1:0] x_adv = (lane_adv < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]
+                                                       : {IN_W{1'b0}};
+        // (M_DIV <= (MULTS-1) div N_OUT < N_LANES, depthwise M_DIV < MULTS <= N_LANES: a real lane)
+        wire [IN_W-1:0] x_chunk0 = x_data[M_DIV*IN_W +: IN_W];
+        reg  [IN_W-1:0] x_next_reg;
+
+        always @(posedge clk) begin
+            if (chunk_adv) begin
+                x_next_reg <= x_adv;
+            end
+        end
+
+        wire [IN_W-1:0] x = chunk_first ? x_chunk0 : x_next_reg;
         wire signed [XS_W-1:0] x_s;
         wire signed [W_W-1:0]  w_s = w_rom_reg[gm*W_W +: W_W];
 

@@ -112,7 +112,7 @@ EQUIVALENT: dict[tuple, str] = {
         widened("sign extension of the same product", "prod_ext"),
     ("mac_fold", "assign x_pad = {{((N_PADL-N_LANES)*LP_W){1'b0}}, x_data};", "minus-plus"):
         widened("zero padding of the same lanes", "x_pad"),
-    ("mac_fold", "wire [IN_W-1:0] x = (lane < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]",
+    ("mac_fold", "wire [IN_W-1:0] x_adv = (lane_adv < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]",
      "lt-le"):
         "lane >= N_LANES only for the padded products of the last chunk (product n = lane * N_OUT "
         "+ o, n >= N), whose weights are zero in the ROM (export.fold_words, rtl/mac_fold.v "
