@@ -105,7 +105,8 @@ def _body(qnet: QNet, mults: int | None) -> list[str]:
     n_out = vh(qnet.layers[-1], "C_OUT")
     body.append("    // ------------------------------------------------------------ argmax + output slice")
     body += wires("am", f"({n_out}+1)*32")
-    body += inst("argmax", [("N", n_out), ("DATA_W", "32")], "u_argmax", qnet.layers[-1].name, "am")
+    body += inst("argmax", [("N", n_out), ("DATA_W", "32"), ("PIPE", "ARGMAX_PIPE")], "u_argmax",
+                 qnet.layers[-1].name, "am")
     body += inst("axis_skid", [("DATA_W", f"({n_out}+1)*32")], "u_out_skid", "am", "m_axis_result")
     return body
 
@@ -142,6 +143,11 @@ def _header(qnet: QNet, mults: int | None, top: str, folded: bool) -> list[str]:
         *(["//   FOLD_DIR     directory of the folded layers' chunk-ordered weight ROMs",
            "//                (<layer>_weight.mem, int8cnn.export.fold_words; written with this top)."]
           if folded else []),
+        "//   ARGMAX_PIPE  0: argmax's comparison tree in one cycle; 1: one tree level per cycle (a",
+        "//                faster clock, latency + ceil(log2(classes)) - 1 cycles, the same II).",
+        "//   REG_SLICES   1: an axis_skid register slice on each layer's activation output (tready no",
+        "//                longer combinational through every layer; 1 cycle more latency per slice,",
+        "//                the same II).",
         "// Streams (docs/quantization.md)",
         "//   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.",
         "//   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.",
@@ -165,9 +171,16 @@ def _module_ports(qnet: QNet, top: str, folded: bool, fold_dir: str) -> list[str
     return [
         f"module {top} #(",
         "    // directory of the exported network's .mem files (no trailing slash)",
-        f'    parameter WEIGHTS_DIR = "weights/{qnet.name}"' + ("," if folded else ""),
+        f'    parameter WEIGHTS_DIR = "weights/{qnet.name}",',
         *(["    // directory of the folded layers' weight ROMs (no trailing slash)",
-           f'    parameter FOLD_DIR = "{fold_dir}"'] if folded else []),
+           f'    parameter FOLD_DIR = "{fold_dir}",'] if folded else []),
+        "    // 1: a register after every level of argmax's comparison tree (rtl/argmax.v PIPE)",
+        "    parameter ARGMAX_PIPE = 0,",
+        "    // 1: an axis_skid register slice on every layer's 8-bit activation output stream (not",
+        "    // used with `INT8CNN_STALL_POINTS: the stall points take the slices' place)",
+        "    /* verilator lint_off UNUSEDPARAM */",
+        "    parameter REG_SLICES = 0",
+        "    /* verilator lint_on UNUSEDPARAM */",
         ") (",
         "    input  wire clk,",
         "    input  wire rst,", "",

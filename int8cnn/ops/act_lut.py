@@ -8,7 +8,7 @@ from ..activations import ACTIVATIONS
 from .. import memfile
 from ..memfile import read_values
 from .base import Op
-from .verilog import Site, inst, vh, wires
+from .verilog import Site, inst, layer_wires, vh
 
 
 class ActLut(Op):
@@ -49,7 +49,7 @@ class ActLut(Op):
         return table[torch.remainder(x, 256)]
 
     def instance(self, layer, site: Site) -> list[str]:
-        return (wires(layer.name, f"{vh(layer, 'C_OUT')}*8")
+        return (layer_wires(layer)
                 + inst("act_lut", [("C", vh(layer, "C_IN")), ("IN_SIGNED", vh(layer, "IN_SIGNED")),
                                    ("OUT_W", "8"), ("TABLE_FILE", site.file("table"))],
                        f"u_{layer.name}", site.ins[0], layer.name))

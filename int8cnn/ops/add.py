@@ -8,7 +8,7 @@ import numpy as np
 from .. import golden
 from ..qnet import SHIFT_MAX
 from .base import Op
-from .verilog import Site, inst, instance, stream, vh, wires
+from .verilog import Site, inst, instance, layer_wires, stream, vh, wires
 
 
 class Add(Op):
@@ -81,7 +81,7 @@ class Add(Op):
                              f"u_{l.name}_{port}_fifo", wire, f"{l.name}_{port}")
                 wire = f"{l.name}_{port}"
             ins.append(wire)
-        body += wires(l.name, f"{vh(l, 'C_OUT')}*8")
+        body += layer_wires(l)
         return body + self._add(l, ins)
 
     @staticmethod

@@ -11,7 +11,7 @@ import numpy as np
 from .. import golden, memfile
 from ..memfile import read_values
 from ..qnet import SHIFT_MAX, acc_bits_for
-from .verilog import Site, inst, vh, wires
+from .verilog import Site, inst, layer_wires, vh, wires
 
 
 class UnsupportedLayer(ValueError):
@@ -273,7 +273,7 @@ class AccumulatingOp(Op):
         body += inst(self.type, self.params(l, site, acc_lane), f"u_{l.name}", src,
                      l.name if l.emits_logits else acc)
         if not l.emits_logits:
-            body += wires(l.name, f"{vh(l, 'C_OUT')}*8")
+            body += layer_wires(l)
             body += inst("requant", [("C", vh(l, "C_OUT")), ("ACC_W", vh(l, "ACC_W")),
                                      ("MULT_W", vh(l, "MULT_W")), ("SHIFT_W", vh(l, "SHIFT_W")),
                                      ("OUT_W", "8"), ("LO", vh(l, "LO")), ("HI", vh(l, "HI")),

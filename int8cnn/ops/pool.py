@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import golden
 from ..qnet import sum_bits_for
 from .base import AccumulatingOp, UnsupportedLayer, WindowOp
-from .verilog import Site, inst, vh, wires
+from .verilog import Site, inst, layer_wires, vh
 
 
 def _unpadded(layer, where: str) -> None:
@@ -34,7 +34,7 @@ class MaxPool2d(WindowOp):
         super().check(layer, last, where)
 
     def instance(self, layer, site: Site) -> list[str]:
-        return (wires(layer.name, f"{vh(layer, 'C_OUT')}*8")
+        return (layer_wires(layer)
                 + inst("maxpool2d", _pool_params(layer), f"u_{layer.name}", site.ins[0], layer.name))
 
 

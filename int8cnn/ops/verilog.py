@@ -60,25 +60,46 @@ def fork_inst(name: str, width: str, src: str) -> list[str]:
                     + stream("m_axis_b", f"{src}_f1", last=True)) + [""]
 
 
-def wires(name: str, width: str) -> list[str]:
+def wires(name: str, width: str, slice_: bool = False) -> list[str]:
     """The wires of internal stream `name` (its producer drives name_*, its one consumer reads
     name_sp_*) and, for verification only (`define INT8CNN_STALL_POINTS), a random stall point
-    between them (tb/hdl/tb_stall_point.v, seeded from the stream's name); else a direct link."""
+    between them (tb/hdl/tb_stall_point.v, seeded from the stream's name); else a direct link or,
+    with `slice_` when the top's parameter REG_SLICES is 1, an axis_skid register slice (it breaks
+    the combinational tready chain through the layers, for a faster clock)."""
     seed = zlib.crc32(name.encode()) or 1
+    # the in-between module's ports: name_* in, name_sp_* out
+    ports = [f".s_axis_tdata({name}_tdata), .s_axis_tvalid({name}_tvalid),",
+             f".s_axis_tready({name}_tready), .s_axis_tlast({name}_tlast),",
+             f".m_axis_tdata({name}_sp_tdata), .m_axis_tvalid({name}_sp_tvalid),",
+             f".m_axis_tready({name}_sp_tready), .m_axis_tlast({name}_sp_tlast)"]
+    link = [f"    assign {name}_sp_tdata = {name}_tdata;",
+            f"    assign {name}_sp_tvalid = {name}_tvalid;",
+            f"    assign {name}_tready = {name}_sp_tready;",
+            f"    assign {name}_sp_tlast = {name}_tlast;"]
+    if slice_:
+        link = ["    generate",
+                f"        if (REG_SLICES != 0) begin : g_{name}_slice",
+                f"            axis_skid #(.DATA_W({width})) u_{name}_slice (",
+                "                .clk(clk), .rst(rst),",
+                *("                " + p for p in ports),
+                "            );",
+                f"        end else begin : g_{name}_link",
+                *("        " + line for line in link),
+                "        end",
+                "    endgenerate"]
     return [f"    wire [{width}-1:0] {name}_tdata, {name}_sp_tdata;",
             f"    wire {name}_tvalid, {name}_tready, {name}_tlast;",
             f"    wire {name}_sp_tvalid, {name}_sp_tready, {name}_sp_tlast;",
             f"`ifdef {STALL_POINTS_DEFINE}",
             f'    tb_stall_point #(.DATA_W({width}), .SEED(32\'h{seed:08x}), .NAME("{name}")) u_{name}_sp (',
             "        .clk(clk), .rst(rst),",
-            f"        .s_axis_tdata({name}_tdata), .s_axis_tvalid({name}_tvalid),",
-            f"        .s_axis_tready({name}_tready), .s_axis_tlast({name}_tlast),",
-            f"        .m_axis_tdata({name}_sp_tdata), .m_axis_tvalid({name}_sp_tvalid),",
-            f"        .m_axis_tready({name}_sp_tready), .m_axis_tlast({name}_sp_tlast)",
+            *("        " + p for p in ports),
             "    );",
             "`else",
-            f"    assign {name}_sp_tdata = {name}_tdata;",
-            f"    assign {name}_sp_tvalid = {name}_tvalid;",
-            f"    assign {name}_tready = {name}_sp_tready;",
-            f"    assign {name}_sp_tlast = {name}_tlast;",
+            *link,
             "`endif", ""]
+
+
+def layer_wires(layer) -> list[str]:
+    """wires() of a layer's 8-bit activation output stream, with its optional register slice."""
+    return wires(layer.name, f"{vh(layer, 'C_OUT')}*8", slice_=True)

@@ -6,6 +6,11 @@
 // Parameters
 //   WEIGHTS_DIR  directory of the exported network (*.mem); network.vh from the same
 //                directory must be on the include path (-I weights/<net>).
+//   ARGMAX_PIPE  0: argmax's comparison tree in one cycle; 1: one tree level per cycle (a
+//                faster clock, latency + ceil(log2(classes)) - 1 cycles, the same II).
+//   REG_SLICES   1: an axis_skid register slice on each layer's activation output (tready no
+//                longer combinational through every layer; 1 cycle more latency per slice,
+//                the same II).
 // Streams (docs/quantization.md)
 //   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
@@ -16,7 +21,14 @@
 
 module cnn_default #(
     // directory of the exported network's .mem files (no trailing slash)
-    parameter WEIGHTS_DIR = "weights/default"
+    parameter WEIGHTS_DIR = "weights/default",
+    // 1: a register after every level of argmax's comparison tree (rtl/argmax.v PIPE)
+    parameter ARGMAX_PIPE = 0,
+    // 1: an axis_skid register slice on every layer's 8-bit activation output stream (not
+    // used with `INT8CNN_STALL_POINTS: the stall points take the slices' place)
+    /* verilator lint_off UNUSEDPARAM */
+    parameter REG_SLICES = 0
+    /* verilator lint_on UNUSEDPARAM */
 ) (
     input  wire clk,
     input  wire rst,
@@ -132,10 +144,22 @@ module cnn_default #(
         .m_axis_tready(conv1_sp_tready), .m_axis_tlast(conv1_sp_tlast)
     );
 `else
-    assign conv1_sp_tdata = conv1_tdata;
-    assign conv1_sp_tvalid = conv1_tvalid;
-    assign conv1_tready = conv1_sp_tready;
-    assign conv1_sp_tlast = conv1_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_conv1_slice
+            axis_skid #(.DATA_W(CONV1_C_OUT*8)) u_conv1_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(conv1_tdata), .s_axis_tvalid(conv1_tvalid),
+                .s_axis_tready(conv1_tready), .s_axis_tlast(conv1_tlast),
+                .m_axis_tdata(conv1_sp_tdata), .m_axis_tvalid(conv1_sp_tvalid),
+                .m_axis_tready(conv1_sp_tready), .m_axis_tlast(conv1_sp_tlast)
+            );
+        end else begin : g_conv1_link
+            assign conv1_sp_tdata = conv1_tdata;
+            assign conv1_sp_tvalid = conv1_tvalid;
+            assign conv1_tready = conv1_sp_tready;
+            assign conv1_sp_tlast = conv1_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -171,10 +195,22 @@ module cnn_default #(
         .m_axis_tready(pool1_sp_tready), .m_axis_tlast(pool1_sp_tlast)
     );
 `else
-    assign pool1_sp_tdata = pool1_tdata;
-    assign pool1_sp_tvalid = pool1_tvalid;
-    assign pool1_tready = pool1_sp_tready;
-    assign pool1_sp_tlast = pool1_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_pool1_slice
+            axis_skid #(.DATA_W(POOL1_C_OUT*8)) u_pool1_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(pool1_tdata), .s_axis_tvalid(pool1_tvalid),
+                .s_axis_tready(pool1_tready), .s_axis_tlast(pool1_tlast),
+                .m_axis_tdata(pool1_sp_tdata), .m_axis_tvalid(pool1_sp_tvalid),
+                .m_axis_tready(pool1_sp_tready), .m_axis_tlast(pool1_sp_tlast)
+            );
+        end else begin : g_pool1_link
+            assign pool1_sp_tdata = pool1_tdata;
+            assign pool1_sp_tvalid = pool1_tvalid;
+            assign pool1_tready = pool1_sp_tready;
+            assign pool1_sp_tlast = pool1_tlast;
+        end
+    endgenerate
 `endif
 
     maxpool2d #(
@@ -253,7 +289,8 @@ module cnn_default #(
 
     argmax #(
         .N(FC1_C_OUT),
-        .DATA_W(32)
+        .DATA_W(32),
+        .PIPE(ARGMAX_PIPE)
     ) u_argmax (
         .clk(clk), .rst(rst),
         .s_axis_tdata(fc1_sp_tdata), .s_axis_tvalid(fc1_sp_tvalid),

@@ -9,6 +9,11 @@
 //                directory must be on the include path (-I weights/<net>).
 //   FOLD_DIR     directory of the folded layers' chunk-ordered weight ROMs
 //                (<layer>_weight.mem, int8cnn.export.fold_words; written with this top).
+//   ARGMAX_PIPE  0: argmax's comparison tree in one cycle; 1: one tree level per cycle (a
+//                faster clock, latency + ceil(log2(classes)) - 1 cycles, the same II).
+//   REG_SLICES   1: an axis_skid register slice on each layer's activation output (tready no
+//                longer combinational through every layer; 1 cycle more latency per slice,
+//                the same II).
 // Streams (docs/quantization.md)
 //   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
@@ -26,7 +31,14 @@ module cnn_seed002_m64 #(
     // directory of the exported network's .mem files (no trailing slash)
     parameter WEIGHTS_DIR = "weights/seed002",
     // directory of the folded layers' weight ROMs (no trailing slash)
-    parameter FOLD_DIR = "rtl/generated/cnn_seed002_m64"
+    parameter FOLD_DIR = "rtl/generated/cnn_seed002_m64",
+    // 1: a register after every level of argmax's comparison tree (rtl/argmax.v PIPE)
+    parameter ARGMAX_PIPE = 0,
+    // 1: an axis_skid register slice on every layer's 8-bit activation output stream (not
+    // used with `INT8CNN_STALL_POINTS: the stall points take the slices' place)
+    /* verilator lint_off UNUSEDPARAM */
+    parameter REG_SLICES = 0
+    /* verilator lint_on UNUSEDPARAM */
 ) (
     input  wire clk,
     input  wire rst,
@@ -163,10 +175,22 @@ module cnn_seed002_m64 #(
         .m_axis_tready(conv1_sp_tready), .m_axis_tlast(conv1_sp_tlast)
     );
 `else
-    assign conv1_sp_tdata = conv1_tdata;
-    assign conv1_sp_tvalid = conv1_tvalid;
-    assign conv1_tready = conv1_sp_tready;
-    assign conv1_sp_tlast = conv1_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_conv1_slice
+            axis_skid #(.DATA_W(CONV1_C_OUT*8)) u_conv1_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(conv1_tdata), .s_axis_tvalid(conv1_tvalid),
+                .s_axis_tready(conv1_tready), .s_axis_tlast(conv1_tlast),
+                .m_axis_tdata(conv1_sp_tdata), .m_axis_tvalid(conv1_sp_tvalid),
+                .m_axis_tready(conv1_sp_tready), .m_axis_tlast(conv1_sp_tlast)
+            );
+        end else begin : g_conv1_link
+            assign conv1_sp_tdata = conv1_tdata;
+            assign conv1_sp_tvalid = conv1_tvalid;
+            assign conv1_tready = conv1_sp_tready;
+            assign conv1_sp_tlast = conv1_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -273,10 +297,22 @@ module cnn_seed002_m64 #(
         .m_axis_tready(conv2_sp_tready), .m_axis_tlast(conv2_sp_tlast)
     );
 `else
-    assign conv2_sp_tdata = conv2_tdata;
-    assign conv2_sp_tvalid = conv2_tvalid;
-    assign conv2_tready = conv2_sp_tready;
-    assign conv2_sp_tlast = conv2_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_conv2_slice
+            axis_skid #(.DATA_W(CONV2_C_OUT*8)) u_conv2_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(conv2_tdata), .s_axis_tvalid(conv2_tvalid),
+                .s_axis_tready(conv2_tready), .s_axis_tlast(conv2_tlast),
+                .m_axis_tdata(conv2_sp_tdata), .m_axis_tvalid(conv2_sp_tvalid),
+                .m_axis_tready(conv2_sp_tready), .m_axis_tlast(conv2_sp_tlast)
+            );
+        end else begin : g_conv2_link
+            assign conv2_sp_tdata = conv2_tdata;
+            assign conv2_sp_tvalid = conv2_tvalid;
+            assign conv2_tready = conv2_sp_tready;
+            assign conv2_sp_tlast = conv2_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -312,10 +348,22 @@ module cnn_seed002_m64 #(
         .m_axis_tready(act1_sp_tready), .m_axis_tlast(act1_sp_tlast)
     );
 `else
-    assign act1_sp_tdata = act1_tdata;
-    assign act1_sp_tvalid = act1_tvalid;
-    assign act1_tready = act1_sp_tready;
-    assign act1_sp_tlast = act1_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_act1_slice
+            axis_skid #(.DATA_W(ACT1_C_OUT*8)) u_act1_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(act1_tdata), .s_axis_tvalid(act1_tvalid),
+                .s_axis_tready(act1_tready), .s_axis_tlast(act1_tlast),
+                .m_axis_tdata(act1_sp_tdata), .m_axis_tvalid(act1_sp_tvalid),
+                .m_axis_tready(act1_sp_tready), .m_axis_tlast(act1_sp_tlast)
+            );
+        end else begin : g_act1_link
+            assign act1_sp_tdata = act1_tdata;
+            assign act1_sp_tvalid = act1_tvalid;
+            assign act1_tready = act1_sp_tready;
+            assign act1_sp_tlast = act1_tlast;
+        end
+    endgenerate
 `endif
 
     act_lut #(
@@ -344,10 +392,22 @@ module cnn_seed002_m64 #(
         .m_axis_tready(pool1_sp_tready), .m_axis_tlast(pool1_sp_tlast)
     );
 `else
-    assign pool1_sp_tdata = pool1_tdata;
-    assign pool1_sp_tvalid = pool1_tvalid;
-    assign pool1_tready = pool1_sp_tready;
-    assign pool1_sp_tlast = pool1_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_pool1_slice
+            axis_skid #(.DATA_W(POOL1_C_OUT*8)) u_pool1_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(pool1_tdata), .s_axis_tvalid(pool1_tvalid),
+                .s_axis_tready(pool1_tready), .s_axis_tlast(pool1_tlast),
+                .m_axis_tdata(pool1_sp_tdata), .m_axis_tvalid(pool1_sp_tvalid),
+                .m_axis_tready(pool1_sp_tready), .m_axis_tlast(pool1_sp_tlast)
+            );
+        end else begin : g_pool1_link
+            assign pool1_sp_tdata = pool1_tdata;
+            assign pool1_sp_tvalid = pool1_tvalid;
+            assign pool1_tready = pool1_sp_tready;
+            assign pool1_sp_tlast = pool1_tlast;
+        end
+    endgenerate
 `endif
 
     maxpool2d #(
@@ -450,10 +510,22 @@ module cnn_seed002_m64 #(
         .m_axis_tready(conv3_sp_tready), .m_axis_tlast(conv3_sp_tlast)
     );
 `else
-    assign conv3_sp_tdata = conv3_tdata;
-    assign conv3_sp_tvalid = conv3_tvalid;
-    assign conv3_tready = conv3_sp_tready;
-    assign conv3_sp_tlast = conv3_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_conv3_slice
+            axis_skid #(.DATA_W(CONV3_C_OUT*8)) u_conv3_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(conv3_tdata), .s_axis_tvalid(conv3_tvalid),
+                .s_axis_tready(conv3_tready), .s_axis_tlast(conv3_tlast),
+                .m_axis_tdata(conv3_sp_tdata), .m_axis_tvalid(conv3_sp_tvalid),
+                .m_axis_tready(conv3_sp_tready), .m_axis_tlast(conv3_sp_tlast)
+            );
+        end else begin : g_conv3_link
+            assign conv3_sp_tdata = conv3_tdata;
+            assign conv3_sp_tvalid = conv3_tvalid;
+            assign conv3_tready = conv3_sp_tready;
+            assign conv3_sp_tlast = conv3_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -489,10 +561,22 @@ module cnn_seed002_m64 #(
         .m_axis_tready(act2_sp_tready), .m_axis_tlast(act2_sp_tlast)
     );
 `else
-    assign act2_sp_tdata = act2_tdata;
-    assign act2_sp_tvalid = act2_tvalid;
-    assign act2_tready = act2_sp_tready;
-    assign act2_sp_tlast = act2_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_act2_slice
+            axis_skid #(.DATA_W(ACT2_C_OUT*8)) u_act2_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(act2_tdata), .s_axis_tvalid(act2_tvalid),
+                .s_axis_tready(act2_tready), .s_axis_tlast(act2_tlast),
+                .m_axis_tdata(act2_sp_tdata), .m_axis_tvalid(act2_sp_tvalid),
+                .m_axis_tready(act2_sp_tready), .m_axis_tlast(act2_sp_tlast)
+            );
+        end else begin : g_act2_link
+            assign act2_sp_tdata = act2_tdata;
+            assign act2_sp_tvalid = act2_tvalid;
+            assign act2_tready = act2_sp_tready;
+            assign act2_sp_tlast = act2_tlast;
+        end
+    endgenerate
 `endif
 
     act_lut #(
@@ -556,10 +640,22 @@ module cnn_seed002_m64 #(
         .m_axis_tready(pool2_sp_tready), .m_axis_tlast(pool2_sp_tlast)
     );
 `else
-    assign pool2_sp_tdata = pool2_tdata;
-    assign pool2_sp_tvalid = pool2_tvalid;
-    assign pool2_tready = pool2_sp_tready;
-    assign pool2_sp_tlast = pool2_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_pool2_slice
+            axis_skid #(.DATA_W(POOL2_C_OUT*8)) u_pool2_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(pool2_tdata), .s_axis_tvalid(pool2_tvalid),
+                .s_axis_tready(pool2_tready), .s_axis_tlast(pool2_tlast),
+                .m_axis_tdata(pool2_sp_tdata), .m_axis_tvalid(pool2_sp_tvalid),
+                .m_axis_tready(pool2_sp_tready), .m_axis_tlast(pool2_sp_tlast)
+            );
+        end else begin : g_pool2_link
+            assign pool2_sp_tdata = pool2_tdata;
+            assign pool2_sp_tvalid = pool2_tvalid;
+            assign pool2_tready = pool2_sp_tready;
+            assign pool2_sp_tlast = pool2_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -643,7 +739,8 @@ module cnn_seed002_m64 #(
 
     argmax #(
         .N(FC1_C_OUT),
-        .DATA_W(32)
+        .DATA_W(32),
+        .PIPE(ARGMAX_PIPE)
     ) u_argmax (
         .clk(clk), .rst(rst),
         .s_axis_tdata(fc1_sp_tdata), .s_axis_tvalid(fc1_sp_tvalid),

@@ -9,6 +9,11 @@
 //                directory must be on the include path (-I weights/<net>).
 //   FOLD_DIR     directory of the folded layers' chunk-ordered weight ROMs
 //                (<layer>_weight.mem, int8cnn.export.fold_words; written with this top).
+//   ARGMAX_PIPE  0: argmax's comparison tree in one cycle; 1: one tree level per cycle (a
+//                faster clock, latency + ceil(log2(classes)) - 1 cycles, the same II).
+//   REG_SLICES   1: an axis_skid register slice on each layer's activation output (tready no
+//                longer combinational through every layer; 1 cycle more latency per slice,
+//                the same II).
 // Streams (docs/quantization.md)
 //   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
@@ -30,7 +35,14 @@ module cnn_seed003_fashion_m64 #(
     // directory of the exported network's .mem files (no trailing slash)
     parameter WEIGHTS_DIR = "weights/seed003_fashion",
     // directory of the folded layers' weight ROMs (no trailing slash)
-    parameter FOLD_DIR = "rtl/generated/cnn_seed003_fashion_m64"
+    parameter FOLD_DIR = "rtl/generated/cnn_seed003_fashion_m64",
+    // 1: a register after every level of argmax's comparison tree (rtl/argmax.v PIPE)
+    parameter ARGMAX_PIPE = 0,
+    // 1: an axis_skid register slice on every layer's 8-bit activation output stream (not
+    // used with `INT8CNN_STALL_POINTS: the stall points take the slices' place)
+    /* verilator lint_off UNUSEDPARAM */
+    parameter REG_SLICES = 0
+    /* verilator lint_on UNUSEDPARAM */
 ) (
     input  wire clk,
     input  wire rst,
@@ -189,10 +201,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(conv1_sp_tready), .m_axis_tlast(conv1_sp_tlast)
     );
 `else
-    assign conv1_sp_tdata = conv1_tdata;
-    assign conv1_sp_tvalid = conv1_tvalid;
-    assign conv1_tready = conv1_sp_tready;
-    assign conv1_sp_tlast = conv1_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_conv1_slice
+            axis_skid #(.DATA_W(CONV1_C_OUT*8)) u_conv1_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(conv1_tdata), .s_axis_tvalid(conv1_tvalid),
+                .s_axis_tready(conv1_tready), .s_axis_tlast(conv1_tlast),
+                .m_axis_tdata(conv1_sp_tdata), .m_axis_tvalid(conv1_sp_tvalid),
+                .m_axis_tready(conv1_sp_tready), .m_axis_tlast(conv1_sp_tlast)
+            );
+        end else begin : g_conv1_link
+            assign conv1_sp_tdata = conv1_tdata;
+            assign conv1_sp_tvalid = conv1_tvalid;
+            assign conv1_tready = conv1_sp_tready;
+            assign conv1_sp_tlast = conv1_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -228,10 +252,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(pool1_sp_tready), .m_axis_tlast(pool1_sp_tlast)
     );
 `else
-    assign pool1_sp_tdata = pool1_tdata;
-    assign pool1_sp_tvalid = pool1_tvalid;
-    assign pool1_tready = pool1_sp_tready;
-    assign pool1_sp_tlast = pool1_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_pool1_slice
+            axis_skid #(.DATA_W(POOL1_C_OUT*8)) u_pool1_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(pool1_tdata), .s_axis_tvalid(pool1_tvalid),
+                .s_axis_tready(pool1_tready), .s_axis_tlast(pool1_tlast),
+                .m_axis_tdata(pool1_sp_tdata), .m_axis_tvalid(pool1_sp_tvalid),
+                .m_axis_tready(pool1_sp_tready), .m_axis_tlast(pool1_sp_tlast)
+            );
+        end else begin : g_pool1_link
+            assign pool1_sp_tdata = pool1_tdata;
+            assign pool1_sp_tvalid = pool1_tvalid;
+            assign pool1_tready = pool1_sp_tready;
+            assign pool1_sp_tlast = pool1_tlast;
+        end
+    endgenerate
 `endif
 
     maxpool2d #(
@@ -383,10 +419,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(conv2_sp_tready), .m_axis_tlast(conv2_sp_tlast)
     );
 `else
-    assign conv2_sp_tdata = conv2_tdata;
-    assign conv2_sp_tvalid = conv2_tvalid;
-    assign conv2_tready = conv2_sp_tready;
-    assign conv2_sp_tlast = conv2_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_conv2_slice
+            axis_skid #(.DATA_W(CONV2_C_OUT*8)) u_conv2_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(conv2_tdata), .s_axis_tvalid(conv2_tvalid),
+                .s_axis_tready(conv2_tready), .s_axis_tlast(conv2_tlast),
+                .m_axis_tdata(conv2_sp_tdata), .m_axis_tvalid(conv2_sp_tvalid),
+                .m_axis_tready(conv2_sp_tready), .m_axis_tlast(conv2_sp_tlast)
+            );
+        end else begin : g_conv2_link
+            assign conv2_sp_tdata = conv2_tdata;
+            assign conv2_sp_tvalid = conv2_tvalid;
+            assign conv2_tready = conv2_sp_tready;
+            assign conv2_sp_tlast = conv2_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -493,10 +541,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(conv3_sp_tready), .m_axis_tlast(conv3_sp_tlast)
     );
 `else
-    assign conv3_sp_tdata = conv3_tdata;
-    assign conv3_sp_tvalid = conv3_tvalid;
-    assign conv3_tready = conv3_sp_tready;
-    assign conv3_sp_tlast = conv3_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_conv3_slice
+            axis_skid #(.DATA_W(CONV3_C_OUT*8)) u_conv3_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(conv3_tdata), .s_axis_tvalid(conv3_tvalid),
+                .s_axis_tready(conv3_tready), .s_axis_tlast(conv3_tlast),
+                .m_axis_tdata(conv3_sp_tdata), .m_axis_tvalid(conv3_sp_tvalid),
+                .m_axis_tready(conv3_sp_tready), .m_axis_tlast(conv3_sp_tlast)
+            );
+        end else begin : g_conv3_link
+            assign conv3_sp_tdata = conv3_tdata;
+            assign conv3_sp_tvalid = conv3_tvalid;
+            assign conv3_tready = conv3_sp_tready;
+            assign conv3_sp_tlast = conv3_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -562,10 +622,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(add1_sp_tready), .m_axis_tlast(add1_sp_tlast)
     );
 `else
-    assign add1_sp_tdata = add1_tdata;
-    assign add1_sp_tvalid = add1_tvalid;
-    assign add1_tready = add1_sp_tready;
-    assign add1_sp_tlast = add1_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_add1_slice
+            axis_skid #(.DATA_W(ADD1_C_OUT*8)) u_add1_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(add1_tdata), .s_axis_tvalid(add1_tvalid),
+                .s_axis_tready(add1_tready), .s_axis_tlast(add1_tlast),
+                .m_axis_tdata(add1_sp_tdata), .m_axis_tvalid(add1_sp_tvalid),
+                .m_axis_tready(add1_sp_tready), .m_axis_tlast(add1_sp_tlast)
+            );
+        end else begin : g_add1_link
+            assign add1_sp_tdata = add1_tdata;
+            assign add1_sp_tvalid = add1_tvalid;
+            assign add1_tready = add1_sp_tready;
+            assign add1_sp_tlast = add1_tlast;
+        end
+    endgenerate
 `endif
 
     eltwise_add #(
@@ -726,10 +798,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(conv4_sp_tready), .m_axis_tlast(conv4_sp_tlast)
     );
 `else
-    assign conv4_sp_tdata = conv4_tdata;
-    assign conv4_sp_tvalid = conv4_tvalid;
-    assign conv4_tready = conv4_sp_tready;
-    assign conv4_sp_tlast = conv4_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_conv4_slice
+            axis_skid #(.DATA_W(CONV4_C_OUT*8)) u_conv4_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(conv4_tdata), .s_axis_tvalid(conv4_tvalid),
+                .s_axis_tready(conv4_tready), .s_axis_tlast(conv4_tlast),
+                .m_axis_tdata(conv4_sp_tdata), .m_axis_tvalid(conv4_sp_tvalid),
+                .m_axis_tready(conv4_sp_tready), .m_axis_tlast(conv4_sp_tlast)
+            );
+        end else begin : g_conv4_link
+            assign conv4_sp_tdata = conv4_tdata;
+            assign conv4_sp_tvalid = conv4_tvalid;
+            assign conv4_tready = conv4_sp_tready;
+            assign conv4_sp_tlast = conv4_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -836,10 +920,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(conv5_sp_tready), .m_axis_tlast(conv5_sp_tlast)
     );
 `else
-    assign conv5_sp_tdata = conv5_tdata;
-    assign conv5_sp_tvalid = conv5_tvalid;
-    assign conv5_tready = conv5_sp_tready;
-    assign conv5_sp_tlast = conv5_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_conv5_slice
+            axis_skid #(.DATA_W(CONV5_C_OUT*8)) u_conv5_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(conv5_tdata), .s_axis_tvalid(conv5_tvalid),
+                .s_axis_tready(conv5_tready), .s_axis_tlast(conv5_tlast),
+                .m_axis_tdata(conv5_sp_tdata), .m_axis_tvalid(conv5_sp_tvalid),
+                .m_axis_tready(conv5_sp_tready), .m_axis_tlast(conv5_sp_tlast)
+            );
+        end else begin : g_conv5_link
+            assign conv5_sp_tdata = conv5_tdata;
+            assign conv5_sp_tvalid = conv5_tvalid;
+            assign conv5_tready = conv5_sp_tready;
+            assign conv5_sp_tlast = conv5_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -946,10 +1042,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(conv6_sp_tready), .m_axis_tlast(conv6_sp_tlast)
     );
 `else
-    assign conv6_sp_tdata = conv6_tdata;
-    assign conv6_sp_tvalid = conv6_tvalid;
-    assign conv6_tready = conv6_sp_tready;
-    assign conv6_sp_tlast = conv6_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_conv6_slice
+            axis_skid #(.DATA_W(CONV6_C_OUT*8)) u_conv6_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(conv6_tdata), .s_axis_tvalid(conv6_tvalid),
+                .s_axis_tready(conv6_tready), .s_axis_tlast(conv6_tlast),
+                .m_axis_tdata(conv6_sp_tdata), .m_axis_tvalid(conv6_sp_tvalid),
+                .m_axis_tready(conv6_sp_tready), .m_axis_tlast(conv6_sp_tlast)
+            );
+        end else begin : g_conv6_link
+            assign conv6_sp_tdata = conv6_tdata;
+            assign conv6_sp_tvalid = conv6_tvalid;
+            assign conv6_tready = conv6_sp_tready;
+            assign conv6_sp_tlast = conv6_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -1015,10 +1123,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(add2_sp_tready), .m_axis_tlast(add2_sp_tlast)
     );
 `else
-    assign add2_sp_tdata = add2_tdata;
-    assign add2_sp_tvalid = add2_tvalid;
-    assign add2_tready = add2_sp_tready;
-    assign add2_sp_tlast = add2_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_add2_slice
+            axis_skid #(.DATA_W(ADD2_C_OUT*8)) u_add2_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(add2_tdata), .s_axis_tvalid(add2_tvalid),
+                .s_axis_tready(add2_tready), .s_axis_tlast(add2_tlast),
+                .m_axis_tdata(add2_sp_tdata), .m_axis_tvalid(add2_sp_tvalid),
+                .m_axis_tready(add2_sp_tready), .m_axis_tlast(add2_sp_tlast)
+            );
+        end else begin : g_add2_link
+            assign add2_sp_tdata = add2_tdata;
+            assign add2_sp_tvalid = add2_tvalid;
+            assign add2_tready = add2_sp_tready;
+            assign add2_sp_tlast = add2_tlast;
+        end
+    endgenerate
 `endif
 
     eltwise_add #(
@@ -1094,10 +1214,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(pool2_sp_tready), .m_axis_tlast(pool2_sp_tlast)
     );
 `else
-    assign pool2_sp_tdata = pool2_tdata;
-    assign pool2_sp_tvalid = pool2_tvalid;
-    assign pool2_tready = pool2_sp_tready;
-    assign pool2_sp_tlast = pool2_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_pool2_slice
+            axis_skid #(.DATA_W(POOL2_C_OUT*8)) u_pool2_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(pool2_tdata), .s_axis_tvalid(pool2_tvalid),
+                .s_axis_tready(pool2_tready), .s_axis_tlast(pool2_tlast),
+                .m_axis_tdata(pool2_sp_tdata), .m_axis_tvalid(pool2_sp_tvalid),
+                .m_axis_tready(pool2_sp_tready), .m_axis_tlast(pool2_sp_tlast)
+            );
+        end else begin : g_pool2_link
+            assign pool2_sp_tdata = pool2_tdata;
+            assign pool2_sp_tvalid = pool2_tvalid;
+            assign pool2_tready = pool2_sp_tready;
+            assign pool2_sp_tlast = pool2_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -1172,10 +1304,22 @@ module cnn_seed003_fashion_m64 #(
         .m_axis_tready(fc1_sp_tready), .m_axis_tlast(fc1_sp_tlast)
     );
 `else
-    assign fc1_sp_tdata = fc1_tdata;
-    assign fc1_sp_tvalid = fc1_tvalid;
-    assign fc1_tready = fc1_sp_tready;
-    assign fc1_sp_tlast = fc1_tlast;
+    generate
+        if (REG_SLICES != 0) begin : g_fc1_slice
+            axis_skid #(.DATA_W(FC1_C_OUT*8)) u_fc1_slice (
+                .clk(clk), .rst(rst),
+                .s_axis_tdata(fc1_tdata), .s_axis_tvalid(fc1_tvalid),
+                .s_axis_tready(fc1_tready), .s_axis_tlast(fc1_tlast),
+                .m_axis_tdata(fc1_sp_tdata), .m_axis_tvalid(fc1_sp_tvalid),
+                .m_axis_tready(fc1_sp_tready), .m_axis_tlast(fc1_sp_tlast)
+            );
+        end else begin : g_fc1_link
+            assign fc1_sp_tdata = fc1_tdata;
+            assign fc1_sp_tvalid = fc1_tvalid;
+            assign fc1_tready = fc1_sp_tready;
+            assign fc1_sp_tlast = fc1_tlast;
+        end
+    endgenerate
 `endif
 
     requant #(
@@ -1259,7 +1403,8 @@ module cnn_seed003_fashion_m64 #(
 
     argmax #(
         .N(FC2_C_OUT),
-        .DATA_W(32)
+        .DATA_W(32),
+        .PIPE(ARGMAX_PIPE)
     ) u_argmax (
         .clk(clk), .rst(rst),
         .s_axis_tdata(fc2_sp_tdata), .s_axis_tvalid(fc2_sp_tvalid),
