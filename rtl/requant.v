@@ -8,6 +8,10 @@
 // Latency, throughput and handshake are the same as with POW2 = 0, so a generated top can choose
 // the option per layer.
 //
+// SERIAL = 1: one multiplier shared by the C channels (for an FPGA with few DSPs, behind a folded
+// layer that delivers a beat at most every C+1 cycles): a beat is taken into a register, its lanes
+// are multiplied one per cycle over the next C cycles, then stage 2 as with SERIAL = 0.
+//
 // Parameters
 //   C           channels per beat (lanes), >= 1
 //   ACC_W       accumulator width (signed lanes of s_axis_tdata), >= 2
@@ -19,6 +23,7 @@
 //   ZP_OUT      output zero point added after the shift
 //   MULT_FILE   $readmemh file, C lines of MULT_W/4 hex digits (M[c], line c); not read when POW2 = 1
 //   SHIFT_FILE  $readmemh file, C lines of 2 hex digits (S[c], line c)
+//   SERIAL      0 = C multipliers, one beat per clock; 1 = one multiplier, one beat per C+1 clocks
 //
 // Latency and throughput
 //   2 cycles (stage 1: multiply, or with POW2 = 1 register the accumulator; stage 2: round, shift,
@@ -26,6 +31,10 @@
 //   one beat per clock when not stalled. Stage-enable backpressure: the output stage advances when
 //   it is empty or m_axis_tready is high; stage 1 also advances when it holds no beat (bubbles are
 //   squeezed out). s_axis_tready depends combinationally on m_axis_tready.
+//
+//   SERIAL = 1: C+2 cycles (the beat register, C cycles of products, the output register) and one
+//   beat per C+1 clocks: s_axis_tready is high when no beat is being multiplied and stage 1 is
+//   empty or moving on; the output side is the same stage-enable as above.
 //
 // Stream order
 //   One beat in, one beat out, in order; lane c = channel c at [c*ACC_W +: ACC_W] in and
@@ -54,7 +63,9 @@ module requant #(
     // per-channel multipliers, one per line (MULT_W/4 hex digits)
     parameter MULT_FILE = "weights/default/conv1_mult.mem",
     // per-channel shifts, one per line (2 hex digits)
-    parameter SHIFT_FILE = "weights/default/conv1_shift.mem"
+    parameter SHIFT_FILE = "weights/default/conv1_shift.mem",
+    // 1: one multiplier for all channels, one beat per C+1 clocks
+    parameter integer SERIAL = 0
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -87,6 +98,7 @@ initial begin
     if (POW2 != 0 && POW2 != 1) $error("requant: POW2 must be 0 or 1, got %0d", POW2);
     if (MULT_W < 2) $error("requant: MULT_W must be >= 2, got %0d", MULT_W);
     if (SHIFT_W < 1 || SHIFT_W > 30) $error("requant: SHIFT_W must be 1..30, got %0d", SHIFT_W);
+    if (SERIAL != 0 && SERIAL != 1) $error("requant: SERIAL must be 0 or 1, got %0d", SERIAL);
     // OUT_W, LO, HI: checked by round_shift_clamp
     $readmemh(SHIFT_FILE, shift_mem);
 `ifndef SYNTHESIS
@@ -97,37 +109,51 @@ initial begin
 `endif
 end
 
-// stage 1 input: acc * M[c] per lane (POW2 = 1: acc sign-extended, M = 1)
-wire [C*PROD_W-1:0] prod_all;
+// stage 1 input: acc * M[c] of every lane, or with SERIAL = 1 of lane k of the held beat on the one
+// multiplier (POW2 = 1: acc sign-extended, M = 1); prod_all lane c is what stage 1 register c loads
+localparam integer N_MUL = (SERIAL != 0) ? 1 : C;
+localparam integer K_W = (C > 1) ? $clog2(C) : 1;
+localparam integer C_LAST = C - 1;
+localparam [K_W-1:0] K_LAST = C_LAST[K_W-1:0];
+
+wire [C*PROD_W-1:0]     prod_all;
+wire [N_MUL*PROD_W-1:0] mul_prod;
+wire [C*ACC_W-1:0]      x_held;    // SERIAL = 1: the beat being multiplied; else the input beat
+wire [K_W-1:0]          lane_k;    // SERIAL = 1: its lane in the multiplier this cycle
+wire                    busy;      // SERIAL = 1: a beat is being multiplied
 
 genvar gm;
 generate
-    if (POW2 != 0) begin : g_pow2
-        for (gm = 0; gm < C; gm = gm + 1) begin : g_ch
-            wire signed [ACC_W-1:0] acc = s_axis_tdata[gm*ACC_W +: ACC_W];
-            assign prod_all[gm*PROD_W +: PROD_W] = {{(PROD_W-ACC_W){acc[ACC_W-1]}}, acc};
-        end
-    end else begin : g_mult
-        reg [MULT_W-1:0] mult_mem [0:C-1];
-        integer          chk_m;
+    for (gm = 0; gm < N_MUL; gm = gm + 1) begin : g_mul
+        localparam [K_W-1:0] CH = gm;
+        wire [K_W-1:0]          ch  = (SERIAL != 0) ? lane_k : CH;
+        wire signed [ACC_W-1:0] acc = x_held[ch*ACC_W +: ACC_W];
 
-        initial begin
-            $readmemh(MULT_FILE, mult_mem);
+        if (POW2 != 0) begin : g_pow2
+            assign mul_prod[gm*PROD_W +: PROD_W] = {{(PROD_W-ACC_W){acc[ACC_W-1]}}, acc};
+        end else begin : g_mult
+            reg [MULT_W-1:0] mult_mem [0:C-1];
+            integer          chk_m;
+
+            initial begin
+                $readmemh(MULT_FILE, mult_mem);
 `ifndef SYNTHESIS
-            for (chk_m = 0; chk_m < C; chk_m = chk_m + 1) begin
-                if (mult_mem[chk_m][MULT_W-1])
-                    $error("requant: M[%0d]=%0d does not fit MULT_W=%0d as a positive value", chk_m,
-                           mult_mem[chk_m], MULT_W);
-            end
+                for (chk_m = 0; chk_m < C; chk_m = chk_m + 1) begin
+                    if (mult_mem[chk_m][MULT_W-1])
+                        $error("requant: M[%0d]=%0d does not fit MULT_W=%0d as a positive value",
+                               chk_m, mult_mem[chk_m], MULT_W);
+                end
 `endif
-        end
+            end
 
-        for (gm = 0; gm < C; gm = gm + 1) begin : g_ch
-            wire signed [ACC_W-1:0]  acc  = s_axis_tdata[gm*ACC_W +: ACC_W];
-            wire signed [MULT_W-1:0] mult = mult_mem[gm];
+            wire signed [MULT_W-1:0] mult = mult_mem[ch];
             wire signed [PROD_W-1:0] prod = acc * mult;
-            assign prod_all[gm*PROD_W +: PROD_W] = prod;
+            assign mul_prod[gm*PROD_W +: PROD_W] = prod;
         end
+    end
+
+    for (gm = 0; gm < C; gm = gm + 1) begin : g_to_lane
+        assign prod_all[gm*PROD_W +: PROD_W] = mul_prod[(SERIAL != 0 ? 0 : gm)*PROD_W +: PROD_W];
     end
 endgenerate
 
@@ -145,7 +171,7 @@ reg                m_last_reg;
 wire out_en = !m_valid_reg || m_axis_tready;
 wire p_en   = out_en || !p_valid_reg;
 
-assign s_axis_tready = p_en;
+assign s_axis_tready = p_en && !busy;
 
 assign m_axis_tdata  = m_data_reg;
 assign m_axis_tvalid = m_valid_reg;
@@ -154,11 +180,14 @@ assign m_axis_tlast  = m_last_reg;
 genvar gc;
 generate
     for (gc = 0; gc < C; gc = gc + 1) begin : g_ch
+        localparam [K_W-1:0]     CH = gc;
         wire [SHIFT_W-1:0]       shift_c = shift_mem[gc];
         wire [OUT_W-1:0]         y_out;
+        // stage 1 register gc loads: with every beat, or (SERIAL = 1) when its lane is multiplied
+        wire                     p_we = (SERIAL != 0) ? busy && (lane_k == CH) : p_en;
 
         always @(posedge clk) begin
-            if (p_en) begin
+            if (p_we) begin
                 p_data_reg[gc*PROD_W +: PROD_W] <= prod_all[gc*PROD_W +: PROD_W];
             end
         end
@@ -176,12 +205,71 @@ generate
             end
         end
     end
+
+    if (SERIAL != 0) begin : g_serial
+        // take a beat when stage 1 is free; multiply lane k_reg = 0..C-1 over the next C cycles;
+        // stage 1 is valid after the last lane and empties when stage 2 takes it
+        reg [C*ACC_W-1:0] x_reg;
+        reg               x_last_reg;
+        reg [K_W-1:0]     k_reg;
+        reg               busy_reg;
+        wire              take = s_axis_tvalid && s_axis_tready;
+        wire              p_done = busy_reg && (k_reg == K_LAST);  // its last lane is multiplied
+
+        assign x_held = x_reg;
+        assign lane_k = k_reg;
+        assign busy   = busy_reg;
+
+        always @(posedge clk) begin
+            if (take) begin
+                x_reg      <= s_axis_tdata;
+                x_last_reg <= s_axis_tlast;
+            end
+            if (p_done) begin
+                p_last_reg <= x_last_reg;
+            end
+            if (take || p_done) begin
+                k_reg <= {K_W{1'b0}};
+            end else if (busy_reg) begin
+                k_reg <= k_reg + 1'b1;
+            end
+        end
+
+        always @(posedge clk) begin
+            if (rst) begin
+                busy_reg    <= 1'b0;
+                p_valid_reg <= 1'b0;
+            end else begin
+                busy_reg <= take || (busy_reg && !p_done);
+                if (p_done) begin
+                    p_valid_reg <= 1'b1;
+                end else if (out_en) begin
+                    p_valid_reg <= 1'b0;
+                end
+            end
+        end
+    end else begin : g_parallel
+        assign x_held = s_axis_tdata;
+        assign lane_k = {K_W{1'b0}};
+        assign busy   = 1'b0;
+
+        always @(posedge clk) begin
+            if (p_en) begin
+                p_last_reg <= s_axis_tlast;
+            end
+        end
+
+        always @(posedge clk) begin
+            if (rst) begin
+                p_valid_reg <= 1'b0;
+            end else if (p_en) begin
+                p_valid_reg <= s_axis_tvalid;
+            end
+        end
+    end
 endgenerate
 
 always @(posedge clk) begin
-    if (p_en) begin
-        p_last_reg <= s_axis_tlast;
-    end
     if (out_en) begin
         m_last_reg <= p_last_reg;
     end
@@ -189,15 +277,9 @@ end
 
 always @(posedge clk) begin
     if (rst) begin
-        p_valid_reg <= 1'b0;
         m_valid_reg <= 1'b0;
-    end else begin
-        if (p_en) begin
-            p_valid_reg <= s_axis_tvalid;
-        end
-        if (out_en) begin
-            m_valid_reg <= p_valid_reg;
-        end
+    end else if (out_en) begin
+        m_valid_reg <= p_valid_reg;
     end
 end
 

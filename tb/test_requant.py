@@ -10,11 +10,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from axis_tb import build_dir, run_case, stall_test, start, stream_beats, vstr
+from axis_tb import build_dir, frame_lengths, run_case, split, stall_test, start, stream_beats, vstr
 from int8cnn import golden
 from memgen import int_to_lanes, lanes_to_int, read_mem, write_mem
 
 LATENCY = 2  # cycles from an accepted input beat to its output beat (documented in rtl/requant.v)
+
+
+def latency(c: int, serial: int) -> int:
+    """rtl/requant.v: 2 cycles; SERIAL = 1: C + 2 (the beat register, C products, the output)."""
+    return LATENCY + c if serial else LATENCY
 
 
 # ----------------------------------------------------------------------------- cocotb side
@@ -64,9 +69,28 @@ async def run_stream(dut, stall):
     n = cfg["beats"]
     acc = make_accs(rng, n, cfg, mult, shift)
     y = golden.requant(acc, mult, shift, cfg["LO"], cfg["HI"], cfg["ZP_OUT"], axis=1)
-    await stream_beats(tb, stall, rng, [lanes_to_int(row, ACC_W) for row in acc],
-                       [lanes_to_int(row, OUT_W) for row in y], LATENCY,
-                       decode=lambda w: int_to_lanes(w, C, OUT_W, signed=cfg["LO"] < 0))
+    words_in, words_out = [lanes_to_int(row, ACC_W) for row in acc], [lanes_to_int(row, OUT_W) for row in y]
+    decode = lambda w: int_to_lanes(w, C, OUT_W, signed=cfg["LO"] < 0)  # noqa: E731
+    if not cfg.get("SERIAL"):
+        await stream_beats(tb, stall, rng, words_in, words_out, LATENCY, decode=decode)
+        return
+    # SERIAL = 1: one beat per C+1 clocks; the output is still work-conserving (due = accepted +
+    # latency), the input stalls by design
+    lat, lengths = latency(C, 1), frame_lengths(rng, n)
+    await tb.run(split(words_in, lengths), split(words_out, lengths), lat, decode,
+                 timeout_ns=20_000 * n * (C + 1))
+    tb.check_work_conserving([c + lat for c in tb.in_cycles], input_rule=False, why=f" [{stall}]")
+    # the input waits only while a beat is multiplied (the C clocks after one is taken) or under
+    # backpressure (the output valid and not taken in that clock or the one before)
+    taken, stalled = set(tb.in_cycles), set(tb.monitor.out_stall_cycles)
+    late = [t for t in tb.monitor.in_stall_cycles if t not in stalled and t - 1 not in stalled
+            and not any(t - d in taken for d in range(1, C + 1))]
+    assert not late, f"input stalled without cause at cycles {late[:5]} ({len(late)}) [{stall}]"
+    if stall == "none":
+        tb.check_input_period(n, C + 1)
+        oc = tb.out_cycles
+        assert sorted(set(np.diff(oc).tolist())) == [C + 1], "output not one beat per C+1 clocks"
+        assert oc[0] - tb.in_cycles[0] == lat, f"latency {oc[0] - tb.in_cycles[0]}, expected {lat}"
 
 
 # ----------------------------------------------------------------------------- pytest side
@@ -81,6 +105,10 @@ CASES = {
     # pow2 mode in the POW2 = 1 datapath (no multiplier, MULT_FILE ""): int8 output, a zero point,
     # shifts 0 and ACC_W (= the shift cap, every result 0 + ZP_OUT) beside random ones
     "pow2-rtl": dict(C=4, ACC_W=13, LO=-128, HI=127, ZP_OUT=-2, mode="pow2", POW2=1),
+    # one multiplier for all channels (the FPGA builds' requant behind a folded layer)
+    "serial": dict(C=3, ACC_W=21, LO=0, HI=255, ZP_OUT=0, mode="q15", SERIAL=1),
+    "serial-odd": dict(C=5, ACC_W=19, LO=-128, HI=127, ZP_OUT=-3, mode="edge", SERIAL=1),
+    "serial-pow2": dict(C=2, ACC_W=13, LO=-128, HI=127, ZP_OUT=-2, mode="pow2", POW2=1, SERIAL=1),
 }
 
 
@@ -111,7 +139,7 @@ def test_requant(sim, case):
     pow2 = p.get("POW2", 0)
     shift_file = write_mem(build_dir("requant", sim, case) / "shift.mem", shift, 2)
     params = dict(C=p["C"], ACC_W=p["ACC_W"], POW2=pow2, MULT_W=16, SHIFT_W=6, OUT_W=8, LO=p["LO"],
-                  HI=p["HI"], ZP_OUT=p["ZP_OUT"])
+                  HI=p["HI"], ZP_OUT=p["ZP_OUT"], SERIAL=p.get("SERIAL", 0))
     if pow2:
         # POW2 = 1 reads no multiplier file (make_constants gave M = 1, as the model uses)
         assert mult == [1] * p["C"]
