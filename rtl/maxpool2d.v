@@ -10,7 +10,7 @@
 // OW = (IMG_W-K)/STRIDE+1, same lane layout; m_axis_tlast on the last beat of an image. Images
 // stream back to back; s_axis_tlast is ignored.
 //
-// Latency: 2 cycles (window2d 1, max tree 1): the output pixel whose window completes with input
+// Latency: 2 cycles (window2d 1, max tree 1: a balanced tree of compares, ceil(log2(K*K)) deep): the output pixel whose window completes with input
 // pixel (y, x) is valid 2 cycles after that pixel is accepted. Throughput: one pixel per clock in
 // and out when not stalled. Stage enable = !m_axis_tvalid || m_axis_tready, so s_axis_tready is a
 // combinational function of m_axis_tready.
@@ -57,6 +57,8 @@ module maxpool2d #
 
 // values per window per channel
 localparam N_WIN = K*K;
+// levels of the max tree over the window
+localparam TREE_LV = (N_WIN > 1) ? $clog2(N_WIN) : 0;
 // window bus width
 localparam WIN_W = N_WIN*C*DATA_W;
 
@@ -120,25 +122,38 @@ reg                out_valid_reg, out_last_reg;
 reg [C*DATA_W-1:0] out_next;
 reg [DATA_W-1:0]   max_val, cand;
 reg                greater;
+// the channel's K*K values, reduced in place by a balanced tree: at level lv, node n = the larger of
+// nodes 2n and 2n+1 of level lv-1 (node 2n alone when it has no pair), ceil(log2(K*K)) compares deep
+reg [N_WIN*DATA_W-1:0] tree;
 
-integer c, n;
+integer c, n, lv;
 
 always @* begin
     out_next = {C*DATA_W{1'b0}};
     for (c = 0; c < C; c = c + 1) begin
-        max_val = win_tdata[c*DATA_W +: DATA_W];
-        for (n = 1; n < N_WIN; n = n + 1) begin
-            cand = win_tdata[(n*C + c)*DATA_W +: DATA_W];
-            if (IN_SIGNED) begin
-                greater = $signed(cand) > $signed(max_val);
-            end else begin
-                greater = cand > max_val;
-            end
-            if (greater) begin
-                max_val = cand;
+        for (n = 0; n < N_WIN; n = n + 1) begin
+            tree[n*DATA_W +: DATA_W] = win_tdata[(n*C + c)*DATA_W +: DATA_W];
+        end
+        for (lv = 0; lv < TREE_LV; lv = lv + 1) begin
+            // level lv holds ceil(N_WIN / 2^lv) nodes; node n of the next level (n < that count /
+            // 2, rounded up) reads nodes 2n, 2n+1, which no earlier n of this level has written
+            for (n = 0; 2*n < ((N_WIN + (1 << lv) - 1) >> lv); n = n + 1) begin
+                max_val = tree[(2*n)*DATA_W +: DATA_W];
+                if (2*n + 1 < ((N_WIN + (1 << lv) - 1) >> lv)) begin
+                    cand = tree[(2*n + 1)*DATA_W +: DATA_W];
+                    if (IN_SIGNED) begin
+                        greater = $signed(cand) > $signed(max_val);
+                    end else begin
+                        greater = cand > max_val;
+                    end
+                    if (greater) begin
+                        max_val = cand;
+                    end
+                end
+                tree[n*DATA_W +: DATA_W] = max_val;
             end
         end
-        out_next[c*DATA_W +: DATA_W] = max_val;
+        out_next[c*DATA_W +: DATA_W] = tree[DATA_W-1:0];
     end
 end
 
