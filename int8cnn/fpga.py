@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from .generate import generate_top, write_top
-from .hardware import expected_ii, top_name
+from .hardware import expected_ii, requant_serial_ok, top_name
 from .memfile import atomic_write_text
 from .qnet import QNet
 
@@ -54,7 +54,7 @@ def fpga_wrapper(qnet: QNet, mults: int | None = None) -> str:
     cw = class_bits(n_out)
     text = [
         *_wrapper_header(qnet, mults, top, name, cw),
-        *_wrapper_module(qnet, top, name, cw),
+        *_wrapper_module(qnet, top, name, cw, requant_serial_ok(qnet, mults)),
     ]
     return "\n".join(text)
 
@@ -68,7 +68,7 @@ def _wrapper_header(qnet: QNet, mults: int | None, top: str, name: str, cw: int)
         "//",
         f"// Only the pixel stream and the class are ports; the {top} taps and logits are left",
         "// unconnected, so synthesis removes the logic that drives only them. No added logic or register:",
-        f"// latency and II are {top}'s with ARGMAX_PIPE and REG_SLICES (II = {expected_ii(qnet, mults)} cycles per image, "
+        f"// latency and II are {top}'s with these parameters (II = {expected_ii(qnet, mults)} cycles per image, "
         "int8cnn.hardware.expected_ii).",
         "//",
         "// Parameters",
@@ -77,6 +77,9 @@ def _wrapper_header(qnet: QNet, mults: int | None, top: str, name: str, cw: int)
         "//                cycle, off the critical path of the clock.",
         "//   REG_SLICES   passed to the top; 1 (default here): a register slice on every activation",
         "//                stream, which cuts the tready chain through the layers.",
+        "//   REQUANT_SERIAL  passed to the top; 1 where every requant follows a layer that emits a",
+        "//                beat at most every C+1 cycles (int8cnn.hardware.requant_serial_ok): one",
+        "//                multiplier per requant instead of C (the DSP budget of an iCE40 UP5K).",
         "// Streams",
         "//   s_axis_pixel  8-bit pixels, raster order, one image = "
         f"{qnet.input_shape[1]}x{qnet.input_shape[2]} beats (the top's s_axis_pixel).",
@@ -85,8 +88,9 @@ def _wrapper_header(qnet: QNet, mults: int | None, top: str, name: str, cw: int)
     ]
 
 
-def _wrapper_module(qnet: QNet, top: str, name: str, cw: int) -> list[str]:
-    """`module fpga_<top>`: the top instance with its taps and logits unconnected."""
+def _wrapper_module(qnet: QNet, top: str, name: str, cw: int, serial: bool) -> list[str]:
+    """`module fpga_<top>`: the top instance with its taps and logits unconnected; `serial`: the
+    requants may share one multiplier each (REQUANT_SERIAL)."""
     n_out = qnet.layers[-1].out_shape[0]
     empty = [f"        .tap_{l.name}_tdata(), .tap_{l.name}_tvalid(), "
              f".tap_{l.name}_tready(), .tap_{l.name}_tlast()" for l in qnet.layers]
@@ -99,7 +103,10 @@ def _wrapper_module(qnet: QNet, top: str, name: str, cw: int) -> list[str]:
         "    // 1: argmax one comparison level per cycle",
         "    parameter ARGMAX_PIPE = 1,",
         "    // 1: a register slice on every activation stream",
-        "    parameter REG_SLICES = 1",
+        "    parameter REG_SLICES = 1,",
+        "    // 1: each requant on one multiplier (here: the II allows it)" if serial else
+        "    // 0: the requants keep a multiplier per channel (a layer emits beats too close together)",
+        f"    parameter REQUANT_SERIAL = {int(serial)}",
         ") (",
         "    input  wire clk,",
         "    input  wire rst,",
@@ -123,7 +130,8 @@ def _wrapper_module(qnet: QNet, top: str, name: str, cw: int) -> list[str]:
         f"    {top} #(",
         "        .WEIGHTS_DIR(WEIGHTS_DIR),",
         "        .ARGMAX_PIPE(ARGMAX_PIPE),",
-        "        .REG_SLICES(REG_SLICES)",
+        "        .REG_SLICES(REG_SLICES),",
+        "        .REQUANT_SERIAL(REQUANT_SERIAL)",
         "    ) u_net (",
         "        .clk(clk), .rst(rst),",
         "        .s_axis_pixel_tdata(s_axis_pixel_tdata), .s_axis_pixel_tvalid(s_axis_pixel_tvalid),",

@@ -16,7 +16,7 @@ from .qnet import QNet
 
 __all__ = ["UnsupportedLayer", "branches", "check_supported", "default_mults", "expected_ii",
            "fifo_depth", "fold_cycles", "is_folded", "layer_cycles", "layer_mults", "layer_products",
-           "skip_fifo_depths", "top_name"]
+           "requant_serial_ok", "skip_fifo_depths", "top_name"]
 
 
 def default_mults(net: str) -> int | None:
@@ -48,6 +48,13 @@ def is_folded(layer, mults: int | None) -> bool:
     """A conv2d / dense instance folded by `mults` (0 < MULTS < products): it reads its weights from
     a chunk-ordered ROM file (FOLD_FILE, int8cnn.export.fold_words) instead of WEIGHT_FILE."""
     return op_for(layer).folded(layer, mults)
+
+
+def requant_serial_ok(qnet, mults: int | None) -> bool:
+    """Whether every requant of the top may be SERIAL (one multiplier, one beat per C+1 clocks;
+    the top's REQUANT_SERIAL) without changing the II: each layer's accumulator beats come at
+    least C+1 cycles apart (a folded conv2d / dense)."""
+    return all(op_for(l).serial_requant_ok(l, mults) for l in qnet.layers)
 
 
 def layer_cycles(layer, mults: int | None = None) -> int:

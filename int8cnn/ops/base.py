@@ -161,6 +161,10 @@ class Op:
         """Depth of an axis_fifo in front of the module when it does not read the image (0: none)."""
         return 0
 
+    def serial_requant_ok(self, layer, mults: int | None) -> bool:
+        """Whether the layer's requant (if any) may be SERIAL without slowing it (no requant: yes)."""
+        return True
+
     # ------------------------------------------------------------------ RTL
     def check(self, layer, last: bool, where: str) -> None:
         """Raise UnsupportedLayer when the RTL module cannot build `layer` (`where` names it)."""
@@ -259,6 +263,15 @@ class AccumulatingOp(Op):
         """The module's parameters (name, value expression)."""
         raise NotImplementedError
 
+    def beat_interval(self, layer, mults: int | None) -> int:
+        """The fewest cycles between two accumulator beats the layer emits (1: back to back)."""
+        return 1
+
+    def serial_requant_ok(self, layer, mults: int | None) -> bool:
+        """Whether its requant may be SERIAL (rtl/requant.v: one beat per C+1 clocks) without
+        slowing the layer: no requant, or accumulator beats at least C+1 cycles apart."""
+        return layer.mult is None or self.beat_interval(layer, mults) >= layer.out_shape[0] + 1
+
     def instance(self, layer, site: Site) -> list[str]:
         l, src = layer, site.ins[0]
         acc = f"{l.name}_acc"
@@ -279,7 +292,8 @@ class AccumulatingOp(Op):
                                      ("OUT_W", "8"), ("LO", vh(l, "LO")), ("HI", vh(l, "HI")),
                                      ("ZP_OUT", vh(l, "ZP_OUT")), ("POW2", vh(l, "POW2")),
                                      ("MULT_FILE", site.file("mult")),
-                                     ("SHIFT_FILE", site.file("shift"))],
+                                     ("SHIFT_FILE", site.file("shift")),
+                                     ("SERIAL", "REQUANT_SERIAL")],
                          f"u_{l.name}_rq", acc, l.name)
         return body
 
@@ -335,6 +349,12 @@ class MacOp(AccumulatingOp):
     def step_cycles(self, layer, mults: int | None) -> int:
         """Cycles per window / input beat: fold_cycles of the layer's products."""
         return fold_cycles(self.products(layer), self.mults(layer, mults))
+
+    def beat_interval(self, layer, mults: int | None) -> int:
+        """A window (conv2d) or an input beat (dense) takes step_cycles: an output beat at most
+        every step_cycles; dense emits one per vector of N_BEATS input beats."""
+        return self.step_cycles(layer, mults) * (1 if self.per == "window" else
+                                                  int(np.prod(layer.in_shape[1:])))
 
     def check(self, layer, last: bool, where: str) -> None:
         if layer.mult is None and not last:

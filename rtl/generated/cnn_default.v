@@ -11,6 +11,8 @@
 //   REG_SLICES   1: an axis_skid register slice on each layer's activation output (tready no
 //                longer combinational through every layer; 1 cycle more latency per slice,
 //                the same II).
+//   REQUANT_SERIAL  1: each requant shares one multiplier among its channels (rtl/requant.v
+//                SERIAL): the same II only where int8cnn.hardware.requant_serial_ok.
 // Streams (docs/quantization.md)
 //   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
@@ -27,7 +29,12 @@ module cnn_default #(
     // 1: an axis_skid register slice on every layer's 8-bit activation output stream (not
     // used with `INT8CNN_STALL_POINTS: the stall points take the slices' place)
     /* verilator lint_off UNUSEDPARAM */
-    parameter REG_SLICES = 0
+    parameter REG_SLICES = 0,
+    /* verilator lint_on UNUSEDPARAM */
+    // 1: every requant with one multiplier, one beat per C+1 clocks (only behind folded layers:
+    // int8cnn.hardware.requant_serial_ok)
+    /* verilator lint_off UNUSEDPARAM */
+    parameter REQUANT_SERIAL = 0
     /* verilator lint_on UNUSEDPARAM */
 ) (
     input  wire clk,
@@ -173,7 +180,8 @@ module cnn_default #(
         .ZP_OUT(CONV1_ZP_OUT),
         .POW2(CONV1_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/conv1_mult.mem"}),
-        .SHIFT_FILE({WEIGHTS_DIR, "/conv1_shift.mem"})
+        .SHIFT_FILE({WEIGHTS_DIR, "/conv1_shift.mem"}),
+        .SERIAL(REQUANT_SERIAL)
     ) u_conv1_rq (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv1_acc_sp_tdata), .s_axis_tvalid(conv1_acc_sp_tvalid),

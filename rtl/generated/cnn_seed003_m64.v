@@ -14,6 +14,8 @@
 //   REG_SLICES   1: an axis_skid register slice on each layer's activation output (tready no
 //                longer combinational through every layer; 1 cycle more latency per slice,
 //                the same II).
+//   REQUANT_SERIAL  1: each requant shares one multiplier among its channels (rtl/requant.v
+//                SERIAL): the same II only where int8cnn.hardware.requant_serial_ok.
 // Streams (docs/quantization.md)
 //   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
@@ -41,7 +43,12 @@ module cnn_seed003_m64 #(
     // 1: an axis_skid register slice on every layer's 8-bit activation output stream (not
     // used with `INT8CNN_STALL_POINTS: the stall points take the slices' place)
     /* verilator lint_off UNUSEDPARAM */
-    parameter REG_SLICES = 0
+    parameter REG_SLICES = 0,
+    /* verilator lint_on UNUSEDPARAM */
+    // 1: every requant with one multiplier, one beat per C+1 clocks (only behind folded layers:
+    // int8cnn.hardware.requant_serial_ok)
+    /* verilator lint_off UNUSEDPARAM */
+    parameter REQUANT_SERIAL = 0
     /* verilator lint_on UNUSEDPARAM */
 ) (
     input  wire clk,
@@ -230,7 +237,8 @@ module cnn_seed003_m64 #(
         .ZP_OUT(CONV1_ZP_OUT),
         .POW2(CONV1_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/conv1_mult.mem"}),
-        .SHIFT_FILE({WEIGHTS_DIR, "/conv1_shift.mem"})
+        .SHIFT_FILE({WEIGHTS_DIR, "/conv1_shift.mem"}),
+        .SERIAL(REQUANT_SERIAL)
     ) u_conv1_rq (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv1_acc_sp_tdata), .s_axis_tvalid(conv1_acc_sp_tvalid),
@@ -448,7 +456,8 @@ module cnn_seed003_m64 #(
         .ZP_OUT(CONV2_ZP_OUT),
         .POW2(CONV2_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/conv2_mult.mem"}),
-        .SHIFT_FILE({WEIGHTS_DIR, "/conv2_shift.mem"})
+        .SHIFT_FILE({WEIGHTS_DIR, "/conv2_shift.mem"}),
+        .SERIAL(REQUANT_SERIAL)
     ) u_conv2_rq (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv2_acc_sp_tdata), .s_axis_tvalid(conv2_acc_sp_tvalid),
@@ -570,7 +579,8 @@ module cnn_seed003_m64 #(
         .ZP_OUT(CONV3_ZP_OUT),
         .POW2(CONV3_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/conv3_mult.mem"}),
-        .SHIFT_FILE({WEIGHTS_DIR, "/conv3_shift.mem"})
+        .SHIFT_FILE({WEIGHTS_DIR, "/conv3_shift.mem"}),
+        .SERIAL(REQUANT_SERIAL)
     ) u_conv3_rq (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv3_acc_sp_tdata), .s_axis_tvalid(conv3_acc_sp_tvalid),
@@ -827,7 +837,8 @@ module cnn_seed003_m64 #(
         .ZP_OUT(CONV4_ZP_OUT),
         .POW2(CONV4_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/conv4_mult.mem"}),
-        .SHIFT_FILE({WEIGHTS_DIR, "/conv4_shift.mem"})
+        .SHIFT_FILE({WEIGHTS_DIR, "/conv4_shift.mem"}),
+        .SERIAL(REQUANT_SERIAL)
     ) u_conv4_rq (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv4_acc_sp_tdata), .s_axis_tvalid(conv4_acc_sp_tvalid),
@@ -949,7 +960,8 @@ module cnn_seed003_m64 #(
         .ZP_OUT(CONV5_ZP_OUT),
         .POW2(CONV5_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/conv5_mult.mem"}),
-        .SHIFT_FILE({WEIGHTS_DIR, "/conv5_shift.mem"})
+        .SHIFT_FILE({WEIGHTS_DIR, "/conv5_shift.mem"}),
+        .SERIAL(REQUANT_SERIAL)
     ) u_conv5_rq (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv5_acc_sp_tdata), .s_axis_tvalid(conv5_acc_sp_tvalid),
@@ -1071,7 +1083,8 @@ module cnn_seed003_m64 #(
         .ZP_OUT(CONV6_ZP_OUT),
         .POW2(CONV6_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/conv6_mult.mem"}),
-        .SHIFT_FILE({WEIGHTS_DIR, "/conv6_shift.mem"})
+        .SHIFT_FILE({WEIGHTS_DIR, "/conv6_shift.mem"}),
+        .SERIAL(REQUANT_SERIAL)
     ) u_conv6_rq (
         .clk(clk), .rst(rst),
         .s_axis_tdata(conv6_acc_sp_tdata), .s_axis_tvalid(conv6_acc_sp_tvalid),
@@ -1243,7 +1256,8 @@ module cnn_seed003_m64 #(
         .ZP_OUT(POOL2_ZP_OUT),
         .POW2(POOL2_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/pool2_mult.mem"}),
-        .SHIFT_FILE({WEIGHTS_DIR, "/pool2_shift.mem"})
+        .SHIFT_FILE({WEIGHTS_DIR, "/pool2_shift.mem"}),
+        .SERIAL(REQUANT_SERIAL)
     ) u_pool2_rq (
         .clk(clk), .rst(rst),
         .s_axis_tdata(pool2_acc_sp_tdata), .s_axis_tvalid(pool2_acc_sp_tvalid),
@@ -1333,7 +1347,8 @@ module cnn_seed003_m64 #(
         .ZP_OUT(FC1_ZP_OUT),
         .POW2(FC1_POW2),
         .MULT_FILE({WEIGHTS_DIR, "/fc1_mult.mem"}),
-        .SHIFT_FILE({WEIGHTS_DIR, "/fc1_shift.mem"})
+        .SHIFT_FILE({WEIGHTS_DIR, "/fc1_shift.mem"}),
+        .SERIAL(REQUANT_SERIAL)
     ) u_fc1_rq (
         .clk(clk), .rst(rst),
         .s_axis_tdata(fc1_acc_sp_tdata), .s_axis_tvalid(fc1_acc_sp_tvalid),
