@@ -142,7 +142,7 @@ FPGA_OPTS = --net $(NET) --dev $(FPGA_DEV) $(if $(filter command line environmen
   $(if $(FPGA_FREQ),--freq $(FPGA_FREQ)) $(if $(FPGA_PACKAGE),--package $(FPGA_PACKAGE)) \
   $(if $(filter 1,$(FPGA_STRICT)),--strict)
 .PHONY: fpga fpga-check
-## fpga: iCE40 synth + place and route + summary line (FPGA_DEV=up5k|hx8k, MULTS, FPGA_WRAP, FPGA_DSP=0|1|requant)
+## fpga: iCE40 synth + place and route + summary line (FPGA_DEV=up5k|hx8k, MULTS, FPGA_WRAP, FPGA_DSP=0|comb|requant|1)
 fpga:
 	$(PY) -m int8cnn fpga build $(FPGA_OPTS)
 ## fpga-check: gate-level Verilator simulation of the `make fpga` netlist (same variables; the golden images)

@@ -44,17 +44,22 @@ def wrapper_name(qnet: QNet, mults: int | None = None) -> str:
     return f"fpga_{top_name(qnet.name, mults)}"
 
 
-def fpga_wrapper(qnet: QNet, mults: int | None = None) -> str:
+def fpga_wrapper(qnet: QNet, mults: int | None = None, requant_serial: bool = False) -> str:
     """Verilog text of module fpga_<top>: the generated top with only the pixel stream and the
-    class stream on ports. `mults` as in int8cnn.generate.generate_top (None = fully parallel)."""
+    class stream on ports. `mults` as in int8cnn.generate.generate_top (None = fully parallel);
+    `requant_serial`: the top's REQUANT_SERIAL (one multiplier per requant, for a DSP budget),
+    allowed only where int8cnn.hardware.requant_serial_ok."""
     generate_top(qnet, mults)  # same checks as the top (supported layers, mults >= 1)
+    if requant_serial and not requant_serial_ok(qnet, mults):
+        raise ValueError(f"{top_name(qnet.name, mults)}: a serial requant would lower the II (a layer "
+                         "emits accumulator beats fewer than C+1 cycles apart)")
     top = top_name(qnet.name, mults)
     name = wrapper_name(qnet, mults)
     n_out = qnet.layers[-1].out_shape[0]
     cw = class_bits(n_out)
     text = [
         *_wrapper_header(qnet, mults, top, name, cw),
-        *_wrapper_module(qnet, top, name, cw, requant_serial_ok(qnet, mults)),
+        *_wrapper_module(qnet, top, name, cw, requant_serial),
     ]
     return "\n".join(text)
 
@@ -77,9 +82,9 @@ def _wrapper_header(qnet: QNet, mults: int | None, top: str, name: str, cw: int)
         "//                cycle, off the critical path of the clock.",
         "//   REG_SLICES   passed to the top; 1 (default here): a register slice on every activation",
         "//                stream, which cuts the tready chain through the layers.",
-        "//   REQUANT_SERIAL  passed to the top; 1 where every requant follows a layer that emits a",
-        "//                beat at most every C+1 cycles (int8cnn.hardware.requant_serial_ok): one",
-        "//                multiplier per requant instead of C (the DSP budget of an iCE40 UP5K).",
+        "//   REQUANT_SERIAL  passed to the top; 1 for a build on DSPs (the UP5K's 8), allowed where every",
+        "//                requant follows a layer that emits a beat at most every C+1 cycles",
+        "//                (int8cnn.hardware.requant_serial_ok): one multiplier per requant instead of C.",
         "// Streams",
         "//   s_axis_pixel  8-bit pixels, raster order, one image = "
         f"{qnet.input_shape[1]}x{qnet.input_shape[2]} beats (the top's s_axis_pixel).",
@@ -104,8 +109,8 @@ def _wrapper_module(qnet: QNet, top: str, name: str, cw: int, serial: bool) -> l
         "    parameter ARGMAX_PIPE = 1,",
         "    // 1: a register slice on every activation stream",
         "    parameter REG_SLICES = 1,",
-        "    // 1: each requant on one multiplier (here: the II allows it)" if serial else
-        "    // 0: the requants keep a multiplier per channel (a layer emits beats too close together)",
+        "    // 1: each requant on one multiplier (requant_serial_ok: the II allows it)" if serial else
+        "    // 0: a multiplier per requant channel",
         f"    parameter REQUANT_SERIAL = {int(serial)}",
         ") (",
         "    input  wire clk,",
@@ -151,11 +156,12 @@ def _wrapper_module(qnet: QNet, top: str, name: str, cw: int, serial: bool) -> l
     ]
 
 
-def write_wrapper(qnet: QNet, out_dir: Path, mults: int | None = None) -> Path:
+def write_wrapper(qnet: QNet, out_dir: Path, mults: int | None = None,
+                  requant_serial: bool = False) -> Path:
     """Write <out_dir>/fpga_<top>.v."""
     path = Path(out_dir) / f"{wrapper_name(qnet, mults)}.v"
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, fpga_wrapper(qnet, mults))
+    atomic_write_text(path, fpga_wrapper(qnet, mults, requant_serial))
     return path
 
 
@@ -172,6 +178,8 @@ def main(argv=None) -> int:
                     help="also write the generated top cnn_<net>[_m<mults>].v into --out-dir")
     ap.add_argument("--print-ii", action="store_true",
                     help="print the top's II (int8cnn.hardware.expected_ii) and exit")
+    ap.add_argument("--requant-serial", action="store_true",
+                    help="REQUANT_SERIAL = 1: one multiplier per requant (where the II allows it)")
     ap.add_argument("--print-class-bits", action="store_true",
                     help="print the wrapper's class width (CLASS_W) and exit")
     args = ap.parse_args(argv)
@@ -188,7 +196,7 @@ def main(argv=None) -> int:
     if args.with_top:
         Path(args.out_dir).mkdir(parents=True, exist_ok=True)
         print(f"wrote {write_top(q, Path(args.out_dir), mults)}")
-    print(f"wrote {write_wrapper(q, Path(args.out_dir), mults)}")
+    print(f"wrote {write_wrapper(q, Path(args.out_dir), mults, args.requant_serial)}")
     return 0
 
 

@@ -24,8 +24,9 @@ Options (`make fpga` variables in brackets):
   --dev up5k|hx8k [FPGA_DEV]  UP5K (sg48, 30 MHz target) or HX8K (ct256, 62 MHz)
   --mults M [MULTS]           the folded top cnn_<net>_m<M>
   --wrap [FPGA_WRAP=1]        synthesise fpga_<top> (int8cnn.fpga: pixel stream in, class out)
-  --dsp 0|1|requant [FPGA_DSP]  1: synth_ice40 -dsp (UP5K); requant: only the wide multipliers
-                              (product >= 24 bits) to combinational SB_MAC16 before synth_ice40
+  --dsp 0|1|requant|comb [FPGA_DSP]  UP5K only. comb: every multiplier (product >= 11 bits) to a
+                              combinational SB_MAC16 before synth_ice40; requant: only the wide
+                              ones (product >= 24 bits); 1: synth_ice40 -dsp (wrong netlists here)
   --top, --srcs, --params, --freq, --package [FPGA_TOP, FPGA_SRCS, ...]: another top or setting
 Without --mults / --wrap / --dsp, a network with an FPGA preset for the device (int8cnn.networks
 `fpga`) is built in that configuration: `make fpga` builds the default network's best UP5K one.
@@ -50,14 +51,17 @@ FPGA_DIR = Path("sim_build") / "fpga"   # relative to ROOT (the tools run there)
 # project aims at, UP5K 30 MHz, HX8K 62 MHz (5,000 images/s at the preset's II of 12,400 cycles).
 DEVICES = {"up5k": dict(package="sg48", freq=30, lcs=5280, bram=30, dsp=8, family="u"),
            "hx8k": dict(package="ct256", freq=62, lcs=7680, bram=32, dsp=0, family="hx")}
-DSP_MODES = ("0", "1", "requant")
+DSP_MODES = ("0", "1", "requant", "comb")
 # FPGA_DSP=requant: the wide multipliers (product >= 24 bits) -> combinational SB_MAC16 (mul2dsp +
-# ice40/dsp_map.v, no ice40_dsp register packing)
-DSP_WIDE = ("hierarchy -check -top {top}; proc; flatten; wreduce t:$mul; "
-            "select -assert-min 1 t:$mul r:Y_WIDTH>=24 %i; "
+# ice40/dsp_map.v, no ice40_dsp register packing); comb: every multiplier with a product of >= 11
+# bits (the MACs too) the same way. (FPGA_DSP=1, synth_ice40 -dsp, packs registers into the DSPs
+# and gives a wrong netlist for this design with Yosys 0.23 and 0.70: docs/performance.md.)
+DSP_MIN_Y = {"requant": 24, "comb": 11}
+DSP_COMB = ("hierarchy -check -top {top}; proc; flatten; wreduce t:$mul; "
+            "select -assert-min 1 t:$mul r:Y_WIDTH>={y} %i; "
             "techmap -map +/mul2dsp.v -map +/ice40/dsp_map.v -D DSP_A_MAXWIDTH=16 "
             "-D DSP_B_MAXWIDTH=16 -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_Y_MINWIDTH=11 "
-            "-D DSP_NAME=$__MUL16X16 t:$mul r:Y_WIDTH>=24 %i; chtype -set $mul t:$__soft_mul; ")
+            "-D DSP_NAME=$__MUL16X16 t:$mul r:Y_WIDTH>={y} %i; chtype -set $mul t:$__soft_mul; ")
 NO_FIT = re.compile(r"not enough|too many|only has|unable to place|placement location|failed to "
                     r"place|failed to expand region|does not fit|exceed", re.I)
 
@@ -102,8 +106,9 @@ class Build:
     def __post_init__(self):
         if self.dev not in DEVICES:
             raise FlowError(f"--dev {self.dev!r}: expected one of {', '.join(DEVICES)}")
-        if self.dsp not in DSP_MODES or (self.dsp == "requant" and self.dev != "up5k"):
-            raise FlowError(f"--dsp {self.dsp!r}: expected 0, 1 or requant (requant: --dev up5k only)")
+        if self.dsp not in DSP_MODES or (self.dsp != "0" and self.dev != "up5k"):
+            raise FlowError(f"--dsp {self.dsp!r}: expected one of {', '.join(DSP_MODES)} "
+                            "(other than 0: --dev up5k only, the HX8K has no DSPs)")
         if self.mults is not None and self.mults < 1:
             raise FlowError(f"--mults {self.mults}: expected >= 1 (or none: the network's own)")
 
@@ -123,7 +128,7 @@ class Build:
     @property
     def name(self) -> str:
         prefix = "" if self.module == f"cnn_{self.net}" else f"{self.module}-"
-        return prefix + self.dev + {"0": "", "1": "-dsp", "requant": "-dsp-requant"}[self.dsp]
+        return prefix + self.dev + ("" if self.dsp == "0" else "-dsp" if self.dsp == "1" else f"-dsp-{self.dsp}")
 
     @property
     def out(self) -> Path:
@@ -146,9 +151,9 @@ class Build:
         s = f"read_verilog -defer -Irtl -Iweights/{self.net} {' '.join(self.sources())}; "
         if params:
             s += f"chparam {params} {self.module}; "
-        if self.dsp == "requant":
-            s += DSP_WIDE.format(top=self.module)
-        dsp = " -dsp" if self.dsp == "1" and self.dev == "up5k" else ""
+        if self.dsp in DSP_MIN_Y:
+            s += DSP_COMB.format(top=self.module, y=DSP_MIN_Y[self.dsp])
+        dsp = " -dsp" if self.dsp == "1" else ""
         return s + (f"synth_ice40 -device {DEVICES[self.dev]['family']} -top {self.module}{dsp} "
                     f"-json {self.out}.json; tee -q -o {self.out}.stat stat")
 
@@ -215,7 +220,12 @@ def prepare(b: Build) -> None:
     if not (GEN_DIR / f"{b.net_top}.v").exists():
         print(f"fpga: wrote {write_top(q, out, b.mults)}")
     if b.wrap:
-        print(f"fpga: wrote {write_wrapper(q, out, b.mults)}")
+        # on DSPs, each requant shares one multiplier where the II allows it (the UP5K has 8 DSPs);
+        # in LUTs a shared multiplier's operand mux costs more than it saves
+        from .hardware import requant_serial_ok
+        serial = b.dsp != "0" and requant_serial_ok(q, b.mults)
+        print(f"fpga: wrote {write_wrapper(q, out, b.mults, serial)}"
+              + (" (REQUANT_SERIAL = 1)" if serial else ""))
 
 
 def build(b: Build, strict: bool = False) -> int:

@@ -79,6 +79,8 @@ def test_default_network_build_names_its_top_sources_and_script():
     s = b.script()
     assert 'chparam -set WEIGHTS_DIR "weights/default" fpga_cnn_default_m3;' in s
     assert "t:$mul r:Y_WIDTH>=24" in s and " -dsp " not in s
+    comb = Build(net="default", mults=3, dev="up5k", wrap=True, dsp="comb")
+    assert comb.name == "fpga_cnn_default_m3-up5k-dsp-comb" and "t:$mul r:Y_WIDTH>=11" in comb.script()
     assert s.endswith("tee -q -o sim_build/fpga/fpga_cnn_default_m3-up5k-dsp-requant.stat stat")
     assert b.ii() == expected_ii(load_network(fpga_flow.ROOT / "weights" / "default"), 3)
     plain = Build(net="default", dev="up5k", dsp="1")
@@ -100,8 +102,9 @@ def test_preset_applies_only_when_no_configuration_is_given():
 
 @pytest.mark.parametrize("bad, match", [
     (dict(dev="ecp5"), "--dev 'ecp5': expected one of up5k, hx8k"),
-    (dict(dsp="2"), "--dsp '2': expected 0, 1 or requant"),
-    (dict(dsp="requant", dev="hx8k"), "requant: --dev up5k only"),
+    (dict(dsp="2"), "--dsp '2': expected one of 0, 1, requant, comb"),
+    (dict(dsp="requant", dev="hx8k"), "other than 0: --dev up5k only"),
+    (dict(dsp="comb", dev="hx8k"), "other than 0: --dev up5k only"),
     (dict(mults=-1), "--mults -1: expected >= 1"),
 ])
 def test_bad_option_is_one_clear_error(bad, match):
