@@ -33,6 +33,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +128,7 @@ EQUIVALENT: dict[tuple, str] = {
         "written (!last_row) and never read (first_row selects 0)",
     ("axis_fifo", "assign m_axis_tdata  = m_word_reg[DATA_W-1:0];", "minus-plus"):
         widened("slice of the same word", "m_axis_tdata"),
-    ("requant", "assign prod_all[gm*PROD_W +: PROD_W] = {{(PROD_W-ACC_W){acc[ACC_W-1]}}, acc};",
+    ("requant", "assign mul_prod[gm*PROD_W +: PROD_W] = {{(PROD_W-ACC_W){acc[ACC_W-1]}}, acc};",
      "minus-plus", 60):
         widened("sign extension of the same accumulator", "the PROD_W-bit slice"),
     ("dense", "{{(OUT_W-ACC_W+1){acc_new[ACC_W-1]}}, acc_new[ACC_W-2:0]};", "minus-plus", 32):
@@ -163,6 +164,37 @@ EQUIVALENT: dict[tuple, str] = {
 }
 
 
+def _all_strides_at_most_2(q) -> bool:
+    return all(l.stride <= 2 for l in q.layers if l.type in ("conv2d", "maxpool2d"))
+
+
+def _all_requants_pow2(q) -> bool:
+    return all(l.requant == "pow2" for l in q.layers
+               if l.type in ("conv2d", "dense", "avgpool2d") and l.mult is not None)
+
+
+# Equivalent for a network's top-level suite (--suite top:<net>) only, when the predicate holds
+# for that network: (module, line text, operator[, column]) -> (predicate(qnet), reason)
+NET_EQUIVALENT: dict[tuple, tuple] = {
+    ("window2d", "yph_next = (yph_reg == PH_MAX_C) ? {PH_W{1'b0}} : yph_reg + 1'b1;", "plus-minus", 74):
+        (_all_strides_at_most_2,
+         "every window2d of the network (its conv2d and maxpool2d layers) has STRIDE <= 2: the "
+         "row phase counts 0..STRIDE-1, and modulo 1 or 2 counting down visits the same phases as "
+         "counting up (the unit tests' stride-3 case kills the mutant)"),
+    ("requant", "if (POW2 != 0) begin : g_pow2", "ne-eq"):
+        (_all_requants_pow2,
+         "every requant of the network is pow2 (POW2 = 1, every <layer>_mult.mem entry 1): the "
+         "swapped branch multiplies the accumulator by M = 1 from that file, the same product "
+         "(the unit tests' pow2-rtl and default cases kill the mutant)"),
+}
+
+
+@lru_cache(maxsize=None)
+def _network(net: str):
+    from int8cnn.export import load_network
+    return load_network(ROOT / "weights" / net)
+
+
 @dataclass
 class Mutant:
     module: str
@@ -174,6 +206,7 @@ class Mutant:
     outcome: str = ""
     test: str = ""     # the first failing test (killed)
     seconds: float = 0.0
+    net: str = ""      # --suite top:<net>: the network whose top-level suite ran
 
     @property
     def id(self) -> str:
@@ -183,7 +216,11 @@ class Mutant:
     def equivalent(self) -> str:
         """Why the mutant cannot change behaviour, when EQUIVALENT says so ('' otherwise)."""
         key = (self.module, self.before.strip(), self.op)
-        return EQUIVALENT.get(key + (self.col,)) or EQUIVALENT.get(key, "")
+        found = EQUIVALENT.get(key + (self.col,)) or EQUIVALENT.get(key, "")
+        if found or not self.net:
+            return found
+        pred, why = NET_EQUIVALENT.get(key + (self.col,)) or NET_EQUIVALENT.get(key, (None, ""))
+        return f"for {self.net}: {why}" if pred and pred(_network(self.net)) else ""
 
 
 def code_lines(text: str):
@@ -413,12 +450,14 @@ def main(argv=None) -> int:
                          "top-level suite of network <net> on Verilator, over the modules it uses")
     ap.add_argument("--list", action="store_true", help="print the mutants, run nothing")
     ap.add_argument("--rescore", action="store_true",
-                    help="rewrite the report of the last run (report.json) with today's EQUIVALENT")
+                    help="rewrite the report of the last run (report.json) with today's EQUIVALENT "
+                         "and NET_EQUIVALENT")
     a = ap.parse_args(argv)
     WORK = SIM_BUILD / ("mutate" if a.suite == "unit" else f"mutate-{a.suite.replace(':', '-')}")
+    suite_net = a.suite.split(":", 1)[1] if a.suite.startswith("top:") else ""
     if a.rescore:
         names = {f.name for f in fields(Mutant)}
-        done = [Mutant(**{k: v for k, v in d.items() if k in names})
+        done = [Mutant(**{**{k: v for k, v in d.items() if k in names}, "net": suite_net})
                 for d in json.loads((WORK / "report.json").read_text())]
         print(write_report(done, None))
         return 0
@@ -438,6 +477,8 @@ def main(argv=None) -> int:
         print(f"mutate: {len(live)} of the {len(every)} mutants asked for are in what {net}'s top "
               f"elaborates ({', '.join(pool)}; the rest: modules or generate branches it does not use)")
     ms = [m for ms_mod in pool.values() for m in sample(ms_mod, a.max)]
+    for m in ms:
+        m.net = suite_net
     if a.list:
         for m in ms:
             print(f"{m.id}: {m.before.strip()}  ->  {m.after.strip()}")

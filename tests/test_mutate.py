@@ -72,10 +72,10 @@ def test_top_suite_mutates_only_the_modules_a_network_elaborates():
 
 
 def test_every_equivalence_names_an_existing_mutant():
-    """An EQUIVALENT entry whose line changed would silently stop applying: each key must match a
-    mutant of today's RTL (with its column when it gives one)."""
-    from mutate import EQUIVALENT
-    for key in EQUIVALENT:
+    """An EQUIVALENT or NET_EQUIVALENT entry whose line changed would silently stop applying: each
+    key must match a mutant of today's RTL (with its column when it gives one)."""
+    from mutate import EQUIVALENT, NET_EQUIVALENT
+    for key in [*EQUIVALENT, *NET_EQUIVALENT]:
         module, text, op = key[:3]
         hits = [m for m in mutants_of(module) if m.before.strip() == text and m.op == op
                 and (len(key) == 3 or m.col == key[3])]
@@ -97,3 +97,18 @@ def test_top_suite_leaves_out_generate_branches_the_network_does_not_elaborate()
     cond = [m for m in ms if lines[m.line - 1].strip().startswith("if (PAD > 0) begin : g_pad")]
     assert cond and all(m.id in live for m in cond)
     assert len(live) > len(ms) // 2
+
+
+def test_network_equivalence_holds_only_where_its_predicate_does():
+    """window2d's phase counter stepping down is equivalent for a network whose window2d strides
+    are all <= 2 (seed004: strides 1 and 2) and not in the unit suite; requant's swapped POW2
+    branches only where every requant is pow2 (seed004), not for the default network (Q15 M)."""
+    from mutate import Mutant
+    yph = next(m for m in mutants_of("window2d") if m.op == "plus-minus" and "yph_reg + 1'b1" in m.before
+               and m.col == 74)
+    pow2 = next(m for m in mutants_of("requant") if m.op == "ne-eq" and "g_pow2" in m.before)
+    for m in (yph, pow2):
+        assert Mutant(**{**m.__dict__, "net": "seed004"}).equivalent.startswith("for seed004: ")
+        assert Mutant(**{**m.__dict__, "net": ""}).equivalent == ""
+    assert Mutant(**{**pow2.__dict__, "net": "default"}).equivalent == ""
+    assert Mutant(**{**yph.__dict__, "net": "default"}).equivalent.startswith("for default: ")
