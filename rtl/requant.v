@@ -11,6 +11,9 @@
 // SERIAL = 1: one multiplier shared by the C channels (for an FPGA with few DSPs, behind a folded
 // layer that delivers a beat at most every C+1 cycles): a beat is taken into a register, its lanes
 // are multiplied one per cycle over the next C cycles, then stage 2 as with SERIAL = 0.
+// SERIAL = 2 (POW2 = 0): the same with one 16 x MULT_W multiplier (one DSP) in two passes per lane,
+// acc = hi * 2^15 + lo (lo = acc[14:0] >= 0, hi = acc >>> 15): acc*M = lo*M + (hi*M << 15), exact;
+// 2C cycles per beat. With POW2 = 1 or ACC_W <= 16, SERIAL = 2 acts as 1 (nothing to split).
 //
 // Parameters
 //   C           channels per beat (lanes), >= 1
@@ -23,7 +26,9 @@
 //   ZP_OUT      output zero point added after the shift
 //   MULT_FILE   $readmemh file, C lines of MULT_W/4 hex digits (M[c], line c); not read when POW2 = 1
 //   SHIFT_FILE  $readmemh file, C lines of 2 hex digits (S[c], line c)
-//   SERIAL      0 = C multipliers, one beat per clock; 1 = one multiplier, one beat per C+1 clocks
+//   SERIAL      0 = C multipliers, one beat per clock; 1 = one multiplier, one beat per C+1 clocks;
+//               2 = one 16 x MULT_W multiplier in two passes, one beat per 2C+1 clocks (ACC_W <= 30,
+//               MULT_W <= 16; ACC_W <= 16 needs one pass: as 1)
 //
 // Latency and throughput
 //   2 cycles (stage 1: multiply, or with POW2 = 1 register the accumulator; stage 2: round, shift,
@@ -34,7 +39,8 @@
 //
 //   SERIAL = 1: C+2 cycles (the beat register, C cycles of products, the output register) and one
 //   beat per C+1 clocks: s_axis_tready is high when no beat is being multiplied and stage 1 is
-//   empty or moving on; the output side is the same stage-enable as above.
+//   empty or moving on; the output side is the same stage-enable as above. SERIAL = 2: 2C+2
+//   cycles, one beat per 2C+1 clocks.
 //
 // Stream order
 //   One beat in, one beat out, in order; lane c = channel c at [c*ACC_W +: ACC_W] in and
@@ -64,7 +70,8 @@ module requant #(
     parameter MULT_FILE = "weights/default/conv1_mult.mem",
     // per-channel shifts, one per line (2 hex digits)
     parameter SHIFT_FILE = "weights/default/conv1_shift.mem",
-    // 1: one multiplier for all channels, one beat per C+1 clocks
+    // 1: one multiplier for all channels, one beat per C+1 clocks; 2: one 16-bit multiplier, two
+    // passes per channel, one beat per 2C+1 clocks
     parameter integer SERIAL = 0
 ) (
     input  wire                 clk,
@@ -98,7 +105,9 @@ initial begin
     if (POW2 != 0 && POW2 != 1) $error("requant: POW2 must be 0 or 1, got %0d", POW2);
     if (MULT_W < 2) $error("requant: MULT_W must be >= 2, got %0d", MULT_W);
     if (SHIFT_W < 1 || SHIFT_W > 30) $error("requant: SHIFT_W must be 1..30, got %0d", SHIFT_W);
-    if (SERIAL != 0 && SERIAL != 1) $error("requant: SERIAL must be 0 or 1, got %0d", SERIAL);
+    if (SERIAL < 0 || SERIAL > 2) $error("requant: SERIAL must be 0, 1 or 2, got %0d", SERIAL);
+    if (SERIAL == 2 && POW2 == 0 && (ACC_W > 30 || MULT_W > 16))
+        $error("requant: SERIAL = 2 needs ACC_W <= 30 and MULT_W <= 16, got %0d, %0d", ACC_W, MULT_W);
     // OUT_W, LO, HI: checked by round_shift_clamp
     $readmemh(SHIFT_FILE, shift_mem);
 `ifndef SYNTHESIS
@@ -115,12 +124,23 @@ localparam integer N_MUL = (SERIAL != 0) ? 1 : C;
 localparam integer K_W = (C > 1) ? $clog2(C) : 1;
 localparam integer C_LAST = C - 1;
 localparam [K_W-1:0] K_LAST = C_LAST[K_W-1:0];
+// multiplier passes per lane: 2 with SERIAL = 2 (POW2 = 0), else 1
+// (ACC_W <= 16: acc * M already fits one 16 x 16 multiplier)
+localparam integer PASSES = (SERIAL == 2 && POW2 == 0 && ACC_W > 16) ? 2 : 1;
 
 wire [C*PROD_W-1:0]     prod_all;
 wire [N_MUL*PROD_W-1:0] mul_prod;
-wire [C*ACC_W-1:0]      x_held;    // SERIAL = 1: the beat being multiplied; else the input beat
-wire [K_W-1:0]          lane_k;    // SERIAL = 1: its lane in the multiplier this cycle
-wire                    busy;      // SERIAL = 1: a beat is being multiplied
+wire [C*ACC_W-1:0]      x_held;    // SERIAL > 0: the beat being multiplied; else the input beat
+wire [K_W-1:0]          lane_k;    // SERIAL > 0: its lane in the multiplier this cycle
+/* verilator lint_off UNUSEDSIGNAL */
+wire                    pass_hi;   // SERIAL = 2: the second pass (hi * M) of that lane (else unused)
+/* verilator lint_on UNUSEDSIGNAL */
+wire                    busy;      // SERIAL > 0: a beat is being multiplied
+
+// stage 1: products
+reg [C*PROD_W-1:0] p_data_reg;
+reg                p_valid_reg;
+reg                p_last_reg;
 
 genvar gm;
 generate
@@ -147,8 +167,21 @@ generate
             end
 
             wire signed [MULT_W-1:0] mult = mult_mem[ch];
-            wire signed [PROD_W-1:0] prod = acc * mult;
-            assign mul_prod[gm*PROD_W +: PROD_W] = prod;
+
+            if (PASSES == 2) begin : g_two_pass
+                // lo = acc[14:0] (non-negative), hi = acc >>> 15; the first pass writes lo*M, the
+                // second adds hi*M << 15 to it
+                wire signed [15:0]           part = pass_hi ? {{(31-ACC_W){acc[ACC_W-1]}}, acc[ACC_W-1:15]}
+                                                            : {1'b0, acc[14:0]};
+                wire signed [15+MULT_W:0]    pp = part * mult;
+                wire signed [PROD_W-1:0]     pp_ext = {{(PROD_W-16-MULT_W){pp[15+MULT_W]}}, pp};
+                wire        [PROD_W-1:0]     p_lane = p_data_reg[ch*PROD_W +: PROD_W];
+                assign mul_prod[gm*PROD_W +: PROD_W] = pass_hi ? p_lane + {pp_ext[PROD_W-16:0], 15'd0}
+                                                               : pp_ext;
+            end else begin : g_one_pass
+                wire signed [PROD_W-1:0] prod = acc * mult;
+                assign mul_prod[gm*PROD_W +: PROD_W] = prod;
+            end
         end
     end
 
@@ -156,11 +189,6 @@ generate
         assign prod_all[gm*PROD_W +: PROD_W] = mul_prod[(SERIAL != 0 ? 0 : gm)*PROD_W +: PROD_W];
     end
 endgenerate
-
-// stage 1: products
-reg [C*PROD_W-1:0] p_data_reg;
-reg                p_valid_reg;
-reg                p_last_reg;
 
 // stage 2: output register
 reg [C*OUT_W-1:0]  m_data_reg;
@@ -207,18 +235,22 @@ generate
     end
 
     if (SERIAL != 0) begin : g_serial
-        // take a beat when stage 1 is free; multiply lane k_reg = 0..C-1 over the next C cycles;
-        // stage 1 is valid after the last lane and empties when stage 2 takes it
+        // take a beat when stage 1 is free; multiply lane k_reg = 0..C-1 (PASSES cycles each) over
+        // the next PASSES*C cycles; stage 1 is valid after the last lane and empties when stage 2
+        // takes it
         reg [C*ACC_W-1:0] x_reg;
         reg               x_last_reg;
         reg [K_W-1:0]     k_reg;
+        reg               hi_reg;    // PASSES = 2: the lane's second pass
         reg               busy_reg;
         wire              take = s_axis_tvalid && s_axis_tready;
-        wire              p_done = busy_reg && (k_reg == K_LAST);  // its last lane is multiplied
+        wire              lane_done = (PASSES == 1) || hi_reg;
+        wire              p_done = busy_reg && (k_reg == K_LAST) && lane_done;  // the last lane's last pass
 
-        assign x_held = x_reg;
-        assign lane_k = k_reg;
-        assign busy   = busy_reg;
+        assign x_held  = x_reg;
+        assign lane_k  = k_reg;
+        assign pass_hi = hi_reg;
+        assign busy    = busy_reg;
 
         always @(posedge clk) begin
             if (take) begin
@@ -229,9 +261,11 @@ generate
                 p_last_reg <= x_last_reg;
             end
             if (take || p_done) begin
-                k_reg <= {K_W{1'b0}};
+                k_reg  <= {K_W{1'b0}};
+                hi_reg <= 1'b0;
             end else if (busy_reg) begin
-                k_reg <= k_reg + 1'b1;
+                k_reg  <= lane_done ? k_reg + 1'b1 : k_reg;
+                hi_reg <= (PASSES == 2) && !hi_reg;
             end
         end
 
@@ -249,9 +283,10 @@ generate
             end
         end
     end else begin : g_parallel
-        assign x_held = s_axis_tdata;
-        assign lane_k = {K_W{1'b0}};
-        assign busy   = 1'b0;
+        assign x_held  = s_axis_tdata;
+        assign lane_k  = {K_W{1'b0}};
+        assign pass_hi = 1'b0;
+        assign busy    = 1'b0;
 
         always @(posedge clk) begin
             if (p_en) begin

@@ -17,9 +17,18 @@ from memgen import int_to_lanes, lanes_to_int, read_mem, write_mem
 LATENCY = 2  # cycles from an accepted input beat to its output beat (documented in rtl/requant.v)
 
 
-def latency(c: int, serial: int) -> int:
-    """rtl/requant.v: 2 cycles; SERIAL = 1: C + 2 (the beat register, C products, the output)."""
-    return LATENCY + c if serial else LATENCY
+def serial_steps(cfg: dict) -> int:
+    """Multiplier cycles per beat of rtl/requant.v: 0 (SERIAL = 0), C (SERIAL = 1, or 2 when POW2
+    = 1 or ACC_W <= 16), 2C (SERIAL = 2: two passes per lane)."""
+    if not cfg.get("SERIAL"):
+        return 0
+    two = cfg["SERIAL"] == 2 and not cfg.get("POW2") and cfg["ACC_W"] > 16
+    return cfg["C"] * (2 if two else 1)
+
+
+def latency(cfg: dict) -> int:
+    """rtl/requant.v: 2 cycles; SERIAL > 0: the beat register, its multiplier cycles, the output."""
+    return LATENCY + serial_steps(cfg)
 
 
 # ----------------------------------------------------------------------------- cocotb side
@@ -74,22 +83,23 @@ async def run_stream(dut, stall):
     if not cfg.get("SERIAL"):
         await stream_beats(tb, stall, rng, words_in, words_out, LATENCY, decode=decode)
         return
-    # SERIAL = 1: one beat per C+1 clocks; the output is still work-conserving (due = accepted +
-    # latency), the input stalls by design
-    lat, lengths = latency(C, 1), frame_lengths(rng, n)
+    # SERIAL > 0: one beat per steps+1 clocks; the output is still work-conserving (due = accepted
+    # + latency), the input stalls by design
+    steps = serial_steps(cfg)
+    lat, lengths = latency(cfg), frame_lengths(rng, n)
     await tb.run(split(words_in, lengths), split(words_out, lengths), lat, decode,
-                 timeout_ns=20_000 * n * (C + 1))
+                 timeout_ns=20_000 * n * (steps + 1))
     tb.check_work_conserving([c + lat for c in tb.in_cycles], input_rule=False, why=f" [{stall}]")
-    # the input waits only while a beat is multiplied (the C clocks after one is taken) or under
-    # backpressure (the output valid and not taken in that clock or the one before)
+    # the input waits only while a beat is multiplied (the steps clocks after one is taken) or
+    # under backpressure (the output valid and not taken in that clock or the one before)
     taken, stalled = set(tb.in_cycles), set(tb.monitor.out_stall_cycles)
     late = [t for t in tb.monitor.in_stall_cycles if t not in stalled and t - 1 not in stalled
-            and not any(t - d in taken for d in range(1, C + 1))]
+            and not any(t - d in taken for d in range(1, steps + 1))]
     assert not late, f"input stalled without cause at cycles {late[:5]} ({len(late)}) [{stall}]"
     if stall == "none":
-        tb.check_input_period(n, C + 1)
+        tb.check_input_period(n, steps + 1)
         oc = tb.out_cycles
-        assert sorted(set(np.diff(oc).tolist())) == [C + 1], "output not one beat per C+1 clocks"
+        assert sorted(set(np.diff(oc).tolist())) == [steps + 1], f"output not one beat per {steps + 1} clocks"
         assert oc[0] - tb.in_cycles[0] == lat, f"latency {oc[0] - tb.in_cycles[0]}, expected {lat}"
 
 
@@ -109,6 +119,9 @@ CASES = {
     "serial": dict(C=3, ACC_W=21, LO=0, HI=255, ZP_OUT=0, mode="q15", SERIAL=1),
     "serial-odd": dict(C=5, ACC_W=19, LO=-128, HI=127, ZP_OUT=-3, mode="edge", SERIAL=1),
     "serial-pow2": dict(C=2, ACC_W=13, LO=-128, HI=127, ZP_OUT=-2, mode="pow2", POW2=1, SERIAL=1),
+    # one 16-bit multiplier, two passes per lane (the UP5K build: one SB_MAC16 for the requant)
+    "serial2": dict(C=3, ACC_W=21, LO=0, HI=255, ZP_OUT=0, mode="q15", SERIAL=2),
+    "serial2-odd": dict(C=5, ACC_W=19, LO=-128, HI=127, ZP_OUT=-3, mode="edge", SERIAL=2),
 }
 
 
