@@ -138,6 +138,7 @@ mutate:
 FPGA_DEV ?= up5k
 FPGA_OPTS = --net $(NET) --dev $(FPGA_DEV) $(if $(filter command line environment,$(origin MULTS)),--mults $(MULTS)) \
   $(if $(FPGA_WRAP),--wrap $(FPGA_WRAP)) $(if $(FPGA_DSP),--dsp $(FPGA_DSP)) $(if $(FPGA_TOP),--top $(FPGA_TOP)) \
+  $(if $(FPGA_LAYER_MULTS),--layer-mults $(FPGA_LAYER_MULTS)) \
   $(if $(FPGA_SRCS),--srcs "$(FPGA_SRCS)") $(if $(FPGA_PARAMS),--params '$(FPGA_PARAMS)') \
   $(if $(FPGA_FREQ),--freq $(FPGA_FREQ)) $(if $(FPGA_PACKAGE),--package $(FPGA_PACKAGE)) \
   $(if $(filter 1,$(FPGA_STRICT)),--strict)

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from .generate import generate_top, write_top
-from .hardware import expected_ii, requant_serial_ok, top_name
+from .hardware import expected_ii, layer_caps, requant_serial_ok, top_name
 from .memfile import atomic_write_text
 from .qnet import QNet
 
@@ -41,19 +41,20 @@ def class_bits(n_classes: int) -> int:
 
 def wrapper_name(qnet: QNet, mults: int | None = None) -> str:
     """Module (and file) name of the wrapper: fpga_<top_name(net, mults)>."""
-    return f"fpga_{top_name(qnet.name, mults)}"
+    return f"fpga_{top_name(qnet.name, mults, layer_caps(qnet))}"
 
 
-def fpga_wrapper(qnet: QNet, mults: int | None = None, requant_serial: bool = False) -> str:
+def fpga_wrapper(qnet: QNet, mults: int | None = None, requant_serial: int = 0) -> str:
     """Verilog text of module fpga_<top>: the generated top with only the pixel stream and the
     class stream on ports. `mults` as in int8cnn.generate.generate_top (None = fully parallel);
-    `requant_serial`: the top's REQUANT_SERIAL (one multiplier per requant, for a DSP budget),
-    allowed only where int8cnn.hardware.requant_serial_ok."""
+    `requant_serial`: the top's REQUANT_SERIAL (0; 1: one multiplier per requant; 2: one 16-bit
+    multiplier in two passes; for a DSP budget), allowed only where
+    int8cnn.hardware.requant_serial_ok."""
     generate_top(qnet, mults)  # same checks as the top (supported layers, mults >= 1)
-    if requant_serial and not requant_serial_ok(qnet, mults):
-        raise ValueError(f"{top_name(qnet.name, mults)}: a serial requant would lower the II (a layer "
+    if requant_serial and not requant_serial_ok(qnet, mults, requant_serial):
+        raise ValueError(f"{top_name(qnet.name, mults, layer_caps(qnet))}: a serial requant would lower the II (a layer "
                          "emits accumulator beats fewer than C+1 cycles apart)")
-    top = top_name(qnet.name, mults)
+    top = top_name(qnet.name, mults, layer_caps(qnet))
     name = wrapper_name(qnet, mults)
     n_out = qnet.layers[-1].out_shape[0]
     cw = class_bits(n_out)
@@ -82,9 +83,9 @@ def _wrapper_header(qnet: QNet, mults: int | None, top: str, name: str, cw: int)
         "//                cycle, off the critical path of the clock.",
         "//   REG_SLICES   passed to the top; 1 (default here): a register slice on every activation",
         "//                stream, which cuts the tready chain through the layers.",
-        "//   REQUANT_SERIAL  passed to the top; 1 for a build on DSPs (the UP5K's 8), allowed where every",
-        "//                requant follows a layer that emits a beat at most every C+1 cycles",
-        "//                (int8cnn.hardware.requant_serial_ok): one multiplier per requant instead of C.",
+        "//   REQUANT_SERIAL  passed to the top; 2 for a build on DSPs (the UP5K's 8): one 16-bit",
+        "//                multiplier per requant in two passes, allowed where every requant follows a",
+        "//                layer that emits a beat at most every 2C+1 cycles (requant_serial_ok).",
         "// Streams",
         "//   s_axis_pixel  8-bit pixels, raster order, one image = "
         f"{qnet.input_shape[1]}x{qnet.input_shape[2]} beats (the top's s_axis_pixel).",
@@ -93,9 +94,9 @@ def _wrapper_header(qnet: QNet, mults: int | None, top: str, name: str, cw: int)
     ]
 
 
-def _wrapper_module(qnet: QNet, top: str, name: str, cw: int, serial: bool) -> list[str]:
+def _wrapper_module(qnet: QNet, top: str, name: str, cw: int, serial: int) -> list[str]:
     """`module fpga_<top>`: the top instance with its taps and logits unconnected; `serial`: the
-    requants may share one multiplier each (REQUANT_SERIAL)."""
+    top's REQUANT_SERIAL."""
     n_out = qnet.layers[-1].out_shape[0]
     empty = [f"        .tap_{l.name}_tdata(), .tap_{l.name}_tvalid(), "
              f".tap_{l.name}_tready(), .tap_{l.name}_tlast()" for l in qnet.layers]
@@ -109,8 +110,7 @@ def _wrapper_module(qnet: QNet, top: str, name: str, cw: int, serial: bool) -> l
         "    parameter ARGMAX_PIPE = 1,",
         "    // 1: a register slice on every activation stream",
         "    parameter REG_SLICES = 1,",
-        "    // 1: each requant on one multiplier (requant_serial_ok: the II allows it)" if serial else
-        "    // 0: a multiplier per requant channel",
+        "    // each requant on one multiplier (1), or one 16-bit one in two passes (2); 0: one per channel",
         f"    parameter REQUANT_SERIAL = {int(serial)}",
         ") (",
         "    input  wire clk,",
@@ -157,7 +157,7 @@ def _wrapper_module(qnet: QNet, top: str, name: str, cw: int, serial: bool) -> l
 
 
 def write_wrapper(qnet: QNet, out_dir: Path, mults: int | None = None,
-                  requant_serial: bool = False) -> Path:
+                  requant_serial: int = 0) -> Path:
     """Write <out_dir>/fpga_<top>.v."""
     path = Path(out_dir) / f"{wrapper_name(qnet, mults)}.v"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,8 +178,9 @@ def main(argv=None) -> int:
                     help="also write the generated top cnn_<net>[_m<mults>].v into --out-dir")
     ap.add_argument("--print-ii", action="store_true",
                     help="print the top's II (int8cnn.hardware.expected_ii) and exit")
-    ap.add_argument("--requant-serial", action="store_true",
-                    help="REQUANT_SERIAL = 1: one multiplier per requant (where the II allows it)")
+    ap.add_argument("--requant-serial", type=int, choices=[0, 1, 2], default=0,
+                    help="REQUANT_SERIAL: 1 one multiplier per requant, 2 one 16-bit multiplier in "
+                         "two passes (where the II allows it)")
     ap.add_argument("--print-class-bits", action="store_true",
                     help="print the wrapper's class width (CLASS_W) and exit")
     args = ap.parse_args(argv)

@@ -27,6 +27,7 @@ Options (`make fpga` variables in brackets):
   --dsp 0|1|requant|comb [FPGA_DSP]  UP5K only. comb: every multiplier (product >= 11 bits) to a
                               combinational SB_MAC16 before synth_ice40; requant: only the wide
                               ones (product >= 24 bits); 1: synth_ice40 -dsp (wrong netlists here)
+  --layer-mults fc1=1 [FPGA_LAYER_MULTS]  per-layer caps on the fold (the top cnn_<net>_m<M>_fc1m1)
   --top, --srcs, --params, --freq, --package [FPGA_TOP, FPGA_SRCS, ...]: another top or setting
 Without --mults / --wrap / --dsp, a network with an FPGA preset for the device (int8cnn.networks
 `fpga`) is built in that configuration: `make fpga` builds the default network's best UP5K one.
@@ -102,6 +103,7 @@ class Build:
     params: str | None = None
     freq: float | None = None
     package: str | None = None
+    layer_mults: dict | None = None   # per-layer caps on the fold (QLayer.max_mults), by layer name
 
     def __post_init__(self):
         if self.dev not in DEVICES:
@@ -115,7 +117,7 @@ class Build:
     @property
     def net_top(self) -> str:
         from .hardware import top_name
-        return top_name(self.net, self.mults)
+        return top_name(self.net, self.mults, self.layer_mults)
 
     @property
     def module(self) -> str:
@@ -157,12 +159,17 @@ class Build:
         return s + (f"synth_ice40 -device {DEVICES[self.dev]['family']} -top {self.module}{dsp} "
                     f"-json {self.out}.json; tee -q -o {self.out}.stat stat")
 
+    def network(self):
+        """The network, with the build's per-layer caps on the fold (layer_mults)."""
+        from .export import load_network
+        from .hardware import with_caps
+        return with_caps(load_network(ROOT / "weights" / self.net), self.layer_mults)
+
     def ii(self) -> int | None:
         if not self.is_network:
             return None
-        from .export import load_network
         from .hardware import expected_ii
-        return expected_ii(load_network(ROOT / "weights" / self.net), self.mults)
+        return expected_ii(self.network(), self.mults)
 
 
 def with_preset(b: Build, explicit: set) -> Build:
@@ -170,7 +177,7 @@ def with_preset(b: Build, explicit: set) -> Build:
     none of mults / wrap / dsp."""
     from .networks import entry
     preset = (entry(b.net).fpga or {}).get(b.dev)
-    if not preset or explicit & {"mults", "wrap", "dsp"} or b.top:
+    if not preset or explicit & {"mults", "wrap", "dsp", "layer_mults"} or b.top:
         return b
     return Build(**{**b.__dict__, **preset})
 
@@ -212,20 +219,20 @@ def prepare(b: Build) -> None:
     """Write the wrapper (and a top with no committed file) into sim_build/fpga/."""
     if not b.is_network or b.srcs:
         return
-    from .export import load_network
     from .fpga import write_wrapper
     from .generate import GEN_DIR, write_top
-    q = load_network(ROOT / "weights" / b.net)
+    q = b.network()
     out = ROOT / FPGA_DIR
     if not (GEN_DIR / f"{b.net_top}.v").exists():
         print(f"fpga: wrote {write_top(q, out, b.mults)}")
     if b.wrap:
-        # on DSPs, each requant shares one multiplier where the II allows it (the UP5K has 8 DSPs);
-        # in LUTs a shared multiplier's operand mux costs more than it saves
+        # on DSPs, each requant shares one 16-bit multiplier (one SB_MAC16, two passes) where the
+        # II allows it (the UP5K has 8 DSPs); in LUTs a shared multiplier's operand mux costs more
+        # than it saves
         from .hardware import requant_serial_ok
-        serial = b.dsp != "0" and requant_serial_ok(q, b.mults)
+        serial = next((k for k in (2, 1) if b.dsp != "0" and requant_serial_ok(q, b.mults, k)), 0)
         print(f"fpga: wrote {write_wrapper(q, out, b.mults, serial)}"
-              + (" (REQUANT_SERIAL = 1)" if serial else ""))
+              + (f" (REQUANT_SERIAL = {serial})" if serial else ""))
 
 
 def build(b: Build, strict: bool = False) -> int:
@@ -294,8 +301,7 @@ def check(b: Build, jobs: int = 2, rtl: bool = False) -> int:
     setup_verilator_env()
     n = golden_images(ROOT / "golden" / b.net)
     if b.wrap:
-        from .export import load_network
-        q = load_network(ROOT / "weights" / b.net)
+        q = b.network()
         tb, defs = "tb_fpga_class", [f"-DFPGA_DUT={b.module}",
                                      f"-GCLASS_W={class_bits(q.layers[-1].out_shape[0])}"]
     else:
@@ -338,18 +344,33 @@ def add_parser(sub) -> None:
     p.add_argument("--freq", type=float), p.add_argument("--package")
     p.add_argument("--strict", action="store_true", help="a design that does not fit fails")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--layer-mults", help="per-layer caps on the fold, e.g. fc1=1 (name=multipliers, "
+                                        "comma-separated)")
     p.add_argument("--rtl", action="store_true",
                    help="check: simulate the build's RTL (wrapper, top) instead of its netlist")
     p.set_defaults(fn=cmd_fpga)
 
 
+def parse_layer_mults(text: str | None) -> dict | None:
+    """'fc1=1,conv2=4' -> {'fc1': 1, 'conv2': 4}; one clear error for anything else."""
+    if not text:
+        return None
+    out = {}
+    for item in text.split(","):
+        name, _, m = item.partition("=")
+        if not name.strip() or not m.strip().isdigit() or int(m) < 1:
+            raise FlowError(f"--layer-mults {text!r}: expected name=multipliers (>= 1), comma-separated")
+        out[name.strip()] = int(m)
+    return out
+
+
 def cmd_fpga(args) -> None:
     from .hardware import default_mults
-    explicit = {k for k in ("mults", "wrap", "dsp") if getattr(args, k) is not None}
+    explicit = {k for k in ("mults", "wrap", "dsp", "layer_mults") if getattr(args, k) is not None}
     mults = default_mults(args.net) if args.mults is None else (args.mults or None)
     b = Build(net=args.net, mults=mults, dev=args.dev, wrap=bool(args.wrap), dsp=args.dsp or "0",
               top=args.top, srcs=shlex.split(args.srcs or ""), params=args.params,
-              freq=args.freq, package=args.package)
+              freq=args.freq, package=args.package, layer_mults=parse_layer_mults(args.layer_mults))
     b = with_preset(b, explicit)
     rc = build(b, args.strict) if args.action == "build" else check(b, args.jobs, args.rtl)
     if rc:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .export import fold_text
 from .hardware import (SKIP_FIFO_FAULT, check_supported, expected_ii, is_folded, layer_cycles,
-                       layer_mults, layer_products, skip_fifo_depths, top_name)
+                       layer_caps, layer_mults, layer_products, skip_fifo_depths, top_name)
 from .memfile import atomic_dir, atomic_write_text
 from .ops import fold_cycles, op_for
 from .ops.verilog import Site, fork_inst, inst, vh, wires
@@ -53,7 +53,7 @@ def generate_top(qnet: QNet, mults: int | None = None, fold_dir: str | None = No
     check_supported(qnet)
     if mults is not None and (not isinstance(mults, int) or mults < 1):
         raise ValueError(f"mults must be a positive integer, got {mults!r}")
-    top = top_name(qnet.name, mults)
+    top = top_name(qnet.name, mults, layer_caps(qnet))
     folded = any(is_folded(l, mults) for l in qnet.layers)
     text = [
         *_header(qnet, mults, top, folded),
@@ -148,8 +148,9 @@ def _header(qnet: QNet, mults: int | None, top: str, folded: bool) -> list[str]:
         "//   REG_SLICES   1: an axis_skid register slice on each layer's activation output (tready no",
         "//                longer combinational through every layer; 1 cycle more latency per slice,",
         "//                the same II).",
-        "//   REQUANT_SERIAL  1: each requant shares one multiplier among its channels (rtl/requant.v",
-        "//                SERIAL): the same II only where int8cnn.hardware.requant_serial_ok.",
+        "//   REQUANT_SERIAL  1 (2): each requant shares one (16-bit, two-pass) multiplier among its",
+        "//                channels (rtl/requant.v SERIAL): the same II only where",
+        "//                int8cnn.hardware.requant_serial_ok.",
         "// Streams (docs/quantization.md)",
         "//   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.",
         "//   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.",
@@ -183,8 +184,8 @@ def _module_ports(qnet: QNet, top: str, folded: bool, fold_dir: str) -> list[str
         "    /* verilator lint_off UNUSEDPARAM */",
         "    parameter REG_SLICES = 0,",
         "    /* verilator lint_on UNUSEDPARAM */",
-        "    // 1: every requant with one multiplier, one beat per C+1 clocks (only behind folded layers:",
-        "    // int8cnn.hardware.requant_serial_ok)",
+        "    // 1: every requant with one multiplier, one beat per C+1 clocks; 2: one 16-bit multiplier,",
+        "    // 2C+1 clocks (only behind folded layers: int8cnn.hardware.requant_serial_ok)",
         "    /* verilator lint_off UNUSEDPARAM */",
         "    parameter REQUANT_SERIAL = 0",
         "    /* verilator lint_on UNUSEDPARAM */",
@@ -217,7 +218,7 @@ def write_top(qnet: QNet, out_dir: Path = GEN_DIR, mults: int | None = None) -> 
     FOLD_DIR default (relative to the repository root when out_dir is inside it). The ROM
     directory is written whole or not at all."""
     out_dir = Path(out_dir).resolve()
-    top = top_name(qnet.name, mults)
+    top = top_name(qnet.name, mults, layer_caps(qnet))
     roms = fold_roms(qnet, mults)
     fold_dir = out_dir / top
     try:

@@ -16,7 +16,7 @@ from .qnet import QNet
 
 __all__ = ["UnsupportedLayer", "branches", "check_supported", "default_mults", "expected_ii",
            "fifo_depth", "fold_cycles", "is_folded", "layer_cycles", "layer_mults", "layer_products",
-           "requant_serial_ok", "skip_fifo_depths", "top_name"]
+           "layer_caps", "requant_serial_ok", "skip_fifo_depths", "top_name", "with_caps"]
 
 
 def default_mults(net: str) -> int | None:
@@ -25,9 +25,30 @@ def default_mults(net: str) -> int | None:
     return entry(net).mults
 
 
-def top_name(net: str, mults: int | None = None) -> str:
-    """Module (and file) name of the generated top: cnn_<net>, folded cnn_<net>_m<mults>."""
-    return f"cnn_{net}" if mults is None else f"cnn_{net}_m{mults}"
+def top_name(net: str, mults: int | None = None, caps: dict | None = None) -> str:
+    """Module (and file) name of the generated top: cnn_<net>, folded cnn_<net>_m<mults>, with
+    per-layer caps (QLayer.max_mults) _<layer>m<cap> for each."""
+    if mults is None:
+        return f"cnn_{net}"
+    return f"cnn_{net}_m{mults}" + "".join(f"_{k}m{v}" for k, v in sorted((caps or {}).items()))
+
+
+def layer_caps(qnet) -> dict:
+    """The per-layer multiplier caps set on a network (QLayer.max_mults), by layer name."""
+    return {l.name: l.max_mults for l in qnet.layers if l.max_mults}
+
+
+def with_caps(qnet, caps: dict | None):
+    """`qnet` with QLayer.max_mults set from `caps` (layer name -> multipliers); an unknown layer or a
+    cap below 1 is an error."""
+    names = {l.name for l in qnet.layers}
+    for name, cap in (caps or {}).items():
+        if name not in names or int(cap) < 1:
+            raise ValueError(f"layer_mults {name}={cap}: expected a layer of {qnet.name} "
+                             f"({', '.join(sorted(names))}) and a cap >= 1")
+    for l in qnet.layers:
+        l.max_mults = int(caps[l.name]) if caps and l.name in caps else None
+    return qnet
 
 
 # ----------------------------------------------------------------------------- per layer (its op)
@@ -50,11 +71,12 @@ def is_folded(layer, mults: int | None) -> bool:
     return op_for(layer).folded(layer, mults)
 
 
-def requant_serial_ok(qnet, mults: int | None) -> bool:
-    """Whether every requant of the top may be SERIAL (one multiplier, one beat per C+1 clocks;
-    the top's REQUANT_SERIAL) without changing the II: each layer's accumulator beats come at
-    least C+1 cycles apart (a folded conv2d / dense)."""
-    return all(op_for(l).serial_requant_ok(l, mults) for l in qnet.layers)
+def requant_serial_ok(qnet, mults: int | None, serial: int = 1) -> bool:
+    """Whether every requant of the top may be SERIAL = `serial` (the top's REQUANT_SERIAL: one
+    multiplier, one beat per C+1 clocks; 2: one 16-bit multiplier, one beat per 2C+1 clocks)
+    without changing the II: each layer's accumulator beats come at least that far apart (a
+    folded conv2d / dense)."""
+    return all(op_for(l).serial_requant_ok(l, mults, serial) for l in qnet.layers)
 
 
 def layer_cycles(layer, mults: int | None = None) -> int:

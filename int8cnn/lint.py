@@ -54,7 +54,7 @@ def checks(net: str, verilator: str = "verilator") -> list[tuple[str, list[str],
         both(f"{top} with stall points", top, inc + ["-Itb/hdl"],
              rtl + ["tb/hdl/tb_stall_point.v", rel], vflags=["-DINT8CNN_STALL_POINTS"], icarus=False)
         both(f"{top} as the FPGA builds use it", top, inc, rtl + [rel],
-             vflags=["-GARGMAX_PIPE=1", "-GREG_SLICES=1", "-GREQUANT_SERIAL=1"], icarus=False)
+             vflags=["-GARGMAX_PIPE=1", "-GREG_SLICES=1", "-GREQUANT_SERIAL=2"], icarus=False)
     tb_hdl = [p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "tb" / "hdl").glob("*.v"))]
     top = top_name(net, default_mults(net))
     srcs = rtl + [f"rtl/generated/{top}.v"] + tb_hdl + [(HARNESS_DIR / f"tb_{top}.v").as_posix()]

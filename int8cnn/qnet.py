@@ -45,6 +45,9 @@ class QLayer:
     # the layers this one reads, by name ("input": the image); None: the previous layer (the image
     # for the first). add: [a, b], with mult = [MA, MB] and shift = [S] (golden.eltwise_add)
     inputs: list | None = None
+    # hardware only, not in the manifest: at most this many multipliers when folded (an FPGA
+    # preset's per-layer fold, int8cnn.networks `fpga` layer_mults); None: the top's mults
+    max_mults: int | None = None
 
     @property
     def emits_logits(self) -> bool:

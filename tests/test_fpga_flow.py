@@ -95,7 +95,8 @@ def test_preset_applies_only_when_no_configuration_is_given():
     preset = NETWORKS["default"].fpga["up5k"]
     got = with_preset(base, set())
     assert (got.mults, got.wrap, got.dsp) == (preset["mults"], preset["wrap"], preset["dsp"])
-    assert with_preset(base, {"mults"}) is base
+    assert got.layer_mults == preset.get("layer_mults")
+    assert with_preset(base, {"mults"}) is base and with_preset(base, {"layer_mults"}) is base
     assert with_preset(Build(net="default", dev="up5k", top="requant"), set()).top == "requant"
     assert with_preset(Build(net="small16", dev="up5k"), set()).mults is None  # no preset
 
@@ -132,3 +133,35 @@ def test_device_preset_rtl_gives_the_golden_classes_at_expected_ii(dev, capsys):
     out = capsys.readouterr().out
     assert rc == 0, out
     assert f"0 class errors, II {expected_ii(load_network(fpga_flow.ROOT / 'weights' / 'default'), b.mults)} " in out
+
+
+def test_layer_mults_cap_one_layer_and_name_the_top():
+    """fc1 capped at 1 multiplier while conv1 gets 6: the top is cnn_default_m6_fc1m1, fc1's MULTS
+    is 1 in its text and in the hardware model, and the II is still conv1's (fc1's 121 beats x 30
+    chunks stay below it)."""
+    from int8cnn.generate import generate_top
+    from int8cnn.hardware import layer_mults, layer_cycles
+    b = Build(net="default", mults=6, dev="up5k", wrap=True, dsp="comb", layer_mults={"fc1": 1})
+    assert b.net_top == "cnn_default_m6_fc1m1" and b.module == "fpga_cnn_default_m6_fc1m1"
+    q = b.network()
+    fc1 = next(l for l in q.layers if l.name == "fc1")
+    conv1 = next(l for l in q.layers if l.name == "conv1")
+    assert (layer_mults(conv1, 6), layer_mults(fc1, 6)) == (6, 1)
+    assert layer_cycles(fc1, 6) == 121 * 30 < b.ii() == expected_ii(load_network(fpga_flow.ROOT / "weights" / "default"), 6)
+    text = generate_top(q, 6)
+    assert "module cnn_default_m6_fc1m1 #(" in text and ".MULTS(1)," in text and ".MULTS(6)," in text
+    assert Build(net="default", mults=6).network().layers[-1].max_mults is None  # a fresh load
+
+
+@pytest.mark.parametrize("text, match", [
+    ("fc1", "expected name=multipliers"), ("fc1=0", "expected name=multipliers"),
+    ("fc1=x", "expected name=multipliers"),
+])
+def test_bad_layer_mults_is_one_clear_error(text, match):
+    with pytest.raises(FlowError, match=match):
+        fpga_flow.parse_layer_mults(text)
+
+
+def test_layer_mults_for_an_unknown_layer_names_the_layers():
+    with pytest.raises(ValueError, match="layer_mults fc9=1: expected a layer of default .conv1, fc1, pool1."):
+        Build(net="default", mults=6, layer_mults={"fc9": 1}).network()

@@ -133,13 +133,13 @@ class Op:
         raise ValueError(f"layer {layer.name} ({layer.type}) has no multipliers")
 
     def mults(self, layer, mults: int | None) -> int:
-        """The MULTS parameter: 0 (fully parallel) when not folding, else min(mults, products)
-        (equal to the products means fully parallel too)."""
+        """The MULTS parameter: 0 (fully parallel) when not folding, else min(mults, products,
+        layer.max_mults) (equal to the products means fully parallel too)."""
         if mults is None:
             return 0
         if mults < 1:
             raise ValueError(f"mults must be >= 1, got {mults}")
-        return min(mults, self.products(layer))
+        return min(mults, self.products(layer), layer.max_mults or mults)
 
     def folded(self, layer, mults: int | None) -> bool:
         """Folded by `mults` (0 < MULTS < products): reads a chunk-ordered weight ROM (FOLD_FILE)."""
@@ -161,8 +161,9 @@ class Op:
         """Depth of an axis_fifo in front of the module when it does not read the image (0: none)."""
         return 0
 
-    def serial_requant_ok(self, layer, mults: int | None) -> bool:
-        """Whether the layer's requant (if any) may be SERIAL without slowing it (no requant: yes)."""
+    def serial_requant_ok(self, layer, mults: int | None, passes: int = 1) -> bool:
+        """Whether the layer's requant (if any) may be SERIAL (`passes` multiplier cycles per
+        channel) without slowing it (no requant: yes)."""
         return True
 
     # ------------------------------------------------------------------ RTL
@@ -267,10 +268,11 @@ class AccumulatingOp(Op):
         """The fewest cycles between two accumulator beats the layer emits (1: back to back)."""
         return 1
 
-    def serial_requant_ok(self, layer, mults: int | None) -> bool:
-        """Whether its requant may be SERIAL (rtl/requant.v: one beat per C+1 clocks) without
-        slowing the layer: no requant, or accumulator beats at least C+1 cycles apart."""
-        return layer.mult is None or self.beat_interval(layer, mults) >= layer.out_shape[0] + 1
+    def serial_requant_ok(self, layer, mults: int | None, passes: int = 1) -> bool:
+        """Whether its requant may be SERIAL (rtl/requant.v: one beat per passes*C+1 clocks) without
+        slowing the layer: no requant, or accumulator beats at least passes*C+1 cycles apart."""
+        return (layer.mult is None
+                or self.beat_interval(layer, mults) >= passes * layer.out_shape[0] + 1)
 
     def instance(self, layer, site: Site) -> list[str]:
         l, src = layer, site.ins[0]

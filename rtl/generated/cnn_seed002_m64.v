@@ -14,8 +14,9 @@
 //   REG_SLICES   1: an axis_skid register slice on each layer's activation output (tready no
 //                longer combinational through every layer; 1 cycle more latency per slice,
 //                the same II).
-//   REQUANT_SERIAL  1: each requant shares one multiplier among its channels (rtl/requant.v
-//                SERIAL): the same II only where int8cnn.hardware.requant_serial_ok.
+//   REQUANT_SERIAL  1 (2): each requant shares one (16-bit, two-pass) multiplier among its
+//                channels (rtl/requant.v SERIAL): the same II only where
+//                int8cnn.hardware.requant_serial_ok.
 // Streams (docs/quantization.md)
 //   s_axis_pixel   8-bit pixels, raster order, one image = 28x28 beats.
 //   m_axis_result  one beat per image: tdata[31:0] = class, tdata[32*(i+1) +: 32] = logit i.
@@ -41,8 +42,8 @@ module cnn_seed002_m64 #(
     /* verilator lint_off UNUSEDPARAM */
     parameter REG_SLICES = 0,
     /* verilator lint_on UNUSEDPARAM */
-    // 1: every requant with one multiplier, one beat per C+1 clocks (only behind folded layers:
-    // int8cnn.hardware.requant_serial_ok)
+    // 1: every requant with one multiplier, one beat per C+1 clocks; 2: one 16-bit multiplier,
+    // 2C+1 clocks (only behind folded layers: int8cnn.hardware.requant_serial_ok)
     /* verilator lint_off UNUSEDPARAM */
     parameter REQUANT_SERIAL = 0
     /* verilator lint_on UNUSEDPARAM */
