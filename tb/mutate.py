@@ -111,6 +111,9 @@ EQUIVALENT: dict[tuple, str] = {
     ("mac_fold", "prod_ext = {{(SUM_W-PROD_W+1){prod[PROD_W-1]}}, prod[PROD_W-2:0]};", "minus-plus",
      31):
         widened("sign extension of the same product", "prod_ext"),
+    ("mac_fold", "base_reg + BASE_STEP_L + {{(LN_W-1){1'b0}}, DEPTHWISE == 0 && rot_sum >= N_OUT_R};",
+     "minus-plus", 59):
+        widened("zero extension of the same carry bit", "base_adv"),
     ("mac_fold", "assign x_pad = {{((N_PADL-N_LANES)*LP_W){1'b0}}, x_data};", "minus-plus"):
         widened("zero padding of the same lanes", "x_pad"),
     ("mac_fold", "wire [IN_W-1:0] x_adv = (lane_adv < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]",
