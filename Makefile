@@ -132,7 +132,7 @@ mutate:
 # with YOSYS=yosys NEXTPNR_ICE40=nextpnr-ice40 ICEPACK=icepack. With none of MULTS / FPGA_WRAP /
 # FPGA_DSP, the network's preset for FPGA_DEV (int8cnn.networks) is built: `make fpga` = the default
 # network's best UP5K build. Examples:
-#   make fpga FPGA_DEV=hx8k                              the HX8K preset (MULTS=6, wrapper, no DSPs)
+#   make fpga FPGA_DEV=hx8k                              the HX8K preset (MULTS=9, fc1 on 1, wrapper, no DSPs)
 #   make fpga MULTS=6 FPGA_LAYER_MULTS=fc1=1 FPGA_WRAP=1 FPGA_DSP=comb   = the UP5K preset, spelled out
 #   make fpga FPGA_WRAP=0 MULTS=0 FPGA_DSP=0             the whole unfolded top with its 745 I/O bits
 #   make fpga FPGA_TOP=requant FPGA_SRCS="rtl/round_shift_clamp.v rtl/requant.v" FPGA_DEV=hx8k

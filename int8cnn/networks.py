@@ -66,12 +66,12 @@ class Network:
 # FPGA presets are the builds that fit (docs/performance.md): the UP5K folded to 6 multipliers for
 # conv1 and 1 for fc1 (3,630 MACs: it keeps up with conv1's II on one), every multiplier on a
 # combinational SB_MAC16 (its 8 DSPs: 6 + 1 MACs and the two-pass serial requant on 1), the HX8K
-# folded to 6 without DSPs.
+# (no DSPs) conv1 on 9 and fc1 on 1 multipliers.
 NETWORKS = {n.name: n for n in (
     Network("default", "DefaultNet", train=dict(epochs=60, lr=1e-2, **MNIST_AUG),
             qat=dict(epochs=3, lr=2e-4), extra_folds=(8,), stall_points=True,
             fpga=dict(up5k=dict(mults=6, wrap=True, dsp="comb", layer_mults={"fc1": 1}),
-                      hx8k=dict(mults=6, wrap=True, dsp="0"))),
+                      hx8k=dict(mults=9, wrap=True, dsp="0", layer_mults={"fc1": 1}))),
     Network("small16", "TwoConvNet", (8, 16), train=dict(epochs=30, lr=5e-3, **MNIST_AUG)),
     Network("seed000", "TwoConvNet", (32, 64), train=dict(epochs=20, lr=3e-3, **MNIST_AUG),
             mults=64),
