@@ -114,6 +114,8 @@ EQUIVALENT: dict[tuple, str] = {
     ("mac_fold", "base_reg + BASE_STEP_L + {{(LN_W-1){1'b0}}, DEPTHWISE == 0 && rot_sum >= N_OUT_R};",
      "minus-plus", 59):
         widened("zero extension of the same carry bit", "base_adv"),
+    ("mac_fold", "assign prod_pad = {{((N_SL*N_OUT - MULTS)*ACC_W){1'b0}}, prod_reg};", "minus-plus"):
+        widened("zero padding of the same products", "prod_pad"),
     ("mac_fold", "assign x_pad = {{((N_PADL-N_LANES)*LP_W){1'b0}}, x_data};", "minus-plus"):
         widened("zero padding of the same lanes", "x_pad"),
     ("mac_fold", "wire [IN_W-1:0] x_adv = (lane_adv < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]",
@@ -121,6 +123,8 @@ EQUIVALENT: dict[tuple, str] = {
         "lane >= N_LANES only for the padded products of the last chunk (product n = lane * N_OUT "
         "+ o, n >= N), whose weights are zero in the ROM (export.fold_words, rtl/mac_fold.v "
         "header): the product is zero whatever lane N_LANES reads",
+    ("argmax", "wire        [IDX_W-1:0]  right_idx;", "minus-plus"):
+        widened("declaration of the same index", "node_idx"),
     ("argmax", "if (2*gn + 1 < CNODES) begin : g_pair", "plus-minus"):
         "the last node of a level with an odd number of children then compares its one child with "
         "node 0 of its own level (the larger of children 0 and 1, with the lower index) and takes "
