@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from int8cnn.paths import ROOT
+from int8cnn.synth import stat_table
 
 
 def layer_figures(manifest: dict) -> list[dict]:
@@ -51,10 +52,13 @@ def layer_figures(manifest: dict) -> list[dict]:
 
 
 def yosys_muls(stat: Path) -> dict[int, int]:
-    """$mul cells by output width in a yosys `stat -width` file."""
+    """$mul cells by output width in a yosys `stat -width` file (either Yosys layout:
+    int8cnn.synth.stat_table)."""
     counts: dict[int, int] = {}
-    for m in re.finditer(r"^\s*\$mul_(\d+)\s+(\d+)\s*$", stat.read_text(), re.M):
-        counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + int(m.group(2))
+    for name, n in stat_table(stat.read_text()).items():
+        m = re.fullmatch(r"\$mul_(\d+)", name)
+        if m:
+            counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + n
     return counts
 
 
