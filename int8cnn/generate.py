@@ -22,8 +22,8 @@ Supported layers and how they map:
 A requantization with manifest "requant": "pow2" gets requant POW2 = 1 (no multiplier).
 
 Folding (`mults`): every conv2d and dense instance gets MULTS = min(mults, its products per
-window / input beat), so no layer uses more than `mults` multipliers; the top is then module
-cnn_<net>_m<mults>. The numbers (products, cycles, expected II, FIFO depths) are the hardware
+window / input beat, its QLayer.max_mults cap), so no layer uses more than `mults` multipliers;
+the top is then module cnn_<net>_m<mults> (with _<layer>m<cap> per cap: int8cnn.hardware). The numbers (products, cycles, expected II, FIFO depths) are the hardware
 model's (int8cnn.hardware, from each layer's op in int8cnn.ops); this module walks the stream
 graph, asks each layer's op for its instance text, and writes the top.
 """

@@ -4,8 +4,8 @@ per-layer numbers come from the layer's op (int8cnn.ops); this module combines t
 stream graph. The testbench, the FPGA flow and int8cnn.generate ask it.
 
 Folding (`mults`): every conv2d and dense instance gets MULTS = min(mults, its products per
-window / input beat) (layer_mults), so no layer uses more than `mults` multipliers; the top is
-then module cnn_<net>_m<mults>."""
+window / input beat, its QLayer.max_mults cap if set) (layer_mults), so no layer uses more than
+`mults` multipliers; the top is then module cnn_<net>_m<mults>, with _<layer>m<cap> per cap."""
 from __future__ import annotations
 
 import numpy as np
