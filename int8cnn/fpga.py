@@ -51,10 +51,10 @@ def fpga_wrapper(qnet: QNet, mults: int | None = None, requant_serial: int = 0) 
     multiplier in two passes; for a DSP budget), allowed only where
     int8cnn.hardware.requant_serial_ok."""
     generate_top(qnet, mults)  # same checks as the top (supported layers, mults >= 1)
-    if requant_serial and not requant_serial_ok(qnet, mults, requant_serial):
-        raise ValueError(f"{top_name(qnet.name, mults, layer_caps(qnet))}: a serial requant would lower the II (a layer "
-                         "emits accumulator beats fewer than C+1 cycles apart)")
     top = top_name(qnet.name, mults, layer_caps(qnet))
+    if requant_serial and not requant_serial_ok(qnet, mults, requant_serial):
+        raise ValueError(f"{top}: REQUANT_SERIAL {requant_serial} would lower the II (a layer emits "
+                         "accumulator beats closer together than its serial requant takes them)")
     name = wrapper_name(qnet, mults)
     n_out = qnet.layers[-1].out_shape[0]
     cw = class_bits(n_out)

@@ -23,8 +23,8 @@ A requantization with manifest "requant": "pow2" gets requant POW2 = 1 (no multi
 
 Folding (`mults`): every conv2d and dense instance gets MULTS = min(mults, its products per
 window / input beat, its QLayer.max_mults cap), so no layer uses more than `mults` multipliers;
-the top is then module cnn_<net>_m<mults> (with _<layer>m<cap> per cap: int8cnn.hardware). The numbers (products, cycles, expected II, FIFO depths) are the hardware
-model's (int8cnn.hardware, from each layer's op in int8cnn.ops); this module walks the stream
+the top is then module cnn_<net>_m<mults> (with _<layer>m<cap> per cap: int8cnn.hardware). The
+numbers (products, cycles, expected II, FIFO depths) are the hardware model's (int8cnn.hardware, from each layer's op in int8cnn.ops); this module walks the stream
 graph, asks each layer's op for its instance text, and writes the top.
 """
 from __future__ import annotations
@@ -179,14 +179,12 @@ def _module_ports(qnet: QNet, top: str, folded: bool, fold_dir: str) -> list[str
            f'    parameter FOLD_DIR = "{fold_dir}",'] if folded else []),
         "    // 1: a register after every level of argmax's comparison tree (rtl/argmax.v PIPE)",
         "    parameter ARGMAX_PIPE = 0,",
+        "    /* verilator lint_off UNUSEDPARAM */",
         "    // 1: an axis_skid register slice on every layer's 8-bit activation output stream (not",
         "    // used with `INT8CNN_STALL_POINTS: the stall points take the slices' place)",
-        "    /* verilator lint_off UNUSEDPARAM */",
         "    parameter REG_SLICES = 0,",
-        "    /* verilator lint_on UNUSEDPARAM */",
         "    // 1: every requant with one multiplier, one beat per C+1 clocks; 2: one 16-bit multiplier,",
         "    // 2C+1 clocks (only behind folded layers: int8cnn.hardware.requant_serial_ok)",
-        "    /* verilator lint_off UNUSEDPARAM */",
         "    parameter REQUANT_SERIAL = 0",
         "    /* verilator lint_on UNUSEDPARAM */",
         ") (",

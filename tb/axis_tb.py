@@ -288,13 +288,15 @@ class TB:
         assert oc[-1] - oc[0] == n_out - 1, "output has bubbles without stalls"
         assert oc[0] - ic[0] == latency, f"latency {oc[0] - ic[0]}, expected {latency}"
 
-    def check_work_conserving(self, due: list[int], input_rule: bool = True, why: str = ""):
+    def check_work_conserving(self, due: list[int], input_rule: bool = True, why: str = "",
+                              busy: int = 0):
         """Throughput under any stall pattern, not only without stalls (what the RTL headers
         promise: no bubble the module could avoid). Output: output beat j is due at cycle due[j]
         (the cycle its last input beat was accepted plus the latency); in every cycle in which the
         sink is ready, the output must be valid while a due beat has not left. Input (input_rule):
         the input stalls only under backpressure, in a cycle in which, or just after one in which,
-        the output was valid and not taken."""
+        the output was valid and not taken, or (a serial datapath) in the `busy` cycles after a
+        beat was taken."""
         due = np.asarray(due)
         out = np.asarray(self.out_cycles)
         m = self.monitor
@@ -305,8 +307,9 @@ class TB:
             f"output idle with the sink ready while {int(owed[owed > 0][0])} beat(s) were due, "
             f"first at cycle {int(bad[0])} ({bad.size} such cycles){why}")
         if input_rule:
-            stalled = set(m.out_stall_cycles)
-            unexplained = [t for t in m.in_stall_cycles if t not in stalled and t - 1 not in stalled]
+            stalled, taken = set(m.out_stall_cycles), set(self.in_cycles)
+            unexplained = [t for t in m.in_stall_cycles if t not in stalled and t - 1 not in stalled
+                           and not any(t - d in taken for d in range(1, busy + 1))]
             assert not unexplained, (
                 f"input stalled without backpressure at cycles {unexplained[:5]} "
                 f"({len(unexplained)} such cycles){why}")

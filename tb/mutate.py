@@ -176,8 +176,9 @@ def _all_strides_at_most_2(q) -> bool:
 
 
 def _all_requants_pow2(q) -> bool:
+    from int8cnn.ops import op_for
     return all(l.requant == "pow2" for l in q.layers
-               if l.type in ("conv2d", "dense", "avgpool2d") and l.mult is not None)
+               if op_for(l).channel_requant and l.mult is not None)
 
 
 # Equivalent for a network's top-level suite (--suite top:<net>) only, when the predicate holds

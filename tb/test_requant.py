@@ -89,13 +89,9 @@ async def run_stream(dut, stall):
     lat, lengths = latency(cfg), frame_lengths(rng, n)
     await tb.run(split(words_in, lengths), split(words_out, lengths), lat, decode,
                  timeout_ns=20_000 * n * (steps + 1))
-    tb.check_work_conserving([c + lat for c in tb.in_cycles], input_rule=False, why=f" [{stall}]")
     # the input waits only while a beat is multiplied (the steps clocks after one is taken) or
-    # under backpressure (the output valid and not taken in that clock or the one before)
-    taken, stalled = set(tb.in_cycles), set(tb.monitor.out_stall_cycles)
-    late = [t for t in tb.monitor.in_stall_cycles if t not in stalled and t - 1 not in stalled
-            and not any(t - d in taken for d in range(1, steps + 1))]
-    assert not late, f"input stalled without cause at cycles {late[:5]} ({len(late)}) [{stall}]"
+    # under backpressure
+    tb.check_work_conserving([c + lat for c in tb.in_cycles], why=f" [{stall}]", busy=steps)
     if stall == "none":
         tb.check_input_period(n, steps + 1)
         oc = tb.out_cycles

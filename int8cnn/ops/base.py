@@ -353,10 +353,9 @@ class MacOp(AccumulatingOp):
         return fold_cycles(self.products(layer), self.mults(layer, mults))
 
     def beat_interval(self, layer, mults: int | None) -> int:
-        """A window (conv2d) or an input beat (dense) takes step_cycles: an output beat at most
-        every step_cycles; dense emits one per vector of N_BEATS input beats."""
-        return self.step_cycles(layer, mults) * (1 if self.per == "window" else
-                                                  int(np.prod(layer.in_shape[1:])))
+        """A window takes step_cycles, so an output beat comes at most every step_cycles (dense
+        overrides: one per vector)."""
+        return self.step_cycles(layer, mults)
 
     def check(self, layer, last: bool, where: str) -> None:
         if layer.mult is None and not last:

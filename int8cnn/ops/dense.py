@@ -77,6 +77,10 @@ class Dense(MacOp):
         _, h, w = layer.in_shape
         return h * w * self.step_cycles(layer, mults)
 
+    def beat_interval(self, layer, mults: int | None) -> int:
+        """One output beat per vector: its cycles (N_BEATS*T)."""
+        return self.cycles(layer, mults)
+
     def needs(self, layer):
         """Its one output beat waits for the whole image."""
         _, h, w = layer.in_shape

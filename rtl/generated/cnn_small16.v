@@ -27,14 +27,12 @@ module cnn_small16 #(
     parameter WEIGHTS_DIR = "weights/small16",
     // 1: a register after every level of argmax's comparison tree (rtl/argmax.v PIPE)
     parameter ARGMAX_PIPE = 0,
+    /* verilator lint_off UNUSEDPARAM */
     // 1: an axis_skid register slice on every layer's 8-bit activation output stream (not
     // used with `INT8CNN_STALL_POINTS: the stall points take the slices' place)
-    /* verilator lint_off UNUSEDPARAM */
     parameter REG_SLICES = 0,
-    /* verilator lint_on UNUSEDPARAM */
     // 1: every requant with one multiplier, one beat per C+1 clocks; 2: one 16-bit multiplier,
     // 2C+1 clocks (only behind folded layers: int8cnn.hardware.requant_serial_ok)
-    /* verilator lint_off UNUSEDPARAM */
     parameter REQUANT_SERIAL = 0
     /* verilator lint_on UNUSEDPARAM */
 ) (
