@@ -146,9 +146,9 @@ always @* begin
                     end else begin
                         greater = cand > max_val;
                     end
-                    if (greater) begin
-                        max_val = cand;
-                    end
+                    // a ternary, not an if: an unknown compare gives an unknown maximum in
+                    // simulation (an if would keep max_val and hide it)
+                    max_val = greater ? cand : max_val;
                 end
                 tree[n*DATA_W +: DATA_W] = max_val;
             end
