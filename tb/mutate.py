@@ -123,6 +123,9 @@ EQUIVALENT: dict[tuple, str] = {
         "lane >= N_LANES only for the padded products of the last chunk (product n = lane * N_OUT "
         "+ o, n >= N), whose weights are zero in the ROM (export.fold_words, rtl/mac_fold.v "
         "header): the product is zero whatever lane N_LANES reads",
+    ("argmax", "assign lvl_idx[N*IDX_W-1:0]   = node_idx[N*IDX_W-1:0];", "minus-plus",
+     56):
+        widened("slice of the same leaf indices", "lvl_idx[N*IDX_W-1:0]"),
     ("argmax", "wire        [IDX_W-1:0]  right_idx;", "minus-plus"):
         widened("declaration of the same index", "node_idx"),
     ("argmax", "if (2*gn + 1 < CNODES) begin : g_pair", "plus-minus"):

@@ -29,9 +29,21 @@ STALLS = {
     "none": (OFF, OFF),
     "idle": (Gen(1, 4, 3), OFF),                    # 3 idle cycles in every 4
     "backpressure": (OFF, Gen(1, 4, 3)),            # result ready 1 cycle in 4
-    "slow_consumer": (OFF, Gen(1, 1501, 1500)),     # result ready 1 cycle in 1501
+    "slow_consumer": (OFF, Gen(1, 1501, 1500)),     # result ready 1 cycle in 1501 (or fewer: stall_gens)
     "random": (Gen(2, int(0.3 * 65536)), Gen(3, 3000, 4)),  # 30% idle; not-ready bursts of 0..3000
 }
+
+
+def stall_gens(stall: str, ii: int = 0) -> tuple:
+    """The top-level pattern's (input idle, result backpressure) generators for a network of `ii`
+    cycles per image: STALLS, except that "slow_consumer" takes a result once in 2 * ii + 1 cycles
+    when that is longer than its 1,501. The consumer is then slower than every network, so every
+    stage fills up and holds a full output register for more than an image time (a stage that
+    overwrote a full register, or took a beat it had no room for, would lose an image)."""
+    g_in, g_out = STALLS[check_stall(stall)]
+    if stall == "slow_consumer" and 2 * ii + 1 > g_out.a:
+        g_out = Gen(1, 2 * ii + 1, 2 * ii)
+    return g_in, g_out
 
 
 P30, P40, P50 = (int(p * 65536) for p in (0.3, 0.4, 0.5))
@@ -89,13 +101,14 @@ def pauses(gen: Gen, seed: int) -> Iterator[int]:
     raise ValueError(f"stall generator mode {gen.mode}: expected 0..3")
 
 
-def pause_generators(stall: str, seed: int, table: dict = STALLS) -> tuple:
+def pause_generators(stall: str, seed: int, table: dict = STALLS, ii: int = 0) -> tuple:
     """The pattern's pause generators for cocotbext-axi (None: never), from `table` (STALLS:
-    input idle, result backpressure; UNIT_STALLS: source idle, sink backpressure, second)."""
+    input idle, result backpressure, for a network of `ii` cycles per image (stall_gens);
+    UNIT_STALLS: source idle, sink backpressure, second)."""
     if stall not in table:
         raise ValueError(f"unknown stall pattern {stall!r}; expected one of {', '.join(table)}")
     s_in, s_out = seeds(seed)
-    gens = table[stall]
+    gens = stall_gens(stall, ii) if table is STALLS else table[stall]
     return tuple(pauses(g, s) if g.mode else None
                  for g, s in zip(gens, (s_in, s_out, seeds(seed + 1)[0])))
 
@@ -134,7 +147,7 @@ def image_cycles(stall: str, ii: int, pixels: int = 28 * 28) -> int:
     """Upper bound on the cycles between two results under the stall pattern `stall` for a network
     of `ii` cycles per image without stalls: the slower of the II and the paused pixel stream, plus
     the longest wait of one result beat."""
-    g_in, g_out = STALLS[check_stall(stall)]
+    g_in, g_out = stall_gens(stall, ii)
     return int(max(ii, pixels * beat_cycles(g_in))) + max_wait(g_out)
 
 

@@ -153,7 +153,7 @@ class TopTB:
     def set_stall(self, stall: str, seed: int):
         """The stall pattern `stall` of tb/stalls.py from `seed` (the per-image harness's too)."""
         self.stall = stall
-        idle, bp = pause_generators(stall, seed)
+        idle, bp = pause_generators(stall, seed, ii=ii_formula(self.qnet, self.mults))
         self.source.clear_pause_generator()
         self.sink.clear_pause_generator()
         if idle:

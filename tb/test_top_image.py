@@ -19,7 +19,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge
 
 from harness import BUF_IMAGES, CLK_NS, capture_of, pixels_hex, split_images, streams  # noqa: E402
 from scoreboard import Scoreboard  # noqa: E402
-from stalls import STALLS, check_stall, seeds, watchdog_cycles  # noqa: E402
+from stalls import STALLS, seeds, stall_gens, watchdog_cycles  # noqa: E402
 from test_int8cnn_top import (assert_clean, cfg, check_fault_found,  # noqa: E402
                               check_golden_coverage, check_ii, check_idle_ii, check_stall_points, expect_lost_beat_report,
                               ii_formula, load_stimulus, log_figures, record_coverage,
@@ -49,7 +49,7 @@ class ImageTB:
 
     def set_stall(self, stall: str, seed: int):
         self.stall = stall
-        g_in, g_out = STALLS[check_stall(stall)]
+        g_in, g_out = stall_gens(stall, ii_formula(self.qnet, self.mults))
         s_in, s_out = seeds(seed)
         d = self.dut
         for prefix, g, s in (("in", g_in, s_in), ("out", g_out, s_out)):

@@ -15,7 +15,7 @@ from flowtools import ROOT, WEIGHTS, write_idx
 from harness import (CaptureError, CaptureFile, capture_record, harness_text,
                      pixels_hex, split_images, streams, vlt_text)
 from stalls import (STALLS, WATCHDOG_IMAGES, Gen, beat_cycles, check_stall, image_cycles,
-                    max_wait, pause_generators, pauses, seeds, watchdog_cycles)
+                    max_wait, pause_generators, pauses, seeds, stall_gens, watchdog_cycles)
 
 
 def test_capture_decodes_signed_lanes_and_waits_for_whole_records(tmp_path):
@@ -114,7 +114,7 @@ def test_watchdog_bounds_cover_the_stall_model(stall):
     """image_cycles (what the stuck watchdog scales with) bounds what the stall model produces:
     784 input beats never take longer than 784 * beat_cycles, one result beat never waits longer
     than max_wait, over 50 images of each pattern from several seeds."""
-    g_in, g_out = STALLS[stall]
+    g_in, g_out = stall_gens(stall, 784)
     for seed in (1, 7, 12345):
         s_in, s_out = seeds(seed)
         it = pauses(g_in, s_in)
@@ -127,6 +127,23 @@ def test_watchdog_bounds_cover_the_stall_model(stall):
         runs = [len(list(g)) for v, g in groupby(islice(pauses(g_out, s_out), 200000)) if v == 1]
         assert max(runs, default=0) <= max_wait(g_out), (stall, seed, max(runs))
     assert watchdog_cycles(stall, 784) == WATCHDOG_IMAGES * image_cycles(stall, 784) >= 4 * 784
+
+
+def test_slow_consumer_is_slower_than_the_network():
+    """slow_consumer takes a result once in 2 II + 1 cycles (at least 1,501): every network's
+    results back up; the other patterns do not depend on the II."""
+    assert stall_gens("slow_consumer", 0) == STALLS["slow_consumer"] == (Gen(0), Gen(1, 1501, 1500))
+    assert stall_gens("slow_consumer", 784) == (Gen(0), Gen(1, 1569, 1568))
+    assert stall_gens("slow_consumer", 56508) == (Gen(0), Gen(1, 113017, 113016))
+    for ii in (0, 784, 56508):
+        _, g_out = stall_gens("slow_consumer", ii)
+        assert beat_cycles(g_out) > ii and image_cycles("slow_consumer", ii) == max(ii, 784) + g_out.b
+        for stall in set(STALLS) - {"slow_consumer"}:
+            assert stall_gens(stall, ii) == STALLS[stall]
+    _, bp = pause_generators("slow_consumer", 3, ii=56508)
+    assert list(islice(bp, 113017 * 2)) == ([1] * 113016 + [0]) * 2
+    with pytest.raises(ValueError, match="unknown stall pattern 'bogus'"):
+        stall_gens("bogus", 784)
 
 
 def test_unknown_stall_lists_the_allowed():
