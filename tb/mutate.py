@@ -104,6 +104,8 @@ EQUIVALENT: dict[tuple, str] = {
         "on a tie the candidate equals the maximum: taking it leaves the same value",
     ("maxpool2d", "greater = $signed(cand) > $signed(max_val);", "gt-ge"):
         "on a tie the candidate equals the maximum: taking it leaves the same value (signed lanes)",
+    ("maxpool2d", "out_next[c*DATA_W +: DATA_W] = tree[DATA_W-1:0];", "minus-plus"):
+        widened("slice of the tree's root", "out_next[c*DATA_W +: DATA_W]"),
     ("maxpool2d", "out_last_reg <= 1'b0;", "zero-one"):
         last_reset("out_last_reg"),
     ("maxpool2d", "out_next = {C*DATA_W{1'b0}};", "zero-one"):
@@ -126,6 +128,10 @@ EQUIVALENT: dict[tuple, str] = {
     ("argmax", "assign lvl_idx[N*IDX_W-1:0]   = node_idx[N*IDX_W-1:0];", "minus-plus",
      56):
         widened("slice of the same leaf indices", "lvl_idx[N*IDX_W-1:0]"),
+    ("argmax", "if (gl < LEVELS) begin : g_keep", "lt-le"):
+        "the root (gl == LEVELS) then also assigns its value to node_val[nodes_below(LEVELS)*DATA_W "
+        "+: DATA_W], wholly past the end of node_val (nodes_below(LEVELS) nodes wide): the write is "
+        "dropped, and the root's value is never read (best_idx takes its index)",
     ("argmax", "wire        [IDX_W-1:0]  right_idx;", "minus-plus"):
         widened("declaration of the same index", "node_idx"),
     ("argmax", "if (2*gn + 1 < CNODES) begin : g_pair", "plus-minus"):
@@ -200,6 +206,29 @@ NET_EQUIVALENT: dict[tuple, tuple] = {
 }
 
 
+# Mutants that change no value and no order, only when a module takes or gives a beat: the unit
+# tests' throughput checks (tb/axis_tb.py, check_work_conserving) kill them, but at the top level
+# they show only where that module is a network's bottleneck. A top-level campaign (--suite
+# top:<net>) reports a functional score without them (the issue's measure for the top-level suite
+# alone: its kill rate of the functional mutants); (module, line text, operator[, column]) -> why
+THROUGHPUT: dict[tuple, str] = {
+    ("axis_fork", "wire done_a = m_axis_a_tready || taken_a_reg;", "or-and"):
+        "a beat output A takes now no longer counts as done until the next cycle, when A's tvalid "
+        "is already low (taken_a_reg): every forked beat takes two cycles, A still gets it once "
+        "(every sink in the tops keeps tready independent of tvalid, so nothing waits for ever)",
+    ("dense", "wire a_en = p_valid && (!p_last || !m_valid_reg || m_axis_tready);", "not-drop", 28):
+        "a non-last chunk waits while the output register is full, a last chunk no longer does; "
+        "the register fills only at a last chunk and the chunks before the next last chunk wait "
+        "for it to drain, so a last chunk never meets a full register when a vector has several "
+        "chunks: the layer only stops accumulating under a full output register (a one-chunk "
+        "vector would be overwritten: the unit tests' one-chunk cases and throughput checks kill it)",
+    ("requant", "if (SERIAL != 0) begin : g_serial", "ne-eq"):
+        "the tops' requantizers (SERIAL = 0) get the one-multiplier datapath, which gives the same "
+        "values in C cycles per beat and holds s_axis_tready low meanwhile (the unit tests' "
+        "throughput checks of the SERIAL = 0 cases kill it)",
+}
+
+
 @lru_cache(maxsize=None)
 def _network(net: str):
     from int8cnn.export import load_network
@@ -232,6 +261,15 @@ class Mutant:
             return found
         pred, why = NET_EQUIVALENT.get(key + (self.col,)) or NET_EQUIVALENT.get(key, (None, ""))
         return f"for {self.net}: {why}" if pred and pred(_network(self.net)) else ""
+
+    @property
+    def throughput_only(self) -> str:
+        """Why the mutant only changes cycle timing, when THROUGHPUT says so and a network's
+        top-level suite ran it ('' otherwise: the unit tests check throughput)."""
+        if not self.net:
+            return ""
+        key = (self.module, self.before.strip(), self.op)
+        return THROUGHPUT.get(key + (self.col,)) or THROUGHPUT.get(key, "")
 
 
 def code_lines(text: str):
@@ -430,12 +468,19 @@ def report(ms: list[Mutant], wall: float | None) -> str:
     den = tot["k"] + tot["t"] + tot["s"]
     lines = ["# Mutation campaign (`make mutate`)", "",
              f"{len(ms)} mutants, score {pct(tot['k'] + tot['t'], den)} (killed + timeout over "
-             f"non-equivalent, valid mutants)" + (f", {wall:.0f} s wall." if wall is not None else "."),
-             ""] + rows + ["", "## Survivors", ""]
+             f"non-equivalent, valid mutants)" + (f", {wall:.0f} s wall." if wall is not None else ".")]
+    tp = [m for m in ms if m.throughput_only and m.outcome in ("killed", "timeout", "survived")]
+    if any(m.net for m in ms):
+        hit = sum(m.outcome in ("killed", "timeout") for m in tp)
+        lines += ["", f"Functional score {pct(tot['k'] + tot['t'] - hit, den - len(tp))}: the same "
+                      f"without the {len(tp)} throughput-only mutants (THROUGHPUT: values and order "
+                      f"unchanged, cycles only; {hit} of them killed)."]
+    lines += [""] + rows + ["", "## Survivors", ""]
     for m in ms:
         if m.outcome == "survived":
-            lines.append(f"- `{m.id}`{' (equivalent: ' + m.equivalent + ')' if m.equivalent else ''}:"
-                         f" `{m.before.strip()}` -> `{m.after.strip()}`")
+            why = (f" (equivalent: {m.equivalent})" if m.equivalent else
+                   f" (throughput only: {m.throughput_only})" if m.throughput_only else "")
+            lines.append(f"- `{m.id}`{why}: `{m.before.strip()}` -> `{m.after.strip()}`")
     return "\n".join(lines) + "\n"
 
 
@@ -444,7 +489,8 @@ def write_report(ms: list[Mutant], wall: float | None) -> str:
     text = report(ms, wall)
     (WORK / "report.md").write_text(text)
     (WORK / "report.json").write_text(
-        json.dumps([dict(asdict(m), equivalent=m.equivalent) for m in ms], indent=1) + "\n")
+        json.dumps([dict(asdict(m), equivalent=m.equivalent, throughput_only=m.throughput_only)
+                    for m in ms], indent=1) + "\n")
     return text
 
 

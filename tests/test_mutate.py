@@ -72,10 +72,10 @@ def test_top_suite_mutates_only_the_modules_a_network_elaborates():
 
 
 def test_every_equivalence_names_an_existing_mutant():
-    """An EQUIVALENT or NET_EQUIVALENT entry whose line changed would silently stop applying: each
+    """An EQUIVALENT, NET_EQUIVALENT or THROUGHPUT entry whose line changed would silently stop applying: each
     key must match a mutant of today's RTL (with its column when it gives one)."""
-    from mutate import EQUIVALENT, NET_EQUIVALENT
-    for key in [*EQUIVALENT, *NET_EQUIVALENT]:
+    from mutate import EQUIVALENT, NET_EQUIVALENT, THROUGHPUT
+    for key in [*EQUIVALENT, *NET_EQUIVALENT, *THROUGHPUT]:
         module, text, op = key[:3]
         hits = [m for m in mutants_of(module) if m.before.strip() == text and m.op == op
                 and (len(key) == 3 or m.col == key[3])]
@@ -112,3 +112,25 @@ def test_network_equivalence_holds_only_where_its_predicate_does():
         assert Mutant(**{**m.__dict__, "net": ""}).equivalent == ""
     assert Mutant(**{**pow2.__dict__, "net": "default"}).equivalent == ""
     assert Mutant(**{**yph.__dict__, "net": "default"}).equivalent.startswith("for default: ")
+
+
+def test_throughput_only_mutants_leave_only_the_top_level_functional_score():
+    """A THROUGHPUT mutant counts as a survivor in the unit campaign (the unit tests check
+    throughput) and in a top-level campaign's score; only the functional score of a top-level
+    campaign leaves it out, whether it was killed or not."""
+    from dataclasses import replace
+    from mutate import report
+    fork = next(m for m in mutants_of("axis_fork") if m.op == "or-and" and "done_a" in m.before)
+    other = [m for m in mutants_of("axis_skid")[:3]]
+    assert not fork.throughput_only and not fork.equivalent
+    ms = [replace(fork, outcome="survived")] + [replace(m, outcome="killed") for m in other]
+    unit = report(ms, None)
+    assert "score 75.0%" in unit and "Functional score" not in unit
+    top = report([replace(m, net="seed004") for m in ms], None)
+    assert "score 75.0%" in top and "Functional score 100.0%" in top
+    assert f"`{fork.id}` (throughput only: " in top
+    top = report([replace(m, net="seed004", outcome="killed") for m in ms], None)
+    assert "score 100.0%" in top and "Functional score 100.0%" in top and "1 of them killed" in top
+    ms[1] = replace(ms[1], outcome="survived")
+    top = report([replace(m, net="seed004") for m in ms], None)
+    assert "score 50.0%" in top and "Functional score 66.7%" in top
