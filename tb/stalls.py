@@ -29,7 +29,7 @@ STALLS = {
     "none": (OFF, OFF),
     "idle": (Gen(1, 4, 3), OFF),                    # 3 idle cycles in every 4
     "backpressure": (OFF, Gen(1, 4, 3)),            # result ready 1 cycle in 4
-    "slow_consumer": (OFF, Gen(1, 1501, 1500)),     # result ready 1 cycle in 1501 (or fewer: stall_gens)
+    "slow_consumer": (OFF, Gen(1, 1501, 1500)),     # result ready 1 cycle in 1501, or in 2 II + 1 (stall_gens)
     "random": (Gen(2, int(0.3 * 65536)), Gen(3, 3000, 4)),  # 30% idle; not-ready bursts of 0..3000
 }
 
