@@ -100,6 +100,8 @@ EQUIVALENT: dict[tuple, str] = {
         "with SUM_W == B_W the sign extension adds no bits: both branches give bias_word unchanged",
     ("dense", "if (ACC_W > BIAS_W) begin : g_ext", "gt-ge"):
         "with ACC_W == BIAS_W the sign extension adds no bits: both branches assign the bias unchanged",
+    ("conv2d", "assign bias_acc[goc*ACC_W +: ACC_W] = bias_word[ACC_W-1:0];", "minus-plus", 65):
+        widened("slice of the same bias word", "bias_acc"),
     ("maxpool2d", "greater = cand > max_val;", "gt-ge"):
         "on a tie the candidate equals the maximum: taking it leaves the same value",
     ("maxpool2d", "greater = $signed(cand) > $signed(max_val);", "gt-ge"):
@@ -118,6 +120,9 @@ EQUIVALENT: dict[tuple, str] = {
         widened("zero extension of the same carry bit", "base_adv"),
     ("mac_fold", "assign prod_pad = {{((N_SL*N_OUT - MULTS)*ACC_W){1'b0}}, prod_reg};", "minus-plus"):
         widened("zero padding of the same products", "prod_pad"),
+    ("mac_fold", "if (N_PADL > N_LANES) begin : g_fill", "gt-ge"):
+        "N_PADL >= N_LANES always; at N_PADL == N_LANES g_fill pads with a zero-width replication, "
+        "which a concatenation drops: x_pad = x_data, as in g_full",
     ("mac_fold", "assign x_pad = {{((N_PADL-N_LANES)*LP_W){1'b0}}, x_data};", "minus-plus"):
         widened("zero padding of the same lanes", "x_pad"),
     ("mac_fold", "wire [IN_W-1:0] x_adv = (lane_adv < N_LANES_L) ? x_pad[{lane_i, {LP_S{1'b0}}} +: IN_W]",
@@ -128,6 +133,9 @@ EQUIVALENT: dict[tuple, str] = {
     ("argmax", "assign lvl_idx[N*IDX_W-1:0]   = node_idx[N*IDX_W-1:0];", "minus-plus",
      56):
         widened("slice of the same leaf indices", "lvl_idx[N*IDX_W-1:0]"),
+    ("argmax", "assign take_right = 1'b0;", "zero-one"):
+        "in a node without a pair (g_pass) right_val and right_idx are left_val and left_idx: "
+        "taking the right child takes the same value and index",
     ("argmax", "if (gl < LEVELS) begin : g_keep", "lt-le"):
         "the root (gl == LEVELS) then also assigns its value to node_val[nodes_below(LEVELS)*DATA_W "
         "+: DATA_W], wholly past the end of node_val (nodes_below(LEVELS) nodes wide): the write is "
@@ -190,6 +198,18 @@ def _all_requants_pow2(q) -> bool:
                if op_for(l).channel_requant and l.mult is not None)
 
 
+def _any_network(q) -> bool:
+    return True
+
+
+PAD2D_TLAST = ("pad2d's m_axis_tlast feeds only window2d inside conv2d (pad2d's one parent), which "
+               "ignores s_axis_tlast (position counters define the image): no port or tap of a "
+               "network shows it (pad2d's unit test checks it)")
+SERIAL_ARM = ("the arm for SERIAL != 0: the tops the top-level suite builds have REQUANT_SERIAL = 0 "
+              "(only the iCE40 wrapper sets it), so the ternary takes the other arm (requant's unit "
+              "tests with SERIAL = 1 and 2 check it)")
+
+
 # Equivalent for a network's top-level suite (--suite top:<net>) only, when the predicate holds
 # for that network: (module, line text, operator[, column]) -> (predicate(qnet), reason)
 NET_EQUIVALENT: dict[tuple, tuple] = {
@@ -198,6 +218,18 @@ NET_EQUIVALENT: dict[tuple, tuple] = {
          "every window2d of the network (its conv2d and maxpool2d layers) has STRIDE <= 2: the "
          "row phase counts 0..STRIDE-1, and modulo 1 or 2 counting down visits the same phases as "
          "counting up (the unit tests' stride-3 case kills the mutant)"),
+    ("pad2d", "m_last_reg <= (x_reg == X_MAX) && (y_reg == Y_MAX);", "eq-ne"):
+        (_any_network, PAD2D_TLAST),
+    ("pad2d", "m_last_reg <= (x_reg == X_MAX) && (y_reg == Y_MAX);", "and-or"):
+        (_any_network, PAD2D_TLAST),
+    ("pad2d", "m_last_reg <= 1'b0;", "zero-one"):
+        (_any_network, PAD2D_TLAST),
+    ("requant", "wire                     p_we = (SERIAL != 0) ? busy && (lane_k == CH) : p_en;",
+     "eq-ne", 72):
+        (_any_network, SERIAL_ARM),
+    ("requant", "wire                     p_we = (SERIAL != 0) ? busy && (lane_k == CH) : p_en;",
+     "and-or", 61):
+        (_any_network, SERIAL_ARM),
     ("requant", "if (POW2 != 0) begin : g_pow2", "ne-eq"):
         (_all_requants_pow2,
          "every requant of the network is pow2 (POW2 = 1, every <layer>_mult.mem entry 1): the "
