@@ -82,6 +82,7 @@ CASES = {
     "odd": dict(N=5, DATA_W=3),        # narrow lanes: ties everywhere
     "pipe": dict(N=10, DATA_W=32, PIPE=1),  # a register after every level: latency 4
     "pipe-odd": dict(N=5, DATA_W=3, PIPE=1),  # 3 levels, the last node of two levels a pass-through
+    "single": dict(N=1, DATA_W=8),     # one lane (no tree): the index is always 0
 }
 
 
