@@ -198,6 +198,15 @@ def _all_requants_pow2(q) -> bool:
                if op_for(l).channel_requant and l.mult is not None)
 
 
+def _all_avgpool_kernels_at_most_2(q) -> bool:
+    return all(l.kernel <= 2 for l in q.layers if l.type == "avgpool2d")
+
+
+AVG_STEP = ("every avgpool2d of the network has K <= 2: the window row / column counter is one bit "
+            "wide (K_W = 1) and counts 0..K-1, and modulo 2 counting down visits the same values "
+            "as counting up (seed002's K = 14 pool and the unit tests kill the mutant)")
+
+
 def _any_network(q) -> bool:
     return True
 
@@ -230,6 +239,10 @@ NET_EQUIVALENT: dict[tuple, tuple] = {
     ("requant", "wire                     p_we = (SERIAL != 0) ? busy && (lane_k == CH) : p_en;",
      "and-or", 61):
         (_any_network, SERIAL_ARM),
+    ("avgpool2d", "ky_next = last_row ? {K_W{1'b0}} : ky_reg + 1'b1;", "plus-minus"):
+        (_all_avgpool_kernels_at_most_2, AVG_STEP),
+    ("avgpool2d", "kx_next = last_col ? {K_W{1'b0}} : kx_reg + 1'b1;", "plus-minus"):
+        (_all_avgpool_kernels_at_most_2, AVG_STEP),
     ("requant", "if (POW2 != 0) begin : g_pow2", "ne-eq"):
         (_all_requants_pow2,
          "every requant of the network is pow2 (POW2 = 1, every <layer>_mult.mem entry 1): the "

@@ -122,6 +122,12 @@ def test_network_equivalence_holds_only_where_its_predicate_does():
         assert Mutant(**{**m.__dict__, "net": ""}).equivalent == ""
     cond = next(m for m in mutants_of("requant") if "p_we = (SERIAL != 0)" in m.before and m.col == 48)
     assert Mutant(**{**cond.__dict__, "net": "seed002"}).equivalent == ""
+    # avgpool2d's window counters stepping down: one bit wide at K = 2 (seed003), not at K = 14
+    # (seed002) or K = 7 (seed004)
+    ky = next(m for m in mutants_of("avgpool2d") if m.op == "plus-minus" and "ky_reg + 1'b1" in m.before)
+    assert Mutant(**{**ky.__dict__, "net": "seed003_fashion"}).equivalent.startswith("for seed003_fashion: ")
+    for net in ("seed002", "seed004", ""):
+        assert Mutant(**{**ky.__dict__, "net": net}).equivalent == ""
 
 
 def test_throughput_only_mutants_leave_only_the_top_level_functional_score():
