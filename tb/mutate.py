@@ -171,6 +171,9 @@ EQUIVALENT: dict[tuple, str] = {
         widened("slice of the same bias word", "bias_ext"),
     ("round_shift_clamp", "if (y_full < LO_Y) y = LO_Y[OUT_W-1:0];", "minus-plus"):
         widened("slice of the constant LO_Y", "y"),
+    ("requant", "assign lane_k  = {K_W{1'b0}};", "zero-one"):
+        "g_parallel is built for SERIAL == 0, where lane_k's two readers (ch and p_we) are the "
+        "SERIAL != 0 arms of their ternaries: nothing reads the constant",
     ("round_shift_clamp", "if (y_full > HI_Y) y = HI_Y[OUT_W-1:0];", "minus-plus"):
         widened("slice of the constant HI_Y", "y"),
     ("round_shift_clamp", "if (s > 0) rnd[s-1] = 1'b1;", "gt-ge"):
