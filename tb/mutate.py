@@ -174,6 +174,9 @@ EQUIVALENT: dict[tuple, str] = {
     ("requant", "assign lane_k  = {K_W{1'b0}};", "zero-one"):
         "g_parallel is built for SERIAL == 0, where lane_k's two readers (ch and p_we) are the "
         "SERIAL != 0 arms of their ternaries: nothing reads the constant",
+    ("requant", "assign pass_hi = 1'b0;", "zero-one"):
+        "g_parallel is built for SERIAL == 0, where PASSES = 1 and g_two_pass, pass_hi's only "
+        "reader, is not built: nothing reads the constant",
     ("round_shift_clamp", "if (y_full > HI_Y) y = HI_Y[OUT_W-1:0];", "minus-plus"):
         widened("slice of the constant HI_Y", "y"),
     ("round_shift_clamp", "if (s > 0) rnd[s-1] = 1'b1;", "gt-ge"):
@@ -208,6 +211,17 @@ def _all_avgpool_kernels_at_most_2(q) -> bool:
 AVG_STEP = ("every avgpool2d of the network has K <= 2: the window row / column counter is one bit "
             "wide (K_W = 1) and counts 0..K-1, and modulo 2 counting down visits the same values "
             "as counting up (seed002's K = 14 pool and the unit tests kill the mutant)")
+
+
+def _all_maxpool_kernels_2(q) -> bool:
+    return all(l.kernel == 2 for l in q.layers if l.type == "maxpool2d")
+
+
+MAXPOOL_TREE_K2 = ("every maxpool2d of the network has K = 2: the tree of 4 values pairs entries (0, 1) "
+                   "and (2, 3) at level 0, then (0, 1) at level 1; the mutant's extra pairs write "
+                   "entry 2 at level 0 and entry 1 after level 1 has formed the root (entry 0), so "
+                   "the root is the true maximum (the unit tests' K = 3 case kills the mutant: an "
+                   "unknown value reaches the output)")
 
 
 def _any_network(q) -> bool:
@@ -246,6 +260,10 @@ NET_EQUIVALENT: dict[tuple, tuple] = {
         (_all_avgpool_kernels_at_most_2, AVG_STEP),
     ("avgpool2d", "kx_next = last_col ? {K_W{1'b0}} : kx_reg + 1'b1;", "plus-minus"):
         (_all_avgpool_kernels_at_most_2, AVG_STEP),
+    ("maxpool2d", "if (2*n + 1 < ((N_WIN + (1 << lv) - 1) >> lv)) begin", "lt-le"):
+        (_all_maxpool_kernels_2, MAXPOOL_TREE_K2),
+    ("maxpool2d", "if (2*n + 1 < ((N_WIN + (1 << lv) - 1) >> lv)) begin", "minus-plus"):
+        (_all_maxpool_kernels_2, MAXPOOL_TREE_K2),
     ("requant", "if (POW2 != 0) begin : g_pow2", "ne-eq"):
         (_all_requants_pow2,
          "every requant of the network is pow2 (POW2 = 1, every <layer>_mult.mem entry 1): the "
