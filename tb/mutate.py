@@ -80,6 +80,11 @@ def widened(what: str, target: str) -> str:
             "truncates the extra bits)")
 
 
+def unread_in_parallel(signal: str, why: str) -> str:
+    """The reason a constant of requant's g_parallel branch is equivalent."""
+    return f"g_parallel is built for SERIAL == 0, where {why}: nothing reads {signal}'s constant"
+
+
 def last_reset(reg: str) -> str:
     """The reason a tlast register reset to 1 is equivalent."""
     return (f"{reg} moves with its stage's valid bit on the same enable, and reset clears the "
@@ -100,8 +105,6 @@ EQUIVALENT: dict[tuple, str] = {
         "with SUM_W == B_W the sign extension adds no bits: both branches give bias_word unchanged",
     ("dense", "if (ACC_W > BIAS_W) begin : g_ext", "gt-ge"):
         "with ACC_W == BIAS_W the sign extension adds no bits: both branches assign the bias unchanged",
-    ("conv2d", "assign bias_acc[goc*ACC_W +: ACC_W] = bias_word[ACC_W-1:0];", "minus-plus", 65):
-        widened("slice of the same bias word", "bias_acc"),
     ("maxpool2d", "greater = cand > max_val;", "gt-ge"):
         "on a tie the candidate equals the maximum: taking it leaves the same value",
     ("maxpool2d", "greater = $signed(cand) > $signed(max_val);", "gt-ge"):
@@ -130,8 +133,7 @@ EQUIVALENT: dict[tuple, str] = {
         "lane >= N_LANES only for the padded products of the last chunk (product n = lane * N_OUT "
         "+ o, n >= N), whose weights are zero in the ROM (export.fold_words, rtl/mac_fold.v "
         "header): the product is zero whatever lane N_LANES reads",
-    ("argmax", "assign lvl_idx[N*IDX_W-1:0]   = node_idx[N*IDX_W-1:0];", "minus-plus",
-     56):
+    ("argmax", "assign lvl_idx[N*IDX_W-1:0]   = node_idx[N*IDX_W-1:0];", "minus-plus", 56):
         widened("slice of the same leaf indices", "lvl_idx[N*IDX_W-1:0]"),
     ("argmax", "assign take_right = 1'b0;", "zero-one"):
         "in a node without a pair (g_pass) right_val and right_idx are left_val and left_idx: "
@@ -169,14 +171,15 @@ EQUIVALENT: dict[tuple, str] = {
         last_reset("prod_last_reg"),
     ("conv2d", "assign bias_ext = bias_word[SUM_W-1:0];", "minus-plus"):
         widened("slice of the same bias word", "bias_ext"),
+    ("conv2d", "assign bias_acc[goc*ACC_W +: ACC_W] = bias_word[ACC_W-1:0];", "minus-plus", 65):
+        widened("slice of the same bias word", "bias_acc"),
+    ("requant", "assign lane_k  = {K_W{1'b0}};", "zero-one"):
+        unread_in_parallel("lane_k", "its two readers (ch and p_we) are the SERIAL != 0 arms of "
+                           "their ternaries"),
+    ("requant", "assign pass_hi = 1'b0;", "zero-one"):
+        unread_in_parallel("pass_hi", "PASSES = 1, so g_two_pass, its only reader, is not built"),
     ("round_shift_clamp", "if (y_full < LO_Y) y = LO_Y[OUT_W-1:0];", "minus-plus"):
         widened("slice of the constant LO_Y", "y"),
-    ("requant", "assign lane_k  = {K_W{1'b0}};", "zero-one"):
-        "g_parallel is built for SERIAL == 0, where lane_k's two readers (ch and p_we) are the "
-        "SERIAL != 0 arms of their ternaries: nothing reads the constant",
-    ("requant", "assign pass_hi = 1'b0;", "zero-one"):
-        "g_parallel is built for SERIAL == 0, where PASSES = 1 and g_two_pass, pass_hi's only "
-        "reader, is not built: nothing reads the constant",
     ("round_shift_clamp", "if (y_full > HI_Y) y = HI_Y[OUT_W-1:0];", "minus-plus"):
         widened("slice of the constant HI_Y", "y"),
     ("round_shift_clamp", "if (s > 0) rnd[s-1] = 1'b1;", "gt-ge"):
@@ -194,8 +197,12 @@ EQUIVALENT: dict[tuple, str] = {
 }
 
 
-def _all_strides_at_most_2(q) -> bool:
-    return all(l.stride <= 2 for l in q.layers if l.type in ("conv2d", "maxpool2d"))
+def _every(types: tuple, cond):
+    """A NET_EQUIVALENT predicate: `cond` holds for every layer of the network of one of `types`."""
+    return lambda q: all(cond(l) for l in q.layers if l.type in types)
+
+
+_all_strides_at_most_2 = _every(("conv2d", "maxpool2d"), lambda l: l.stride <= 2)
 
 
 def _all_requants_pow2(q) -> bool:
@@ -204,8 +211,7 @@ def _all_requants_pow2(q) -> bool:
                if op_for(l).channel_requant and l.mult is not None)
 
 
-def _all_avgpool_kernels_at_most_2(q) -> bool:
-    return all(l.kernel <= 2 for l in q.layers if l.type == "avgpool2d")
+_all_avgpool_kernels_at_most_2 = _every(("avgpool2d",), lambda l: l.kernel <= 2)
 
 
 AVG_STEP = ("every avgpool2d of the network has K <= 2: the window row / column counter is one bit "
@@ -213,8 +219,7 @@ AVG_STEP = ("every avgpool2d of the network has K <= 2: the window row / column 
             "as counting up (seed002's K = 14 pool and the unit tests kill the mutant)")
 
 
-def _all_maxpool_kernels_2(q) -> bool:
-    return all(l.kernel == 2 for l in q.layers if l.type == "maxpool2d")
+_all_maxpool_kernels_2 = _every(("maxpool2d",), lambda l: l.kernel == 2)
 
 
 MAXPOOL_TREE_K2 = ("every maxpool2d of the network has K = 2: the tree of 4 values pairs entries (0, 1) "
@@ -318,24 +323,26 @@ class Mutant:
     def id(self) -> str:
         return f"{self.module}-L{self.line}-c{self.col}-{self.op}"
 
+    def _entry(self, table: dict, missing=""):
+        """This mutant's entry in EQUIVALENT, NET_EQUIVALENT or THROUGHPUT: keyed by (module, line
+        text, operator), with the column where the key gives one."""
+        key = (self.module, self.before.strip(), self.op)
+        return table.get(key + (self.col,)) or table.get(key, missing)
+
     @property
     def equivalent(self) -> str:
         """Why the mutant cannot change behaviour, when EQUIVALENT says so ('' otherwise)."""
-        key = (self.module, self.before.strip(), self.op)
-        found = EQUIVALENT.get(key + (self.col,)) or EQUIVALENT.get(key, "")
+        found = self._entry(EQUIVALENT)
         if found or not self.net:
             return found
-        pred, why = NET_EQUIVALENT.get(key + (self.col,)) or NET_EQUIVALENT.get(key, (None, ""))
+        pred, why = self._entry(NET_EQUIVALENT, (None, ""))
         return f"for {self.net}: {why}" if pred and pred(_network(self.net)) else ""
 
     @property
     def throughput_only(self) -> str:
         """Why the mutant only changes cycle timing, when THROUGHPUT says so and a network's
         top-level suite ran it ('' otherwise: the unit tests check throughput)."""
-        if not self.net:
-            return ""
-        key = (self.module, self.before.strip(), self.op)
-        return THROUGHPUT.get(key + (self.col,)) or THROUGHPUT.get(key, "")
+        return self._entry(THROUGHPUT) if self.net else ""
 
 
 def code_lines(text: str):
